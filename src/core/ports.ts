@@ -1,0 +1,170 @@
+/**
+ * Storage ports: small capability-sized interfaces (NanoMDM style) that domain services depend on.
+ * Adapters live in src/storage; one conformance suite (test/storage/) runs against every backend.
+ *
+ * Conventions every adapter follows:
+ * - Domain names and UPNs are stored and compared lower-cased.
+ * - Windows DeviceIDs and HWDevIDs are stored upper-cased (Windows sends hex; case is not significant).
+ * - Timestamps are Date objects here; adapters persist ISO-8601 UTC text with milliseconds.
+ * - A failed write leaves nothing behind (each method is one transaction).
+ */
+
+export type AuthPolicy = 'OnPremise' | 'Federated';
+export type EnrollmentType = 'Full' | 'Device';
+
+export interface Domain {
+  /** UPN suffix, lower-case, e.g. `contoso.com`. */
+  name: string;
+  authPolicy: AuthPolicy;
+  createdAt: Date;
+}
+
+export interface User {
+  id: string;
+  /** Lower-case `name@domain`. */
+  upn: string;
+  displayName: string | null;
+  /** Encoded scrypt hash (see core/directory/password.ts); never leaves the server. */
+  passwordHash: string;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DomainStore {
+  /** Throws ConflictError when the domain exists. */
+  addDomain(input: { name: string; authPolicy: AuthPolicy; now: Date }): Promise<Domain>;
+  getDomain(name: string): Promise<Domain | undefined>;
+  listDomains(): Promise<Domain[]>;
+  /** Throws NotFoundError when the domain does not exist. */
+  setDomainAuthPolicy(name: string, authPolicy: AuthPolicy): Promise<Domain>;
+}
+
+export interface UserStore {
+  /** Throws ConflictError when the UPN exists. */
+  addUser(input: { upn: string; displayName: string | null; passwordHash: string; now: Date }): Promise<User>;
+  getUserByUpn(upn: string): Promise<User | undefined>;
+  getUserById(id: string): Promise<User | undefined>;
+  listUsers(): Promise<User[]>;
+}
+
+/** What the enrollment service knows once a certificate has been issued for a device. */
+export interface NewEnrollment {
+  /** Windows enrollment-client DeviceID (32 hex in current builds; older builds send a GUID). */
+  deviceId: string;
+  hwDevId: string | null;
+  userId: string;
+  upn: string;
+  enrollmentType: EnrollmentType;
+  authPolicy: AuthPolicy;
+  deviceName: string | null;
+  osVersion: string | null;
+  /** Decimal SKU number Windows reports (e.g. 48 Professional, 72 Enterprise Evaluation). */
+  osEdition: number | null;
+  locale: string | null;
+  macAddresses: string[];
+  certSerial: string; // lower-case hex, no leading zeros stripped
+  certThumbprint: string; // upper-case hex SHA-1 of the DER, as Windows names it
+  certNotBefore: Date;
+  certNotAfter: Date;
+  certDer: Uint8Array;
+  now: Date;
+}
+
+export type DeviceStatus = 'enrolled' | 'unenrolled';
+export type EnrollmentStatus = 'active' | 'superseded' | 'unenrolled';
+
+export interface DeviceWarning {
+  kind: 'shared_hwdevid';
+  /** Human-readable explanation an admin can act on. */
+  detail: string;
+  /** The other DeviceIDs involved. */
+  relatedDeviceIds: string[];
+  createdAt: Date;
+}
+
+export interface DeviceRecord {
+  /** Internal id of the physical device record. */
+  id: string;
+  deviceId: string;
+  hwDevId: string | null;
+  deviceName: string | null;
+  osVersion: string | null;
+  osEdition: number | null;
+  enrollmentType: EnrollmentType;
+  userId: string;
+  upn: string;
+  status: DeviceStatus;
+  firstEnrolledAt: Date;
+  lastEnrolledAt: Date;
+  currentEnrollmentId: string | null;
+  certSerial: string | null;
+  certThumbprint: string | null;
+  certNotAfter: Date | null;
+  warnings: DeviceWarning[];
+}
+
+export interface EnrollmentRecord {
+  id: string;
+  devicePk: string;
+  deviceId: string;
+  userId: string;
+  upn: string;
+  enrollmentType: EnrollmentType;
+  authPolicy: AuthPolicy;
+  status: EnrollmentStatus;
+  hwDevId: string | null;
+  deviceName: string | null;
+  osVersion: string | null;
+  osEdition: number | null;
+  certSerial: string;
+  certThumbprint: string;
+  certNotBefore: Date;
+  certNotAfter: Date;
+  createdAt: Date;
+  supersededAt: Date | null;
+}
+
+export interface HwDevIdSighting {
+  hwDevId: string;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+}
+
+export interface RecordedEnrollment {
+  device: DeviceRecord;
+  enrollment: EnrollmentRecord;
+  /** Earlier active enrollments of the same DeviceID that this one replaced (S16: never a second record). */
+  superseded: EnrollmentRecord[];
+  /** Other DeviceIDs already seen with the same HWDevID (cloned images); flagged on both, never merged. */
+  sharedHwDevIdWith: string[];
+}
+
+export interface EnrollmentStore {
+  /**
+   * Records a successful enrollment in one transaction: upserts the device by DeviceID, supersedes its
+   * previous active enrollment, appends the HWDevID to the device's history, and flags every device that
+   * shares the HWDevID under another DeviceID. Throws ConflictError if the certificate serial was used.
+   */
+  recordEnrollment(input: NewEnrollment): Promise<RecordedEnrollment>;
+  getDevice(deviceId: string): Promise<DeviceRecord | undefined>;
+  listDevices(): Promise<DeviceRecord[]>;
+  listEnrollments(deviceId: string): Promise<EnrollmentRecord[]>;
+  hwDevIdHistory(deviceId: string): Promise<HwDevIdSighting[]>;
+  /** Whether a certificate serial has been issued; serials must be unique across the CA's life. */
+  certSerialExists(serial: string): Promise<boolean>;
+}
+
+export interface TokenStore {
+  /**
+   * Marks a one-time token id as spent. Returns false when it was already spent. Rows past expiresAt
+   * may be pruned by the adapter.
+   */
+  spendToken(jti: string, expiresAt: Date, now: Date): Promise<boolean>;
+}
+
+/** Everything the domain needs from storage, composed. */
+export interface Storage extends DomainStore, UserStore, EnrollmentStore, TokenStore {
+  readonly kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
