@@ -1,0 +1,96 @@
+/** `domains`, `users` and `devices`: work on the data folder or database directly, server running or not. */
+import { type Command, Option } from '@commander-js/extra-typings';
+import { openConfiguredStorage } from '../app/storage.js';
+import { loadConfig } from '../config/config.js';
+import { DirectoryService } from '../core/directory/directory-service.js';
+import type { AuthPolicy, Storage } from '../core/ports.js';
+import { systemClock } from '../shared/clock.js';
+import { CliError, addDataOptions, print, table } from './main.js';
+
+interface DataFlags {
+  dataDir?: string | undefined;
+  databaseUrl?: string | undefined;
+}
+
+async function withStorage<T>(flags: DataFlags, fn: (storage: Storage, directory: DirectoryService) => Promise<T>): Promise<T> {
+  const storage = await openConfiguredStorage(loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl }));
+  try {
+    return await fn(storage, new DirectoryService({ storage, clock: systemClock }));
+  } finally {
+    await storage.close();
+  }
+}
+
+function parseAuthPolicy(v: string): AuthPolicy {
+  const p = v.toLowerCase();
+  if (p === 'onpremise') return 'OnPremise';
+  if (p === 'federated') return 'Federated';
+  throw new CliError(`--auth-policy must be onpremise or federated, not "${v}"`);
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '');
+
+export function registerDataCommands(program: Command): void {
+  const domains = program.command('domains').description('UPN suffixes that may enroll (enterpriseenrollment.<domain>)');
+  addDataOptions(
+    domains
+      .command('add')
+      .argument('<domain>', 'e.g. contoso.com')
+      .addOption(new Option('--auth-policy <policy>', 'onpremise (Windows asks for the password) or federated (Winroll sign-in page)').default('onpremise')),
+  ).action(async (domain, opts) => {
+    const policy = parseAuthPolicy(opts.authPolicy);
+    const added = await withStorage(opts, (_s, dir) => dir.addDomain(domain, policy));
+    print(opts.json, added, () => `added domain ${added.name} (${added.authPolicy}); point enterpriseenrollment.${added.name} at this server with a CNAME`);
+  });
+  addDataOptions(domains.command('list')).action(async (opts) => {
+    const list = await withStorage(opts, (_s, dir) => dir.listDomains());
+    print(opts.json, list, () => table(['DOMAIN', 'AUTH POLICY', 'ADDED'], list.map((d) => [d.name, d.authPolicy, iso(d.createdAt)])));
+  });
+  addDataOptions(
+    domains
+      .command('set')
+      .argument('<domain>')
+      .requiredOption('--auth-policy <policy>', 'onpremise or federated'),
+  ).action(async (domain, opts) => {
+    const updated = await withStorage(opts, (_s, dir) => dir.setDomainAuthPolicy(domain, parseAuthPolicy(opts.authPolicy)));
+    print(opts.json, updated, () => `domain ${updated.name} now uses ${updated.authPolicy}`);
+  });
+
+  const users = program.command('users').description('people who may sign in and enroll devices');
+  addDataOptions(
+    users
+      .command('add')
+      .argument('<upn>', 'e.g. alice@contoso.com')
+      .requiredOption('--password <password>', 'initial password (at least 8 characters)')
+      .option('--display-name <name>', 'name shown in lists'),
+  ).action(async (upn, opts) => {
+    const user = await withStorage(opts, (_s, dir) => dir.addUser({ upn, password: opts.password, displayName: opts.displayName ?? null }));
+    const view = { id: user.id, upn: user.upn, displayName: user.displayName, enabled: user.enabled, createdAt: user.createdAt };
+    print(opts.json, view, () => `added user ${user.upn}`);
+  });
+  addDataOptions(users.command('list')).action(async (opts) => {
+    const list = await withStorage(opts, (_s, dir) => dir.listUsers());
+    const view = list.map((u) => ({ id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, createdAt: u.createdAt }));
+    print(opts.json, view, () => table(['UPN', 'NAME', 'ENABLED', 'ADDED'], list.map((u) => [u.upn, u.displayName ?? '', u.enabled ? 'yes' : 'no', iso(u.createdAt)])));
+  });
+
+  const devices = program.command('devices').description('enrolled devices (one record per physical device)');
+  addDataOptions(devices.command('list')).action(async (opts) => {
+    const list = await withStorage(opts, (s) => s.listDevices());
+    print(opts.json, list, () =>
+      table(
+        ['DEVICE ID', 'NAME', 'USER', 'TYPE', 'OS', 'STATUS', 'LAST ENROLLED', 'WARNINGS'],
+        list.map((d) => [
+          d.deviceId,
+          d.deviceName ?? '',
+          d.upn,
+          d.enrollmentType,
+          d.osVersion ?? '',
+          d.status,
+          iso(d.lastEnrolledAt),
+          d.warnings.map((w) => w.detail).join('; '),
+        ]),
+      ),
+    );
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The one place that reads process.env. Precedence: CLI flags > WINROLL_* environment > defaults.
+ * Every flag has an environment twin so containers and service units need no command-line edits.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const hostName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:]+\]$/, 'must be a DNS name or an IP address');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  dataDir: z.string().min(1),
+  publicHost: hostName,
+  port,
+  managementPort: port,
+  /** Address to bind; undefined means every interface (IPv6 and IPv4). */
+  listen: z.string().min(1).optional(),
+  databaseUrl: z.string().min(1),
+  tlsCertFile: z.string().min(1).optional(),
+  tlsKeyFile: z.string().min(1).optional(),
+  /** Validity of device certificates, in days. */
+  deviceCertValidityDays: z.coerce.number().int().min(1).max(3650),
+  /** Shown to users by Windows in Settings > Accounts > Access work or school. */
+  organizationName: z.string().min(1).max(128),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Flags as the CLI parsed them; undefined means "not given". */
+export interface ConfigFlags {
+  dataDir?: string | undefined;
+  publicHost?: string | undefined;
+  port?: string | number | undefined;
+  managementPort?: string | number | undefined;
+  listen?: string | undefined;
+  databaseUrl?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  deviceCertValidityDays?: string | number | undefined;
+  organizationName?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(flags.dataDir ?? env.WINROLL_DATA_DIR ?? './data');
+  const raw = {
+    dataDir,
+    publicHost: flags.publicHost ?? env.WINROLL_PUBLIC_HOST ?? 'localhost',
+    port: flags.port ?? env.WINROLL_PORT ?? 8443,
+    managementPort: flags.managementPort ?? env.WINROLL_MANAGEMENT_PORT ?? 8444,
+    listen: flags.listen ?? env.WINROLL_LISTEN ?? undefined,
+    databaseUrl: flags.databaseUrl ?? env.WINROLL_DATABASE_URL ?? `sqlite:${path.join(dataDir, 'winroll.db')}`,
+    tlsCertFile: flags.tlsCert ?? env.WINROLL_TLS_CERT ?? undefined,
+    tlsKeyFile: flags.tlsKey ?? env.WINROLL_TLS_KEY ?? undefined,
+    deviceCertValidityDays: flags.deviceCertValidityDays ?? env.WINROLL_DEVICE_CERT_VALIDITY_DAYS ?? 365,
+    organizationName: flags.organizationName ?? env.WINROLL_ORGANIZATION_NAME ?? 'Winroll',
+    logLevel: flags.logLevel ?? env.WINROLL_LOG_LEVEL ?? 'info',
+  };
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') ?? 'config';
+    throw new ConfigError(`invalid ${where}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const cfg = parsed.data;
+  if ((cfg.tlsCertFile === undefined) !== (cfg.tlsKeyFile === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key must be given together');
+  }
+  if (cfg.port !== 0 && cfg.port === cfg.managementPort) {
+    throw new ConfigError('--port and --management-port must differ');
+  }
+  return Object.freeze(cfg);
+}
+
+/** The database URL with any password masked, for logs and error messages. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,31 @@
+/** The absolute URLs Winroll hands to devices; built by the composition root from config and bound ports. */
+export interface EnrollmentUrls {
+  /** `https://<public-host>:<port>/EnrollmentServer/Discovery.svc` */
+  discovery: string;
+  policy: string;
+  enrollment: string;
+  /** Federated sign-in page (AuthenticationServiceUrl). */
+  authentication: string;
+  /** OMA-DM management endpoint (w7 ADDR), on the client-certificate port. */
+  management: string;
+}
+
+export const PATHS = {
+  discovery: '/EnrollmentServer/Discovery.svc',
+  policy: '/EnrollmentServer/Policy.svc',
+  enrollment: '/EnrollmentServer/Enrollment.svc',
+  authentication: '/EnrollmentServer/Auth',
+  management: '/ManagementServer/MDM.svc',
+} as const;
+
+export function buildEnrollmentUrls(publicHost: string, port: number, managementPort: number): EnrollmentUrls {
+  const base = `https://${publicHost}${port === 443 ? '' : `:${port}`}`;
+  const mgmt = `https://${publicHost}${managementPort === 443 ? '' : `:${managementPort}`}`;
+  return {
+    discovery: base + PATHS.discovery,
+    policy: base + PATHS.policy,
+    enrollment: base + PATHS.enrollment,
+    authentication: base + PATHS.authentication,
+    management: mgmt + PATHS.management,
+  };
+}

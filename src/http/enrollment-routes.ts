@@ -1,0 +1,111 @@
+/**
+ * Routes Windows' enrollment client calls. Every answer on the SOAP endpoints is SOAP with an explicit
+ * Content-Length (Windows refuses chunked responses), including refusals that happen before our code
+ * sees the request (oversized body, unknown content type): those become MessageFormat faults too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PATHS } from '../core/enrollment/endpoints.js';
+import type { EnrollmentService, SoapResult } from '../core/enrollment/enrollment-service.js';
+import { type FederatedSignIn, isAcceptableAppru } from '../core/enrollment/federated-sign-in.js';
+import { SoapFault, encodeSoapFault } from '../protocol/soap/fault.js';
+import { renderPlainPage, renderSignInPage, renderTokenHandoff } from './sign-in-page.js';
+
+/** The largest enrollment request we accept: a real RST is about 4 KB; 64 KB leaves room for big CSRs. */
+export const SOAP_BODY_LIMIT = 64 * 1024;
+const FORM_BODY_LIMIT = 8 * 1024;
+const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+
+export interface EnrollmentRouteDeps {
+  enrollment: EnrollmentService;
+  federated: FederatedSignIn;
+  organizationName: string;
+}
+
+export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRouteDeps): Promise<void> {
+  // Windows sends application/soap+xml; any other type is still read as bytes so it gets a SOAP fault.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: SOAP_BODY_LIMIT }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const traceId = randomUUID();
+    if (req.url.startsWith(PATHS.authentication)) {
+      req.log.warn({ traceId, err: err.message }, 'sign-in page request refused');
+      return sendHtml(reply, (err.statusCode ?? 500) < 500 ? 400 : 500, renderPlainPage('Something went wrong', `The sign-in request could not be processed (reference ${traceId}).`));
+    }
+    const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const fault = new SoapFault({
+      subcode: (err.statusCode ?? 500) < 500 ? 'MessageFormat' : 'InternalServiceFault',
+      message: tooLarge ? `The request is larger than ${SOAP_BODY_LIMIT} bytes.` : 'The request could not be processed.',
+      detail: err.message,
+    });
+    req.log.warn({ traceId, subcode: fault.subcode, err: err.message }, 'enrollment request refused before handling');
+    return sendSoap(reply, encodeSoapFault({ fault, traceId }));
+  });
+
+  // Windows probes the discovery URL with a plain GET before posting; it wants 200 and nothing else.
+  app.get(PATHS.discovery, async (_req, reply) => reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(''));
+
+  const soap = (handler: (body: Buffer, traceId: string) => Promise<SoapResult>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const traceId = randomUUID();
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const result = await handler(body, traceId);
+    if (result.fault) {
+      req.log.warn({ traceId, route: req.url, fault: result.fault }, 'enrollment refused');
+    } else {
+      req.log.info({ traceId, route: req.url, ...result.info }, 'enrollment step answered');
+    }
+    return sendSoap(reply, result.xml);
+  };
+  app.post(PATHS.discovery, soap((b, t) => deps.enrollment.discover(b, t)));
+  app.post(PATHS.policy, soap((b, t) => deps.enrollment.getPolicies(b, t)));
+  app.post(PATHS.enrollment, soap((b, t) => deps.enrollment.requestSecurityToken(b, t)));
+
+  app.get(PATHS.authentication, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const appru = q.appru ?? '';
+    if (!isAcceptableAppru(appru)) {
+      return sendHtml(reply, 400, renderPlainPage('Open this page from Windows', 'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.'));
+    }
+    return sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: (q.login_hint ?? '').slice(0, 256) }));
+  });
+
+  app.post(PATHS.authentication, async (req, reply) => {
+    const form = (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as Record<string, string | undefined>;
+    const q = req.query as Record<string, string | undefined>;
+    const appru = form.appru ?? q.appru ?? '';
+    const username = (form.username ?? '').slice(0, 256);
+    if (!isAcceptableAppru(appru)) {
+      return sendHtml(reply, 400, renderPlainPage('Open this page from Windows', 'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.'));
+    }
+    const result = await deps.federated.signIn(username, form.password ?? '');
+    if (!result.ok) {
+      req.log.warn({ upn: username, reason: result.reason }, 'federated sign-in refused');
+      const error =
+        result.reason === 'domain_not_configured'
+          ? 'Your organisation is not set up for device enrollment here.'
+          : 'That work account or password is incorrect.';
+      return sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: username, error }));
+    }
+    req.log.info({ upn: result.upn }, 'federated sign-in succeeded');
+    return sendHtml(reply, 200, renderTokenHandoff(appru, result.token));
+  });
+}
+
+function sendSoap(reply: FastifyReply, xml: string): FastifyReply {
+  // HTTP 200 for faults too: Windows parses the fault either way and 200 is what shipped servers use.
+  return reply.code(200).header('content-type', SOAP_CONTENT_TYPE).header('content-length', Buffer.byteLength(xml)).send(xml);
+}
+
+function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('x-frame-options', 'DENY')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' ms-app: ms-appx-web:")
+    .send(html);
+}

@@ -1,0 +1,58 @@
+/**
+ * HTML for the federated sign-in page that Windows shows in its web authentication broker, and the
+ * self-submitting form that returns `wresult` to `appru` (MS-MDE2 federated flow). Small, no scripts
+ * beyond the auto-submit, readable at the broker's narrow size, labelled for screen readers.
+ */
+import { escapeXml as esc } from '../protocol/xml/writer.js';
+
+const STYLE = `
+  *{box-sizing:border-box}body{margin:0;font-family:"Segoe UI",system-ui,sans-serif;background:#f3f3f3;color:#1b1b1b}
+  main{max-width:26rem;margin:2rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 2px 8px rgba(0,0,0,.12)}
+  h1{font-size:1.4rem;margin:0 0 .25rem}p{margin:.25rem 0 1rem;line-height:1.4}
+  label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+  input[type=email],input[type=text],input[type=password]{width:100%;padding:.55rem;font-size:1rem;border:1px solid #8a8a8a;border-radius:4px}
+  input:focus,button:focus{outline:3px solid #0067b8;outline-offset:1px}
+  button{margin-top:1.25rem;width:100%;padding:.65rem;font-size:1rem;background:#0067b8;color:#fff;border:0;border-radius:4px;cursor:pointer}
+  .error{background:#fde7e9;border-left:4px solid #a80000;padding:.6rem .8rem;margin-bottom:1rem}`;
+
+export interface SignInPageInput {
+  organizationName: string;
+  appru: string;
+  loginHint: string;
+  error?: string | undefined;
+}
+
+export function renderSignInPage(p: SignInPageInput): string {
+  const error = p.error ? `<div class="error" role="alert" id="error">${esc(p.error)}</div>` : '';
+  const describedBy = p.error ? ' aria-describedby="error"' : '';
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to enroll this device</title><style>${STYLE}</style></head>
+<body><main>
+<h1>Sign in</h1>
+<p>${esc(p.organizationName)} manages this device. Sign in with your work account to continue.</p>
+${error}<form method="post" autocomplete="on">
+<input type="hidden" name="appru" value="${esc(p.appru)}">
+<label for="username">Work account</label>
+<input id="username" name="username" type="email" autocomplete="username" required value="${esc(p.loginHint)}"${describedBy}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${p.loginHint ? ' autofocus' : ''}${describedBy}>
+<button type="submit">Sign in</button>
+</form>
+</main></body></html>`;
+}
+
+/** The page that hands the token back to Windows: a form posted to `appru` with one field, `wresult`. */
+export function renderTokenHandoff(appru: string, token: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Working...</title>
+<script>window.onload=function(){document.forms[0].submit();};</script></head>
+<body><form method="post" action="${esc(appru)}"><p><input type="hidden" name="wresult" value="${esc(token)}"></p>
+<noscript><p>Signed in. Select Continue to finish enrolling.</p></noscript><input type="submit" value="Continue"></form></body></html>`;
+}
+
+export function renderPlainPage(title: string, message: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${STYLE}</style></head>
+<body><main><h1>${esc(title)}</h1><p>${esc(message)}</p></main></body></html>`;
+}

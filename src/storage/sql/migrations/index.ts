@@ -1,0 +1,25 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initial } from './0001_initial.js';
+
+export type SqlDialectKind = 'sqlite' | 'postgres';
+
+/**
+ * The one migration set, listed statically so the compiled build needs no file globbing. Names sort in
+ * apply order; append new files as `0002_<what>.ts` and list them here. Never edit an applied migration.
+ */
+export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration> {
+  return {
+    '0001_initial': initial(dialect),
+  };
+}
+
+/** Kysely `MigrationProvider` over the static list above. */
+export class StaticMigrationProvider implements MigrationProvider {
+  readonly #dialect: SqlDialectKind;
+  constructor(dialect: SqlDialectKind) {
+    this.#dialect = dialect;
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrationsFor(this.#dialect);
+  }
+}

@@ -1,0 +1,593 @@
+import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
+import type {
+  AuthPolicy,
+  DeviceRecord,
+  DeviceStatus,
+  DeviceWarning,
+  Domain,
+  EnrollmentRecord,
+  EnrollmentStatus,
+  EnrollmentType,
+  HwDevIdSighting,
+  NewEnrollment,
+  RecordedEnrollment,
+  Storage,
+  User,
+} from '../../core/ports.js';
+import { InvalidInputError, NotFoundError, WinrollError } from '../../shared/errors.js';
+import {
+  boolFromDb,
+  boolToDb,
+  intFromDb,
+  jsonToDb,
+  stringArrayFromDb,
+  timeFromDb,
+  timeFromDbOrNull,
+  timeToDb,
+} from './codecs.js';
+import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from './dialects.js';
+import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
+import { newId } from './ids.js';
+import { StaticMigrationProvider } from './migrations/index.js';
+import type { Database, DevicesTable, DomainsTable, EnrollmentsTable, UsersTable } from './schema.js';
+
+export interface OpenStorageOptions {
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * Opens SQL storage.
+ *
+ * URL forms:
+ * - `postgres://user:pass@host:port/db` or `postgresql://…` → PostgreSQL through a `pg` pool;
+ * - `sqlite:/abs/path.db`, `sqlite:relative.db` (against the working directory), `sqlite:///abs/path.db`,
+ *   `sqlite::memory:`, or a bare file path → SQLite (WAL, foreign keys on, 5 s busy timeout; the parent
+ *   directory is created if missing).
+ *
+ * Pending migrations are applied unless `migrate: false`; concurrent openers are safe (PostgreSQL: the
+ * migrator's advisory lock; SQLite: the whole migration runs in one `BEGIN IMMEDIATE` transaction).
+ * Connection failures throw `WinrollError('storage_unavailable')` whose message never includes the password.
+ */
+export async function openStorage(url: string, opts: OpenStorageOptions = {}): Promise<Storage> {
+  const location = parseStorageUrl(url);
+  const secrets = location.kind === 'postgres' ? passwordsOf(location.url) : [];
+  const opened = location.kind === 'postgres' ? openPostgres(location.url) : openSqlite(location.path);
+  try {
+    await sql`select 1`.execute(opened.db);
+    if (opts.migrate ?? true) await migrateToLatest(opened);
+  } catch (err) {
+    await opened.db.destroy().catch(() => {});
+    if (err instanceof WinrollError) throw err;
+    throw storageUnavailable(`cannot open ${opened.kind} storage at ${opened.where}`, err, secrets);
+  }
+  return new SqlStorage(opened, secrets);
+}
+
+function passwordsOf(url: string): string[] {
+  try {
+    const p = new URL(url).password;
+    return p === '' ? [] : [p, decodeURIComponent(p)];
+  } catch {
+    return [];
+  }
+}
+
+/** Applies every pending migration of the static set; safe when several processes do it at once. */
+export async function migrateToLatest(opened: OpenedDatabase): Promise<string[]> {
+  const provider = new StaticMigrationProvider(opened.kind);
+  // biome-ignore lint/suspicious/noExplicitAny: the migrator works on an untyped Kysely
+  const run = async (db: Kysely<any>): Promise<string[]> => {
+    const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+    if (error !== undefined) {
+      if (isUnavailable(error)) throw error;
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new WinrollError('internal', `database migration ${failed ?? ''} failed: ${reason}`.replace('  ', ' '), {
+        cause: error,
+      });
+    }
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  };
+  if (opened.kind === 'postgres') return run(opened.db);
+  // SQLite: kysely's SQLite adapter takes no lock, so hold the database write lock for the whole run; a
+  // second process waits on busy_timeout, then finds nothing pending.
+  return opened.db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const applied = await run(conn);
+      await sql`commit`.execute(conn);
+      return applied;
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+/**
+ * Which migrations of the static set a database has applied and which are pending (for `db status`).
+ * Never migrates.
+ */
+export async function migrationStatus(url: string): Promise<{ applied: string[]; pending: string[] }> {
+  const location = parseStorageUrl(url);
+  const secrets = location.kind === 'postgres' ? passwordsOf(location.url) : [];
+  const opened = location.kind === 'postgres' ? openPostgres(location.url) : openSqlite(location.path);
+  try {
+    const infos = await new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.kind) }).getMigrations();
+    return {
+      applied: infos.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+      pending: infos.filter((m) => m.executedAt === undefined).map((m) => m.name),
+    };
+  } catch (err) {
+    if (err instanceof WinrollError) throw err;
+    throw storageUnavailable(`cannot read migration status of ${opened.kind} storage at ${opened.where}`, err, secrets);
+  } finally {
+    await opened.db.destroy().catch(() => {});
+  }
+}
+
+const SHARED_HWDEVID = 'shared_hwdevid';
+/** First key of the PostgreSQL advisory locks that serialise enrollments sharing one HWDevID ("WnRl"). */
+const HWDEVID_LOCK_NS = 0x576e526c;
+
+const lower = (s: string): string => s.toLowerCase();
+const upper = (s: string): string => s.toUpperCase();
+
+function required(value: string, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new InvalidInputError(`${what} is required`);
+  return value;
+}
+
+type DeviceRow = Selectable<DevicesTable> & {
+  cert_serial: string | null;
+  cert_thumbprint: string | null;
+  cert_not_after: string | null;
+};
+
+class SqlStorage implements Storage {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly #db: Kysely<Database>;
+  readonly #where: string;
+  readonly #secrets: readonly string[];
+  #closed = false;
+
+  constructor(opened: OpenedDatabase, secrets: readonly string[]) {
+    this.kind = opened.kind;
+    this.#db = opened.db;
+    this.#where = opened.where;
+    this.#secrets = secrets;
+  }
+
+  async #run<T>(fn: (db: Kysely<Database>) => Promise<T>, conflict?: string): Promise<T> {
+    if (this.#closed) throw new WinrollError('storage_unavailable', 'storage has been closed');
+    try {
+      return await fn(this.#db);
+    } catch (err) {
+      return mapDriverError(err, {
+        where: `${this.kind} ${this.#where}`,
+        secrets: this.#secrets,
+        ...(conflict === undefined ? {} : { conflict }),
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#db.destroy();
+  }
+
+  // -- domains ---------------------------------------------------------------------------------------
+
+  async addDomain(input: { name: string; authPolicy: AuthPolicy; now: Date }): Promise<Domain> {
+    const row: DomainsTable = {
+      name: lower(required(input.name, 'domain name')),
+      auth_policy: input.authPolicy,
+      created_at: timeToDb(input.now),
+    };
+    await this.#run(
+      (db) => db.insertInto('domains').values(row).execute(),
+      `domain ${row.name} already exists`,
+    );
+    return toDomain(row);
+  }
+
+  async getDomain(name: string): Promise<Domain | undefined> {
+    const row = await this.#run((db) =>
+      db.selectFrom('domains').selectAll().where('name', '=', lower(name)).executeTakeFirst(),
+    );
+    return row && toDomain(row);
+  }
+
+  async listDomains(): Promise<Domain[]> {
+    const rows = await this.#run((db) => db.selectFrom('domains').selectAll().orderBy('name').execute());
+    return rows.map(toDomain);
+  }
+
+  async setDomainAuthPolicy(name: string, authPolicy: AuthPolicy): Promise<Domain> {
+    const row = await this.#run((db) =>
+      db
+        .updateTable('domains')
+        .set({ auth_policy: authPolicy })
+        .where('name', '=', lower(name))
+        .returningAll()
+        .executeTakeFirst(),
+    );
+    if (!row) throw new NotFoundError(`domain ${lower(name)} does not exist`);
+    return toDomain(row);
+  }
+
+  // -- users -----------------------------------------------------------------------------------------
+
+  async addUser(input: { upn: string; displayName: string | null; passwordHash: string; now: Date }): Promise<User> {
+    const now = timeToDb(input.now);
+    const row: UsersTable = {
+      id: newId(),
+      upn: lower(required(input.upn, 'UPN')),
+      display_name: input.displayName,
+      password_hash: input.passwordHash,
+      enabled: boolToDb(true),
+      created_at: now,
+      updated_at: now,
+    };
+    await this.#run((db) => db.insertInto('users').values(row).execute(), `user ${row.upn} already exists`);
+    return toUser(row);
+  }
+
+  async getUserByUpn(upn: string): Promise<User | undefined> {
+    const row = await this.#run((db) =>
+      db.selectFrom('users').selectAll().where('upn', '=', lower(upn)).executeTakeFirst(),
+    );
+    return row && toUser(row);
+  }
+
+  async getUserById(id: string): Promise<User | undefined> {
+    const row = await this.#run((db) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
+    return row && toUser(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    const rows = await this.#run((db) => db.selectFrom('users').selectAll().orderBy('upn').execute());
+    return rows.map(toUser);
+  }
+
+  // -- enrollments -----------------------------------------------------------------------------------
+
+  async recordEnrollment(input: NewEnrollment): Promise<RecordedEnrollment> {
+    const deviceId = upper(required(input.deviceId, 'DeviceID'));
+    const hwDevId = input.hwDevId === null || input.hwDevId.trim() === '' ? null : upper(input.hwDevId);
+    const serial = lower(required(input.certSerial, 'certificate serial'));
+    const thumbprint = upper(required(input.certThumbprint, 'certificate thumbprint'));
+    const now = timeToDb(input.now);
+    const enrollmentId = newId();
+    const macs = jsonToDb(input.macAddresses);
+
+    return this.#run(
+      (db) =>
+        db.transaction().execute(async (trx) => {
+          // 1. The physical device, by DeviceID. A single upsert, so concurrent first enrollments of one
+          //    DeviceID converge on one row (and on PostgreSQL the row lock serialises them).
+          const device = await trx
+            .insertInto('devices')
+            .values({
+              id: newId(),
+              device_id: deviceId,
+              hw_dev_id: hwDevId,
+              device_name: input.deviceName,
+              os_version: input.osVersion,
+              os_edition: input.osEdition,
+              locale: input.locale,
+              mac_addresses: macs,
+              enrollment_type: input.enrollmentType,
+              user_id: input.userId,
+              upn: lower(input.upn),
+              status: 'enrolled' satisfies DeviceStatus,
+              first_enrolled_at: now,
+              last_enrolled_at: now,
+              current_enrollment_id: enrollmentId,
+            })
+            .onConflict((oc) =>
+              oc.column('device_id').doUpdateSet((eb) => ({
+                // What the device did not report this time stays as last known.
+                hw_dev_id: eb.fn.coalesce('excluded.hw_dev_id', 'devices.hw_dev_id'),
+                device_name: eb.fn.coalesce('excluded.device_name', 'devices.device_name'),
+                os_version: eb.fn.coalesce('excluded.os_version', 'devices.os_version'),
+                os_edition: eb.fn.coalesce('excluded.os_edition', 'devices.os_edition'),
+                locale: eb.fn.coalesce('excluded.locale', 'devices.locale'),
+                mac_addresses: input.macAddresses.length > 0 ? eb.ref('excluded.mac_addresses') : eb.ref('devices.mac_addresses'),
+                enrollment_type: eb.ref('excluded.enrollment_type'),
+                user_id: eb.ref('excluded.user_id'),
+                upn: eb.ref('excluded.upn'),
+                status: eb.ref('excluded.status'),
+                last_enrolled_at: eb.ref('excluded.last_enrolled_at'),
+                current_enrollment_id: eb.ref('excluded.current_enrollment_id'),
+              })),
+            )
+            .returning(['id'])
+            .executeTakeFirstOrThrow();
+          const devicePk = device.id;
+
+          // 2. Supersede the device's earlier active enrollments (S16: re-enrollment, never a second record).
+          const prior = await trx
+            .selectFrom('enrollments')
+            .selectAll()
+            .where('device_pk', '=', devicePk)
+            .where('status', '=', 'active')
+            .orderBy('created_at')
+            .orderBy('id')
+            .execute();
+          if (prior.length > 0) {
+            await trx
+              .updateTable('enrollments')
+              .set({ status: 'superseded' satisfies EnrollmentStatus, superseded_at: now })
+              .where('device_pk', '=', devicePk)
+              .where('status', '=', 'active')
+              .execute();
+          }
+
+          // 3. The enrollment itself; a reused serial or thumbprint violates a unique constraint and rolls
+          //    everything above back.
+          const enrollment: Selectable<EnrollmentsTable> = {
+            id: enrollmentId,
+            device_pk: devicePk,
+            device_id: deviceId,
+            user_id: input.userId,
+            upn: lower(input.upn),
+            enrollment_type: input.enrollmentType,
+            auth_policy: input.authPolicy,
+            status: 'active' satisfies EnrollmentStatus,
+            hw_dev_id: hwDevId,
+            device_name: input.deviceName,
+            os_version: input.osVersion,
+            os_edition: input.osEdition,
+            locale: input.locale,
+            mac_addresses: macs,
+            cert_serial: serial,
+            cert_thumbprint: thumbprint,
+            cert_not_before: timeToDb(input.certNotBefore),
+            cert_not_after: timeToDb(input.certNotAfter),
+            cert_der: input.certDer,
+            created_at: now,
+            superseded_at: null,
+            unenrolled_at: null,
+          };
+          await trx.insertInto('enrollments').values(enrollment).execute();
+
+          // 4. HWDevID history, and cross-flagging of other DeviceIDs seen with the same HWDevID.
+          const sharedWith = hwDevId === null ? [] : await this.#recordHwDevId(trx, devicePk, deviceId, hwDevId, now);
+
+          const deviceRow = await selectDevices(trx).where('d.id', '=', devicePk).executeTakeFirstOrThrow();
+          const [record] = await withWarnings(trx, [deviceRow]);
+          if (!record) throw new Error('unreachable: device vanished inside its transaction');
+          return {
+            device: record,
+            enrollment: toEnrollment(enrollment),
+            superseded: prior.map((p) => toEnrollment({ ...p, status: 'superseded', superseded_at: now })),
+            sharedHwDevIdWith: sharedWith,
+          };
+        }),
+      `certificate serial ${serial} or thumbprint ${thumbprint} has already been recorded`,
+    );
+  }
+
+  async #recordHwDevId(
+    trx: Transaction<Database>,
+    devicePk: string,
+    deviceId: string,
+    hwDevId: string,
+    now: string,
+  ): Promise<string[]> {
+    if (this.kind === 'postgres') {
+      // Two devices with one HWDevID enrolling at the same moment must still see each other.
+      await sql`select pg_advisory_xact_lock(${sql.lit(HWDEVID_LOCK_NS)}, hashtext(${hwDevId}))`.execute(trx);
+    }
+    await trx
+      .insertInto('device_hwdevids')
+      .values({ device_pk: devicePk, hw_dev_id: hwDevId, first_seen_at: now, last_seen_at: now })
+      .onConflict((oc) => oc.columns(['device_pk', 'hw_dev_id']).doUpdateSet({ last_seen_at: now }))
+      .execute();
+    const others = await trx
+      .selectFrom('device_hwdevids as h')
+      .innerJoin('devices as d', 'd.id', 'h.device_pk')
+      .select(['d.id', 'd.device_id'])
+      .where('h.hw_dev_id', '=', hwDevId)
+      .where('h.device_pk', '<>', devicePk)
+      .orderBy('d.device_id')
+      .execute();
+    for (const other of others) {
+      const pairs = [
+        { pk: devicePk, self: deviceId, peer: other.device_id },
+        { pk: other.id, self: other.device_id, peer: deviceId },
+      ];
+      for (const p of pairs) {
+        await trx
+          .insertInto('device_warnings')
+          .values({
+            id: newId(),
+            device_pk: p.pk,
+            kind: SHARED_HWDEVID,
+            subject: `${hwDevId}:${p.peer}`,
+            detail:
+              `HWDevID ${hwDevId} is also reported by device ${p.peer}. Two DeviceIDs on one hardware id ` +
+              'usually mean a cloned Windows image (not generalized with sysprep); they are kept as separate devices.',
+            related_device_ids: jsonToDb([p.peer]),
+            created_at: now,
+          })
+          .onConflict((oc) => oc.columns(['device_pk', 'kind', 'subject']).doNothing())
+          .execute();
+      }
+    }
+    return others.map((o) => o.device_id);
+  }
+
+  async getDevice(deviceId: string): Promise<DeviceRecord | undefined> {
+    return this.#run(async (db) => {
+      const row = await selectDevices(db).where('d.device_id', '=', upper(deviceId)).executeTakeFirst();
+      if (!row) return undefined;
+      const [record] = await withWarnings(db, [row]);
+      return record;
+    });
+  }
+
+  async listDevices(): Promise<DeviceRecord[]> {
+    return this.#run(async (db) => {
+      const rows = await selectDevices(db).orderBy('d.first_enrolled_at').orderBy('d.device_id').execute();
+      return withWarnings(db, rows);
+    });
+  }
+
+  async listEnrollments(deviceId: string): Promise<EnrollmentRecord[]> {
+    const rows = await this.#run((db) =>
+      db
+        .selectFrom('enrollments')
+        .selectAll()
+        .where('device_id', '=', upper(deviceId))
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+    );
+    return rows.map(toEnrollment);
+  }
+
+  async hwDevIdHistory(deviceId: string): Promise<HwDevIdSighting[]> {
+    const rows = await this.#run((db) =>
+      db
+        .selectFrom('device_hwdevids as h')
+        .innerJoin('devices as d', 'd.id', 'h.device_pk')
+        .select(['h.hw_dev_id', 'h.first_seen_at', 'h.last_seen_at'])
+        .where('d.device_id', '=', upper(deviceId))
+        .orderBy('h.first_seen_at')
+        .orderBy('h.hw_dev_id')
+        .execute(),
+    );
+    return rows.map((r) => ({
+      hwDevId: r.hw_dev_id,
+      firstSeenAt: timeFromDb(r.first_seen_at),
+      lastSeenAt: timeFromDb(r.last_seen_at),
+    }));
+  }
+
+  async certSerialExists(serial: string): Promise<boolean> {
+    const row = await this.#run((db) =>
+      db.selectFrom('enrollments').select('id').where('cert_serial', '=', lower(serial)).limit(1).executeTakeFirst(),
+    );
+    return row !== undefined;
+  }
+
+  // -- one-time tokens -------------------------------------------------------------------------------
+
+  async spendToken(jti: string, expiresAt: Date, now: Date): Promise<boolean> {
+    required(jti, 'token id');
+    const nowText = timeToDb(now);
+    const expiresText = timeToDb(expiresAt);
+    return this.#run(async (db) => {
+      // Opportunistic pruning: rows past their expiry can never be replayed (the token itself is invalid).
+      await db.deleteFrom('spent_tokens').where('expires_at', '<', nowText).execute();
+      const res = await db
+        .insertInto('spent_tokens')
+        .values({ jti, expires_at: expiresText, spent_at: nowText })
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+    });
+  }
+}
+
+// -- row mapping ---------------------------------------------------------------------------------------
+
+function selectDevices(db: Kysely<Database>) {
+  return db
+    .selectFrom('devices as d')
+    .leftJoin('enrollments as e', 'e.id', 'd.current_enrollment_id')
+    .selectAll('d')
+    .select(['e.cert_serial', 'e.cert_thumbprint', 'e.cert_not_after']);
+}
+
+async function withWarnings(db: Kysely<Database>, rows: DeviceRow[]): Promise<DeviceRecord[]> {
+  if (rows.length === 0) return [];
+  const pks = rows.map((r) => r.id);
+  const byDevice = new Map<string, DeviceWarning[]>();
+  // Chunk to stay under SQLite's bound-parameter limit on large fleets.
+  for (let i = 0; i < pks.length; i += 500) {
+    const warnings = await db
+      .selectFrom('device_warnings')
+      .selectAll()
+      .where('device_pk', 'in', pks.slice(i, i + 500))
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    for (const w of warnings) {
+      const list = byDevice.get(w.device_pk) ?? [];
+      list.push({
+        kind: w.kind as DeviceWarning['kind'],
+        detail: w.detail,
+        relatedDeviceIds: stringArrayFromDb(w.related_device_ids),
+        createdAt: timeFromDb(w.created_at),
+      });
+      byDevice.set(w.device_pk, list);
+    }
+  }
+  return rows.map((r) => toDevice(r, byDevice.get(r.id) ?? []));
+}
+
+function toDomain(row: Selectable<DomainsTable>): Domain {
+  return { name: row.name, authPolicy: row.auth_policy as AuthPolicy, createdAt: timeFromDb(row.created_at) };
+}
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    upn: row.upn,
+    displayName: row.display_name,
+    passwordHash: row.password_hash,
+    enabled: boolFromDb(row.enabled),
+    createdAt: timeFromDb(row.created_at),
+    updatedAt: timeFromDb(row.updated_at),
+  };
+}
+
+function toDevice(row: DeviceRow, warnings: DeviceWarning[]): DeviceRecord {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    hwDevId: row.hw_dev_id,
+    deviceName: row.device_name,
+    osVersion: row.os_version,
+    osEdition: intFromDb(row.os_edition),
+    enrollmentType: row.enrollment_type as EnrollmentType,
+    userId: row.user_id,
+    upn: row.upn,
+    status: row.status as DeviceStatus,
+    firstEnrolledAt: timeFromDb(row.first_enrolled_at),
+    lastEnrolledAt: timeFromDb(row.last_enrolled_at),
+    currentEnrollmentId: row.current_enrollment_id,
+    certSerial: row.cert_serial,
+    certThumbprint: row.cert_thumbprint,
+    certNotAfter: timeFromDbOrNull(row.cert_not_after),
+    warnings,
+  };
+}
+
+function toEnrollment(row: Selectable<EnrollmentsTable>): EnrollmentRecord {
+  return {
+    id: row.id,
+    devicePk: row.device_pk,
+    deviceId: row.device_id,
+    userId: row.user_id,
+    upn: row.upn,
+    enrollmentType: row.enrollment_type as EnrollmentType,
+    authPolicy: row.auth_policy as AuthPolicy,
+    status: row.status as EnrollmentStatus,
+    hwDevId: row.hw_dev_id,
+    deviceName: row.device_name,
+    osVersion: row.os_version,
+    osEdition: intFromDb(row.os_edition),
+    certSerial: row.cert_serial,
+    certThumbprint: row.cert_thumbprint,
+    certNotBefore: timeFromDb(row.cert_not_before),
+    certNotAfter: timeFromDb(row.cert_not_after),
+    createdAt: timeFromDb(row.created_at),
+    supersededAt: timeFromDbOrNull(row.superseded_at),
+  };
+}
