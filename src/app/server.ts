@@ -105,7 +105,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       if (next.cert === tls.cert && next.key === tls.key) return;
       tls = next;
       for (const app of [web, management]) {
-        (app.server as import('node:tls').Server).setSecureContext({
+        (app.server as unknown as import('node:tls').Server).setSecureContext({
           key: tls.key,
           cert: tls.cert,
           ...(app === management ? { ca: ca.certPem } : {}),

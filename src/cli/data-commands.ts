@@ -1,5 +1,5 @@
 /** `domains`, `users` and `devices`: work on the data folder or database directly, server running or not. */
-import { type Command, Option } from '@commander-js/extra-typings';
+import { type Command, Option } from 'commander';
 import { openConfiguredStorage } from '../app/storage.js';
 import { loadConfig } from '../config/config.js';
 import { DirectoryService } from '../core/directory/directory-service.js';
@@ -10,6 +10,7 @@ import { CliError, addDataOptions, print, table } from './main.js';
 interface DataFlags {
   dataDir?: string | undefined;
   databaseUrl?: string | undefined;
+  json?: boolean | undefined;
 }
 
 async function withStorage<T>(flags: DataFlags, fn: (storage: Storage, directory: DirectoryService) => Promise<T>): Promise<T> {
@@ -37,12 +38,12 @@ export function registerDataCommands(program: Command): void {
       .command('add')
       .argument('<domain>', 'e.g. contoso.com')
       .addOption(new Option('--auth-policy <policy>', 'onpremise (Windows asks for the password) or federated (Winroll sign-in page)').default('onpremise')),
-  ).action(async (domain, opts) => {
+  ).action(async (domain: string, opts: DataFlags & { authPolicy: string }) => {
     const policy = parseAuthPolicy(opts.authPolicy);
     const added = await withStorage(opts, (_s, dir) => dir.addDomain(domain, policy));
     print(opts.json, added, () => `added domain ${added.name} (${added.authPolicy}); point enterpriseenrollment.${added.name} at this server with a CNAME`);
   });
-  addDataOptions(domains.command('list')).action(async (opts) => {
+  addDataOptions(domains.command('list')).action(async (opts: DataFlags) => {
     const list = await withStorage(opts, (_s, dir) => dir.listDomains());
     print(opts.json, list, () => table(['DOMAIN', 'AUTH POLICY', 'ADDED'], list.map((d) => [d.name, d.authPolicy, iso(d.createdAt)])));
   });
@@ -51,7 +52,7 @@ export function registerDataCommands(program: Command): void {
       .command('set')
       .argument('<domain>')
       .requiredOption('--auth-policy <policy>', 'onpremise or federated'),
-  ).action(async (domain, opts) => {
+  ).action(async (domain: string, opts: DataFlags & { authPolicy: string }) => {
     const updated = await withStorage(opts, (_s, dir) => dir.setDomainAuthPolicy(domain, parseAuthPolicy(opts.authPolicy)));
     print(opts.json, updated, () => `domain ${updated.name} now uses ${updated.authPolicy}`);
   });
@@ -63,19 +64,19 @@ export function registerDataCommands(program: Command): void {
       .argument('<upn>', 'e.g. alice@contoso.com')
       .requiredOption('--password <password>', 'initial password (at least 8 characters)')
       .option('--display-name <name>', 'name shown in lists'),
-  ).action(async (upn, opts) => {
+  ).action(async (upn: string, opts: DataFlags & { password: string; displayName?: string }) => {
     const user = await withStorage(opts, (_s, dir) => dir.addUser({ upn, password: opts.password, displayName: opts.displayName ?? null }));
     const view = { id: user.id, upn: user.upn, displayName: user.displayName, enabled: user.enabled, createdAt: user.createdAt };
     print(opts.json, view, () => `added user ${user.upn}`);
   });
-  addDataOptions(users.command('list')).action(async (opts) => {
+  addDataOptions(users.command('list')).action(async (opts: DataFlags) => {
     const list = await withStorage(opts, (_s, dir) => dir.listUsers());
     const view = list.map((u) => ({ id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, createdAt: u.createdAt }));
     print(opts.json, view, () => table(['UPN', 'NAME', 'ENABLED', 'ADDED'], list.map((u) => [u.upn, u.displayName ?? '', u.enabled ? 'yes' : 'no', iso(u.createdAt)])));
   });
 
   const devices = program.command('devices').description('enrolled devices (one record per physical device)');
-  addDataOptions(devices.command('list')).action(async (opts) => {
+  addDataOptions(devices.command('list')).action(async (opts: DataFlags) => {
     const list = await withStorage(opts, (s) => s.listDevices());
     print(opts.json, list, () =>
       table(

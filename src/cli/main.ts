@@ -2,7 +2,7 @@
  * The `winroll` command. Commands are thin: parse flags, build config, call the app or a domain service,
  * print a table (or JSON with --json). Every failure prints one line naming the cause and exits non-zero.
  */
-import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig, redactDatabaseUrl } from '../config/config.js';
 import { WinrollError } from '../shared/errors.js';
 import { registerDataCommands } from './data-commands.js';
@@ -14,11 +14,11 @@ export class CliError extends Error {
 }
 
 /** Options every command that touches the data folder or database accepts. */
-export function addDataOptions<T extends Command<any, any, any>>(cmd: T): T {
+export function addDataOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--data-dir <dir>', 'data folder (env WINROLL_DATA_DIR, default ./data)'))
     .addOption(new Option('--database-url <url>', 'postgres://... or sqlite:<file> (env WINROLL_DATABASE_URL, default SQLite in the data folder)'))
-    .addOption(new Option('--json', 'print JSON for scripts')) as T;
+    .addOption(new Option("--json", "print JSON for scripts"));
 }
 
 export function configFrom(flags: ConfigFlags) {

@@ -1,6 +1,6 @@
-import { type Command, Option } from '@commander-js/extra-typings';
+import { type Command, Option } from 'commander';
 import { startServer } from '../app/server.js';
-import { loadConfig } from '../config/config.js';
+import { type ConfigFlags, loadConfig } from '../config/config.js';
 
 export function registerServe(program: Command): void {
   program
@@ -17,7 +17,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--device-cert-validity-days <days>', 'validity of device certificates (env WINROLL_DEVICE_CERT_VALIDITY_DAYS, default 365)'))
     .addOption(new Option('--organization-name <name>', 'name Windows shows for the management account (env WINROLL_ORGANIZATION_NAME)'))
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug (env WINROLL_LOG_LEVEL, default info)'))
-    .action(async (opts) => {
+    .action(async (opts: ConfigFlags) => {
       const config = loadConfig(opts);
       const server = await startServer(config);
       const host = config.publicHost;

@@ -4,7 +4,7 @@
  * because OMA-DM sessions authenticate with the device certificate. TLS 1.3 cannot ask per path, hence
  * two ports.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { escapeXml as esc } from '../protocol/xml/writer.js';
 import { type EnrollmentRouteDeps, enrollmentRoutes } from './enrollment-routes.js';
 
@@ -29,7 +29,8 @@ export function createWebServer(deps: WebServerDeps): FastifyInstance {
     https: { key: deps.tls.key, cert: deps.tls.cert },
     loggerInstance: deps.logger,
     keepAliveTimeout: KEEP_ALIVE_MS,
-    disableRequestLogging: true,
+    // Our routes log one line per request with the facts that matter (trace id, outcome) instead.
+    logController: new LogController({ disableRequestLogging: true }),
     // Windows sends `EnterpriseEnrollment.<domain>` in mixed case; paths are matched case-insensitively too.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   });
@@ -65,7 +66,8 @@ export function createManagementServer(deps: ManagementServerDeps): FastifyInsta
     https: { key: deps.tls.key, cert: deps.tls.cert, requestCert: true, rejectUnauthorized: false, ca: deps.clientCaPem },
     loggerInstance: deps.logger,
     keepAliveTimeout: KEEP_ALIVE_MS,
-    disableRequestLogging: true,
+    // Our routes log one line per request with the facts that matter (trace id, outcome) instead.
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   });
   app.get('/healthz', async () => ({ status: 'ok' }));

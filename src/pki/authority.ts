@@ -6,13 +6,7 @@
  * (version, algorithm, issuer, extensions) is encoded once here, so each issuance only encodes serial,
  * validity and subject, concatenates, and spends its time where it must, in the RSA signature.
  */
-import {
-  createPrivateKey,
-  generateKeyPair,
-  type KeyObject,
-  randomBytes,
-  X509Certificate,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { CaMaterial } from './ca.js';
 import { checkValidity, encodeTbs, readCertificateFields, serialInteger, signTbs } from './certificate.js';
@@ -176,7 +170,10 @@ export class CertificateAuthority {
     }
     const spki = spkiOf(publicKey);
     // keyEncipherment only makes sense for RSA key transport (TLS 1.2 RSA key exchange).
-    const usages = publicKey.asymmetricKeyType === 'rsa' ? (['digitalSignature', 'keyEncipherment'] as const) : (['digitalSignature'] as const);
+    const usages =
+      publicKey.asymmetricKeyType === 'rsa'
+        ? (['digitalSignature', 'keyEncipherment'] as const)
+        : (['digitalSignature'] as const);
     const extensions = extensionsBlock(
       keyUsage(usages),
       extKeyUsage(['serverAuth']),
@@ -263,6 +260,9 @@ function checkDeviceKey(spki: Buffer): void {
     throw new CertificateRequestError('unsupported_key_type', `device keys must be RSA, got ${summary.algorithm}`);
   }
   if (summary.keyBits < MIN_DEVICE_KEY_BITS) {
-    throw new CertificateRequestError('key_too_small', `RSA key of ${summary.keyBits} bits; at least ${MIN_DEVICE_KEY_BITS} required`);
+    throw new CertificateRequestError(
+      'key_too_small',
+      `RSA key of ${summary.keyBits} bits; at least ${MIN_DEVICE_KEY_BITS} required`,
+    );
   }
 }

@@ -21,7 +21,10 @@ export function measureIssuance(ca: CaMaterial, n: number): IssuanceMeasurement 
   if (!Number.isInteger(n) || n < 1) throw new RangeError('n must be a positive integer');
   const authority = new CertificateAuthority(ca);
   const caKey = createPrivateKey(ca.keyPem);
-  const deviceSpki = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'der' });
+  const deviceSpki = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+    type: 'spki',
+    format: 'der',
+  });
   const serials = Array.from({ length: n }, () => randomSerial(randomBytes));
   const notBefore = new Date();
   const notAfter = new Date(notBefore.getTime() + 365 * 86400_000);

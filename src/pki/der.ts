@@ -47,13 +47,19 @@ function lengthOctets(length: number): Buffer {
 }
 
 /** One TLV. `tag` is the full identifier octet (class, constructed bit and number < 31). */
-export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
-  const body = content.length === 1 ? (content[0] as Uint8Array) : Buffer.concat(content);
-  const len = lengthOctets(body.length);
-  const out = Buffer.allocUnsafe(1 + len.length + body.length);
+export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const len = lengthOctets(length);
+  // One allocation, parts copied straight in: this runs a dozen times per issued certificate.
+  const out = Buffer.allocUnsafe(1 + len.length + length);
   out[0] = tag;
   len.copy(out, 1);
-  out.set(body, 1 + len.length);
+  let p = 1 + len.length;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
   return out;
 }
 
@@ -93,7 +99,8 @@ export function oid(dotted: string): Buffer {
     return BigInt(a);
   });
   const [a0, a1, ...rest] = arcs;
-  if (a0 === undefined || a1 === undefined || a0 > 2n || (a0 < 2n && a1 > 39n)) throw new RangeError(`bad OID ${dotted}`);
+  if (a0 === undefined || a1 === undefined || a0 > 2n || (a0 < 2n && a1 > 39n))
+    throw new RangeError(`bad OID ${dotted}`);
   const bytes: number[] = [];
   for (const arc of [a0 * 40n + a1, ...rest]) {
     const chunk: number[] = [Number(arc & 0x7fn)];

@@ -3,17 +3,7 @@
  * can precompute and concatenate them.
  */
 import { createHash } from 'node:crypto';
-import {
-  bitStringBytes,
-  children,
-  explicit,
-  octetString,
-  readSingle,
-  sequence,
-  Tag,
-  TRUE,
-  tlv,
-} from './der.js';
+import { bitStringBytes, children, explicit, octetString, readSingle, sequence, Tag, TRUE, tlv } from './der.js';
 import { OID_DER } from './oids.js';
 import { ipAddressBytes } from './ip-address.js';
 

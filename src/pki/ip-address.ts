@@ -31,6 +31,6 @@ export function ipAddressBytes(ip: string): Buffer {
   const fill = tail === undefined ? 0 : 8 - h.length - t.length;
   const all = [...h, ...new Array<number>(fill).fill(0), ...t];
   const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (const [i, g] of all.entries()) out.writeUInt16BE(g, i * 2);
   return out;
 }

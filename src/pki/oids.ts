@@ -42,7 +42,4 @@ export const OID = {
 type OidName = keyof typeof OID;
 
 /** Full TLV encodings of every OID above. */
-export const OID_DER = Object.fromEntries(Object.entries(OID).map(([k, v]) => [k, oid(v)])) as Record<
-  OidName,
-  Buffer
->;
+export const OID_DER = Object.fromEntries(Object.entries(OID).map(([k, v]) => [k, oid(v)])) as Record<OidName, Buffer>;

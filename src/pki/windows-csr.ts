@@ -206,7 +206,10 @@ const SIGNATURE_ALGORITHMS: Record<string, { hash: string; key: 'rsa' | 'ec' }> 
 export function verifyCertificateRequest(parsed: ParsedCsr): void {
   const alg = SIGNATURE_ALGORITHMS[parsed.signatureAlgorithmOid];
   if (!alg) {
-    throw new CertificateRequestError('unsupported_algorithm', `unsupported CSR signature algorithm ${parsed.signatureAlgorithmOid}`);
+    throw new CertificateRequestError(
+      'unsupported_algorithm',
+      `unsupported CSR signature algorithm ${parsed.signatureAlgorithmOid}`,
+    );
   }
   let key: KeyObject;
   try {
@@ -215,7 +218,10 @@ export function verifyCertificateRequest(parsed: ParsedCsr): void {
     throw new CertificateRequestError('malformed', 'CSR public key cannot be loaded', { cause: err });
   }
   if (key.asymmetricKeyType !== alg.key) {
-    throw new CertificateRequestError('bad_signature', `${parsed.signatureAlgorithmOid} signature with a ${key.asymmetricKeyType} key`);
+    throw new CertificateRequestError(
+      'bad_signature',
+      `${parsed.signatureAlgorithmOid} signature with a ${key.asymmetricKeyType} key`,
+    );
   }
   let ok: boolean;
   try {
@@ -233,7 +239,10 @@ export function assertAcceptableKey(parsed: ParsedCsr, minBits = 2048): void {
     throw new CertificateRequestError('unsupported_key_type', `CSR key is ${parsed.publicKeyAlgorithm}; RSA required`);
   }
   if (parsed.keyBits < minBits) {
-    throw new CertificateRequestError('key_too_small', `RSA key of ${parsed.keyBits} bits; at least ${minBits} required`);
+    throw new CertificateRequestError(
+      'key_too_small',
+      `RSA key of ${parsed.keyBits} bits; at least ${minBits} required`,
+    );
   }
 }
 
@@ -265,6 +274,7 @@ export function buildWindowsCsr(input: BuildWindowsCsrInput): Buffer {
   const cnBytes = Buffer.from(`${requestGuid.toUpperCase().slice(0, 30)}!${deviceId}\0`, 'latin1');
   const subject = sequence(set(sequence(OID_DER.commonName, tlv(Tag.PRINTABLE_STRING, cnBytes))));
   const deviceIdExt = sequence(OID_DER.msDeviceId, octetString(Buffer.from(`${deviceId}\0`, 'latin1')));
+  // attributes is `[0] IMPLICIT SET OF Attribute`: tag 0xA0 around the Attribute itself, hence explicit(0, ...).
   const attributes = explicit(0, sequence(OID_DER.extensionRequest, set(sequence(deviceIdExt))));
   // Not checked against privateKey on purpose: the simulator can then produce a CSR that fails verification.
   const spki = spkiOf(publicKey);

@@ -4,6 +4,7 @@
  * strict about: responses must carry Content-Length and must not be chunked.
  */
 import https from 'node:https';
+import { isIP } from 'node:net';
 
 export interface HttpResponse {
   status: number;
@@ -56,11 +57,31 @@ export function request(opts: RequestOptions): Promise<HttpResponse> {
   });
 }
 
-export function createAgent(opts: { ca?: string | undefined; keepAlive?: boolean; maxSockets?: number; cert?: string; key?: string }): https.Agent {
+export interface AgentOptions {
+  ca?: string | undefined;
+  keepAlive?: boolean;
+  maxSockets?: number;
+  cert?: string;
+  key?: string;
+  /** Connect to this address whatever the URL's host (TLS still checks the host name): curl's --resolve. */
+  lookupAddress?: string;
+}
+
+export function createAgent(opts: AgentOptions): https.Agent {
+  const fixed = opts.lookupAddress;
   return new https.Agent({
     keepAlive: opts.keepAlive ?? true,
     maxSockets: opts.maxSockets ?? 4,
     ...(opts.ca ? { ca: opts.ca } : {}),
     ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}),
+    ...(fixed
+      ? {
+          lookup: ((_host: string, options: { all?: boolean }, cb: (...args: unknown[]) => void) => {
+            const family = isIP(fixed) || 4;
+            if (options?.all) cb(null, [{ address: fixed, family }]);
+            else cb(null, fixed, family);
+          }) as unknown as NonNullable<https.AgentOptions['lookup']>,
+        }
+      : {}),
   });
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../../src/pki/authority.js';
+import { measureIssuance } from '../../src/pki/bench.js';
 import { type CaMaterial, createRootCa } from '../../src/pki/ca.js';
 import { readCertificateFields } from '../../src/pki/certificate.js';
 import { CertificateRequestError, type CertificateRequestErrorReason } from '../../src/pki/errors.js';
@@ -78,7 +79,9 @@ describe('createRootCa', () => {
   });
 
   it('refuses weak keys and nonsense validity', async () => {
-    await expect(createRootCa({ commonName: 'x', keyBits: 1024, validityYears: 1, now: NOW })).rejects.toThrow(RangeError);
+    await expect(createRootCa({ commonName: 'x', keyBits: 1024, validityYears: 1, now: NOW })).rejects.toThrow(
+      RangeError,
+    );
     await expect(createRootCa({ commonName: 'x', validityYears: 0, now: NOW })).rejects.toThrow(RangeError);
     await expect(createRootCa({ commonName: '', validityYears: 1, now: NOW })).rejects.toThrow(RangeError);
   });
@@ -101,7 +104,16 @@ describe('issueDeviceCertificate', () => {
   it('passes openssl verify -purpose sslclient against the root', () => {
     const cert = issue();
     const leaf = tmp.write('leaf.pem', cert.pem);
-    const { status, output } = openssl(['verify', '-purpose', 'sslclient', '-attime', String(NOW.getTime() / 1000 + 60), '-CAfile', rootPath, leaf]);
+    const { status, output } = openssl([
+      'verify',
+      '-purpose',
+      'sslclient',
+      '-attime',
+      String(NOW.getTime() / 1000 + 60),
+      '-CAfile',
+      rootPath,
+      leaf,
+    ]);
     expect(output).toContain('OK');
     expect(status).toBe(0);
   });
@@ -161,7 +173,7 @@ describe('issueDeviceCertificate', () => {
     expect(info.notAfter).toEqual(na);
     const far = issue({ notAfter: new Date('2107-06-30T10:00:00Z') });
     expect(certificateInfo(far.der).notAfter).toEqual(new Date('2107-06-30T10:00:00Z'));
-    const p = new x509.X509Certificate(far.der);
+    const p = new x509.X509Certificate(new Uint8Array(far.der));
     expect(p.notAfter.toISOString()).toBe('2107-06-30T10:00:00.000Z');
   });
 
@@ -174,7 +186,7 @@ describe('issueDeviceCertificate', () => {
 
   it('@peculiar/x509 parses it and agrees on every field', async () => {
     const cert = issue();
-    const p = new x509.X509Certificate(cert.der);
+    const p = new x509.X509Certificate(new Uint8Array(cert.der));
     expect(p.subject).toBe(`CN=${DEVICE_ID}`);
     expect(p.serialNumber.toLowerCase()).toBe(serial.toString('hex'));
     expect(p.notBefore.toISOString()).toBe(NOW.toISOString());
@@ -186,9 +198,11 @@ describe('issueDeviceCertificate', () => {
     const bc = p.getExtension(x509.BasicConstraintsExtension);
     expect(bc?.ca).toBe(false);
     const aki = p.getExtension(x509.AuthorityKeyIdentifierExtension);
-    const ski = new x509.X509Certificate(ca.certDer).getExtension(x509.SubjectKeyIdentifierExtension);
+    const ski = new x509.X509Certificate(new Uint8Array(ca.certDer)).getExtension(x509.SubjectKeyIdentifierExtension);
     expect(aki?.keyId).toBe(ski?.keyId);
-    expect(await p.verify({ publicKey: new x509.X509Certificate(ca.certDer), signatureOnly: true })).toBe(true);
+    expect(
+      await p.verify({ publicKey: new x509.X509Certificate(new Uint8Array(ca.certDer)), signatureOnly: true }),
+    ).toBe(true);
   });
 
   it('issues for a simulator CSR too, and uses UTF8String for a CN outside PrintableString', () => {
@@ -209,7 +223,9 @@ describe('issueDeviceCertificate', () => {
     expect(reasonOf(() => issue({ publicKeySpki: small }))).toBe('key_too_small');
     expect(reasonOf(() => issue({ publicKeySpki: ec }))).toBe('unsupported_key_type');
     expect(reasonOf(() => issue({ publicKeySpki: Buffer.from('garbage') }))).toBe('malformed');
-    expect(reasonOf(() => issue({ publicKeySpki: Buffer.concat([csr.publicKeySpki, Buffer.of(0)]) }))).toBe('malformed');
+    expect(reasonOf(() => issue({ publicKeySpki: Buffer.concat([csr.publicKeySpki, Buffer.of(0)]) }))).toBe(
+      'malformed',
+    );
     const broken = Buffer.from(csr.publicKeySpki);
     broken[30] = 0x00; // inside the modulus INTEGER header region: no longer a valid RSAPublicKey
     broken[29] = 0x05;
@@ -248,7 +264,16 @@ describe('issueServerCertificate', () => {
     });
     expect(issued.keyPem).toContain('BEGIN PRIVATE KEY');
     const leaf = tmp.write('server.pem', issued.certPem);
-    const v = openssl(['verify', '-purpose', 'sslserver', '-attime', String(NOW.getTime() / 1000 + 60), '-CAfile', rootPath, leaf]);
+    const v = openssl([
+      'verify',
+      '-purpose',
+      'sslserver',
+      '-attime',
+      String(NOW.getTime() / 1000 + 60),
+      '-CAfile',
+      rootPath,
+      leaf,
+    ]);
     expect(v.output).toContain('OK');
     const x = new X509Certificate(issued.certPem);
     expect(x.subject).toBe('CN=mdm.example.test');
@@ -269,24 +294,40 @@ describe('issueServerCertificate', () => {
 
   it('certifies a supplied key (EC allowed for TLS) and returns no key', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const issued = await ca.issueServerCertificate({ dnsNames: [], ipAddresses: ['127.0.0.1'], publicKey, notBefore: NOW, notAfter: days(NOW, 1) });
+    const issued = await ca.issueServerCertificate({
+      dnsNames: [],
+      ipAddresses: ['127.0.0.1'],
+      publicKey,
+      notBefore: NOW,
+      notAfter: days(NOW, 1),
+    });
     expect(issued.keyPem).toBeUndefined();
     const x = new X509Certificate(issued.certDer);
     expect(x.subject).toBe('CN=127.0.0.1');
-    expect(x.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey.export({ type: 'spki', format: 'der' }))).toBe(true);
-    expect(openssl(['x509', '-inform', 'DER', '-noout', '-text'], issued.certDer).output).toMatch(/Key Usage: critical\s+Digital Signature\n/);
+    expect(
+      x.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey.export({ type: 'spki', format: 'der' })),
+    ).toBe(true);
+    expect(openssl(['x509', '-inform', 'DER', '-noout', '-text'], issued.certDer).output).toMatch(
+      /Key Usage: critical\s+Digital Signature\n/,
+    );
   });
 
   it('needs at least one name', async () => {
-    await expect(ca.issueServerCertificate({ dnsNames: [], notBefore: NOW, notAfter: days(NOW, 1) })).rejects.toThrow(RangeError);
-    await expect(ca.issueServerCertificate({ dnsNames: ['bad name'], notBefore: NOW, notAfter: days(NOW, 1) })).rejects.toThrow(RangeError);
+    await expect(ca.issueServerCertificate({ dnsNames: [], notBefore: NOW, notAfter: days(NOW, 1) })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(
+      ca.issueServerCertificate({ dnsNames: ['bad name'], notBefore: NOW, notAfter: days(NOW, 1) }),
+    ).rejects.toThrow(RangeError);
   });
 });
 
 describe('CertificateAuthority construction', () => {
   it('rejects a key that does not match, a non-CA certificate and a non-RSA key', async () => {
     const other = await createRootCa({ commonName: 'Other', validityYears: 1, now: NOW });
-    expect(() => new CertificateAuthority({ certPem: material.certPem, keyPem: other.keyPem })).toThrow(/does not match/);
+    expect(() => new CertificateAuthority({ certPem: material.certPem, keyPem: other.keyPem })).toThrow(
+      /does not match/,
+    );
     const leaf = ca.issueDeviceCertificate({
       subjectCommonName: DEVICE_ID,
       publicKeySpki: createPublicKey(other.keyPem).export({ type: 'spki', format: 'der' }),
@@ -295,22 +336,65 @@ describe('CertificateAuthority construction', () => {
       notAfter: days(NOW, 1),
     });
     expect(() => new CertificateAuthority({ certPem: leaf.pem, keyPem: other.keyPem })).toThrow(/CA:TRUE/);
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     expect(() => new CertificateAuthority({ certPem: material.certPem, keyPem: ec })).toThrow(/RSA/);
   });
 
   it('accepts a CA made by openssl (no shared code) and chains to it', () => {
     const key = tmp.write('ossl-ca.key', '');
     const cert = tmp.write('ossl-ca.pem', '');
-    const r = openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '3650', '-subj', '/C=DE/O=Ex Ämple/CN=OpenSSL Root', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    const r = openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '3650',
+      '-subj',
+      '/C=DE/O=Ex Ämple/CN=OpenSSL Root',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     expect(r.status, r.output).toBe(0);
     const ossl = new CertificateAuthority({ certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') });
     const csr = parseCertificateRequest(fixtureCsr('win10-19045-programmatic.csr.pem'));
     const now = new Date();
-    const issued = ossl.issueDeviceCertificate({ subjectCommonName: DEVICE_ID, publicKeySpki: csr.publicKeySpki, serial: Buffer.of(1), notBefore: now, notAfter: days(now, 1) });
+    const issued = ossl.issueDeviceCertificate({
+      subjectCommonName: DEVICE_ID,
+      publicKeySpki: csr.publicKeySpki,
+      serial: Buffer.of(1),
+      notBefore: now,
+      notAfter: days(now, 1),
+    });
     const leaf = tmp.write('ossl-leaf.pem', issued.pem);
-    const v = openssl(['verify', '-purpose', 'sslclient', '-attime', String(Math.floor(now.getTime() / 1000) + 1), '-CAfile', cert, leaf]);
+    const v = openssl([
+      'verify',
+      '-purpose',
+      'sslclient',
+      '-attime',
+      String(Math.floor(now.getTime() / 1000) + 1),
+      '-CAfile',
+      cert,
+      leaf,
+    ]);
     expect(v.output).toContain('OK');
     expect(new X509Certificate(issued.der).issuer).toBe(new X509Certificate(readFileSync(cert, 'utf8')).subject);
+  });
+});
+
+describe('measureIssuance', () => {
+  it('runs and reports rates (no timing assertions: this is for npm run bench)', () => {
+    const r = measureIssuance(material, 5);
+    expect(r.issuedPerSecond).toBeGreaterThan(0);
+    expect(r.rawSignsPerSecond).toBeGreaterThan(0);
+    expect(r.ratio).toBeCloseTo(r.issuedPerSecond / r.rawSignsPerSecond);
   });
 });

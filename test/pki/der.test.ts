@@ -44,7 +44,14 @@ describe('TLV encoding', () => {
   });
 
   it('encodes OIDs like openssl', () => {
-    for (const o of ['2.5.4.3', '1.2.840.113549.1.1.11', '1.3.14.3.2.29', '1.3.6.1.4.1.311.66.1.0', '2.999.1', '1.2.840.10045.3.1.7']) {
+    for (const o of [
+      '2.5.4.3',
+      '1.2.840.113549.1.1.11',
+      '1.3.14.3.2.29',
+      '1.3.6.1.4.1.311.66.1.0',
+      '2.999.1',
+      '1.2.840.10045.3.1.7',
+    ]) {
       const ours = oid(o);
       const out = join(tmp.dir, 'oid.der');
       const ref = openssl(['asn1parse', '-genstr', `OID:${o}`, '-out', out, '-noout']);
@@ -66,7 +73,7 @@ describe('TLV encoding', () => {
   });
 
   it('chooses PrintableString when allowed, else UTF8String', () => {
-    expect(directoryString('B5B954E8 (x) +,-./:=?\'')[0]).toBe(Tag.PRINTABLE_STRING);
+    expect(directoryString("B5B954E8 (x) +,-./:=?'")[0]).toBe(Tag.PRINTABLE_STRING);
     expect(directoryString('a_b')[0]).toBe(Tag.UTF8_STRING);
     expect(directoryString('a!b')[0]).toBe(Tag.UTF8_STRING);
     expect(directoryString('a@b')[0]).toBe(Tag.UTF8_STRING);
@@ -74,7 +81,10 @@ describe('TLV encoding', () => {
   });
 
   it('encodes certificate times per RFC 5280 (UTCTime 1950-2049, GeneralizedTime otherwise)', () => {
-    const t = (iso: string): string => Buffer.from(x509Time(new Date(iso))).toString('latin1').slice(2);
+    const t = (iso: string): string =>
+      Buffer.from(x509Time(new Date(iso)))
+        .toString('latin1')
+        .slice(2);
     expect(x509Time(new Date('2049-12-31T23:59:59Z'))[0]).toBe(Tag.UTC_TIME);
     expect(t('2049-12-31T23:59:59Z')).toBe('491231235959Z');
     expect(x509Time(new Date('2050-01-01T00:00:00Z'))[0]).toBe(Tag.GENERALIZED_TIME);

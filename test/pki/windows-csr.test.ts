@@ -61,7 +61,9 @@ describe('captured Windows 10 CSRs', () => {
       expect(csr.signatureAlgorithmOid).toBe('1.3.14.3.2.29');
       expect(csr.publicKeyAlgorithm).toBe('rsa');
       expect(csr.keyBits).toBe(2048);
-      expect(createPublicKey({ key: csr.publicKeySpki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
+      expect(
+        createPublicKey({ key: csr.publicKeySpki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength,
+      ).toBe(2048);
       expect(() => verifyCertificateRequest(csr)).not.toThrow();
       expect(() => assertAcceptableKey(csr)).not.toThrow();
     });

@@ -11,7 +11,7 @@ import { decodeSoapEnvelope } from '../../src/protocol/soap/envelope.js';
 import { encodeSoapFault, SoapFault } from '../../src/protocol/soap/fault.js';
 import { ACTIONS, NS } from '../../src/protocol/soap/namespaces.js';
 import { child, parseXml } from '../../src/protocol/xml/reader.js';
-import { CAPTURES, readCapture, readCaptureText, must } from './support.js';
+import { CAPTURES, must, readCapture, readCaptureText } from './support.js';
 
 const decode = (xml: string | Buffer) => decodeDiscoverRequest(decodeSoapEnvelope(xml));
 

@@ -11,7 +11,7 @@ import {
   OID,
 } from '../../src/protocol/xcep/get-policies.js';
 import { attr, child, type XmlElement } from '../../src/protocol/xml/reader.js';
-import { CAPTURES, readCapture, readCaptureText, must } from './support.js';
+import { CAPTURES, must, readCapture, readCaptureText } from './support.js';
 
 const names = (el: XmlElement | undefined): string[] => (el?.children ?? []).map((c) => c.local);
 const x = (el: XmlElement | undefined, local: string): XmlElement | undefined => (el ? child(el, NS.xcep, local) : undefined);

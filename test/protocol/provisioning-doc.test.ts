@@ -6,7 +6,7 @@ import {
   type ProvisioningDocInput,
 } from '../../src/protocol/wstep/provisioning-doc.js';
 import { parseXml, type XmlElement } from '../../src/protocol/xml/reader.js';
-import { CAPTURES, readCapture, must } from './support.js';
+import { CAPTURES, must, readCapture } from './support.js';
 
 const sha1 = (der: Uint8Array): string => createHash('sha1').update(der).digest('hex').toUpperCase();
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decodeSoapEnvelope } from '../../src/protocol/soap/envelope.js';
-import { windowsHResultForFault, windowsHResultForUnparsedFault } from '../../src/protocol/soap/fault-hresult.js';
 import { decodeSoapFault, encodeSoapFault, SoapFault, type SoapFaultSubcode } from '../../src/protocol/soap/fault.js';
+import { windowsHResultForFault, windowsHResultForUnparsedFault } from '../../src/protocol/soap/fault-hresult.js';
 import { NS, VALUE_TYPES, WSS } from '../../src/protocol/soap/namespaces.js';
 import { decodeWsSecurity, encodeWsSecurity } from '../../src/protocol/soap/ws-security.js';
 import { XmlError } from '../../src/protocol/xml/errors.js';
 import { parseXml, type XmlElement } from '../../src/protocol/xml/reader.js';
-import { CAPTURES, readCapture, must } from './support.js';
+import { CAPTURES, must, readCapture } from './support.js';
 
 /** Follows a path of exact-case `prefix:local` steps from the root, checking namespace URIs too. */
 function at(root: XmlElement, steps: Array<[prefix: string, uri: string, local: string]>): XmlElement {

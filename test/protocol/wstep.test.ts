@@ -13,7 +13,7 @@ import {
   encodeRequestSecurityTokenResponse,
 } from '../../src/protocol/wstep/response.js';
 import { attr, child, descendant } from '../../src/protocol/xml/reader.js';
-import { CAPTURES, readCapture, readCapturePem, readCaptureText, must } from './support.js';
+import { CAPTURES, must, readCapture, readCapturePem, readCaptureText } from './support.js';
 
 const decode = (xml: string | Buffer) => decodeRequestSecurityToken(decodeSoapEnvelope(xml));
 

@@ -2,8 +2,8 @@
 // EnrollmentVersion (protocol.md §2.2, §2.3). Server side decodes requests and encodes responses;
 // the client side (simulator) does the reverse, shaped like real Windows traffic.
 
-import { MalformedResponseError, ReceivedFaultError } from '../soap/client-errors.js';
 import { encodeRequestHeader, encodeResponseHeader } from '../soap/addressing.js';
+import { MalformedResponseError, ReceivedFaultError } from '../soap/client-errors.js';
 import type { SoapEnvelope } from '../soap/envelope.js';
 import { decodeSoapFault, SoapFault } from '../soap/fault.js';
 import { ACTIONS, NS } from '../soap/namespaces.js';

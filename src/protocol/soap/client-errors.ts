@@ -1,4 +1,4 @@
-// Errors raised by the client-side decoders (used by the Windows-client simulator):
+// Errors raised by the client-side decoders used by the Windows-client simulator (protocol.md §9.1):
 // a fault the server sent back, or a response that is not what the protocol requires.
 
 import type { ReceivedFault } from './fault.js';

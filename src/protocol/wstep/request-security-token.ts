@@ -2,12 +2,12 @@
 // (Issue) or PKCS#7 (Renew, Recovery) in a BinarySecurityToken, plus AdditionalContext. The token
 // bytes are returned undecoded; CSR parsing and its Windows quirks (§4.4) belong to the PKI layer.
 
-import { decodeBase64Binary, encodeBase64Binary } from '../soap/base64.js';
 import { encodeRequestHeader } from '../soap/addressing.js';
+import { decodeBase64Binary, encodeBase64Binary } from '../soap/base64.js';
 import type { SoapEnvelope } from '../soap/envelope.js';
 import { SoapFault } from '../soap/fault.js';
 import { ACTIONS, NS, VALUE_TYPES, WSS, WSTEP } from '../soap/namespaces.js';
-import { decodeWsSecurity, encodeWsSecurity, wsseAttr, type WsSecurityToken } from '../soap/ws-security.js';
+import { decodeWsSecurity, encodeWsSecurity, type WsSecurityToken, wsseAttr } from '../soap/ws-security.js';
 import { attr, child, children } from '../xml/reader.js';
 import { escapeXml } from '../xml/writer.js';
 import { ContextItems } from './context-items.js';

@@ -2,9 +2,9 @@
 // Windows finds the document by the WS-Trust / wsse namespaces of four nested elements, so those are
 // exact; the ValueType is still the documented DeviceEnrollmentProvisionDoc.
 
+import { encodeResponseHeader } from '../soap/addressing.js';
 import { decodeBase64Binary, encodeBase64Binary } from '../soap/base64.js';
 import { MalformedResponseError, ReceivedFaultError } from '../soap/client-errors.js';
-import { encodeResponseHeader } from '../soap/addressing.js';
 import type { SoapEnvelope } from '../soap/envelope.js';
 import { decodeSoapFault } from '../soap/fault.js';
 import { ACTIONS, NS, VALUE_TYPES, WSS, WSTEP } from '../soap/namespaces.js';

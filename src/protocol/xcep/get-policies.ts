@@ -3,8 +3,8 @@
 // cryptoProviders, but the response still follows the MS-XCEP sequences exactly and every
 // *OIDReference resolves to an entry of oIDs.
 
-import { MalformedResponseError, ReceivedFaultError } from '../soap/client-errors.js';
 import { encodeRequestHeader, encodeResponseHeader } from '../soap/addressing.js';
+import { MalformedResponseError, ReceivedFaultError } from '../soap/client-errors.js';
 import type { SoapEnvelope } from '../soap/envelope.js';
 import { decodeSoapFault, SoapFault } from '../soap/fault.js';
 import { ACTIONS, NS } from '../soap/namespaces.js';
