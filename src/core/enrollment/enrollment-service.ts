@@ -340,7 +340,7 @@ function parseAndCheckCsr(der: Buffer, deviceId: string) {
   if (csr.publicKeyAlgorithm !== 'rsa') throw new CertificateRequestError('unsupported_key_type', 'device keys must be RSA');
   const extId = csr.deviceIdExtension?.replace(/[{}]/g, '').toUpperCase();
   if (extId && extId !== deviceId) {
-    throw new CertificateRequestError('device_mismatch' as never, `CSR names device ${extId}, context names ${deviceId}`);
+    throw new CertificateRequestError('device_mismatch', `CSR names device ${extId}, context names ${deviceId}`);
   }
   return csr;
 }
