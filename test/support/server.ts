@@ -1,0 +1,78 @@
+/**
+ * Starts a real Winroll server for end-to-end tests: a temp data folder, real TLS on loopback with
+ * ephemeral ports, and the chosen database (a SQLite file, or a fresh PostgreSQL database).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type RunningServer, startServer } from '../../src/app/server.js';
+import { loadConfig } from '../../src/config/config.js';
+import { DirectoryService } from '../../src/core/directory/directory-service.js';
+import type { AuthPolicy } from '../../src/core/ports.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { createAgent } from '../../src/simulator/https-client.js';
+import { withPostgresDatabase } from './databases.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  directory: DirectoryService;
+  /** https://localhost:<port> */
+  base: string;
+  agent: ReturnType<typeof createAgent>;
+  /** Log lines the server wrote (JSON), for asserting that trace ids are logged. */
+  logs: string[];
+  addDomain(name: string, policy?: AuthPolicy): Promise<void>;
+  addUser(upn: string, password: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Undefined when the engine is unavailable here (PostgreSQL without WINROLL_TEST_PG outside CI). */
+export async function startTestServer(engine: Engine): Promise<TestServer | undefined> {
+  const pg = engine === 'postgres' ? await withPostgresDatabase() : undefined;
+  if (engine === 'postgres' && !pg) return undefined;
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'winroll-e2e-'));
+  const config = loadConfig(
+    {
+      dataDir,
+      port: 0,
+      managementPort: 0,
+      listen: '127.0.0.1',
+      publicHost: 'localhost',
+      logLevel: 'info',
+      ...(pg ? { databaseUrl: pg.url } : {}),
+    },
+    {},
+  );
+  const logs: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
+  const server = await startServer(config, { logger, domainPollMs: 200 });
+  const directory = new DirectoryService({ storage: server.storage, clock: systemClock });
+  const agent = createAgent({ ca: server.tlsRootCaPem, maxSockets: 8 });
+  return {
+    server,
+    dataDir,
+    directory,
+    base: `https://localhost:${server.port}`,
+    agent,
+    logs,
+    async addDomain(name, policy = 'OnPremise') {
+      await directory.addDomain(name, policy);
+    },
+    async addUser(upn, password) {
+      await directory.addUser({ upn, password });
+    },
+    async stop() {
+      agent.destroy();
+      await server.close();
+      await pg?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Engines to run end-to-end suites on: SQLite always, PostgreSQL when configured (always in CI). */
+export const ENGINES: Engine[] = ['sqlite', 'postgres'];
