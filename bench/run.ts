@@ -1,0 +1,245 @@
+/**
+ * `npm run bench`: enrollment throughput of a real server process over HTTPS on SQLite, printed next to
+ * the CA's raw RSA signing rate measured in the same run, and their ratio (target: 0.5 for one user
+ * enrolling many devices). No pass/fail threshold: it exits 0 unless something breaks. The last line
+ * is one JSON object for scripts.
+ *
+ *   node dist/bench/run.js [--duration <s>] [--concurrency <n>] [--skip-sweep] [--only a,b,c] [--profile-dir <dir>]
+ *
+ * Layout (two cores): the server runs as a child process (`winroll serve`, SQLite in a temporary data
+ * folder, --log-level warn) and the simulated PCs run here, so each side gets a core. Device key pairs
+ * are generated before timing (that is the PC's cost, not the server's) and shared round-robin, but every
+ * enrollment is a new DeviceID, a new CSR and a new certificate. All traffic is on 127.0.0.1.
+ */
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { openConfiguredStorage } from '../src/app/storage.js';
+import { loadConfig } from '../src/config/config.js';
+import { DirectoryService } from '../src/core/directory/directory-service.js';
+import { measureIssuance } from '../src/pki/bench.js';
+import { spkiOf } from '../src/pki/spki.js';
+import { systemClock } from '../src/shared/clock.js';
+import { createAgent } from '../src/simulator/https-client.js';
+import { deviceTbsLength, rawSignRate } from './baseline.js';
+import { type Account, type DeviceKey, type LoadResult, runLoad } from './load.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+interface Args {
+  durationS: number;
+  concurrency: number | undefined;
+  only: Set<string>;
+  profileDir: string | undefined;
+}
+
+interface BenchmarkRow {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  baselineName: string;
+  ratio: number;
+  [extra: string]: unknown;
+}
+
+const ONPREM_DOMAIN = 'contoso.com';
+const FEDERATED_DOMAIN = 'fabrikam.com';
+const ONE_USER: Account = { upn: `alice@${ONPREM_DOMAIN}`, password: 'correct horse battery' };
+const FEDERATED_USER: Account = { upn: `bob@${FEDERATED_DOMAIN}`, password: 'correct horse battery' };
+const DEVICE_KEYS = 32;
+const CONCURRENCY_CANDIDATES = [8, 16, 32];
+const DISTINCT_USERS = 150;
+const TARGET_RATIO = 0.5;
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { durationS: 10, concurrency: undefined, only: new Set(['a', 'b', 'c']), profileDir: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--duration') args.durationS = positive(value(), a);
+    else if (a === '--concurrency') args.concurrency = positive(value(), a);
+    else if (a === '--only') args.only = new Set(value().split(','));
+    else if (a === '--profile-dir') args.profileDir = path.resolve(value());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return args;
+}
+
+function positive(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new Error(`${name} must be a positive number`);
+  return n;
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'winroll-bench-'));
+  let server: ServerProcess | undefined;
+  try {
+    say(`winroll bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), data ${dataDir}`);
+
+    // Directory first (the server reads domains at start for its TLS names), in this process.
+    const config = loadConfig({ dataDir });
+    const storage = await openConfiguredStorage(config);
+    const keysPromise = Promise.all(
+      Array.from({ length: DEVICE_KEYS }, () => generateKeyPairAsync('rsa', { modulusLength: 2048 }) as Promise<DeviceKey>),
+    );
+    let distinctUsers: Account[] = [];
+    try {
+      const directory = new DirectoryService({ storage, clock: systemClock });
+      await directory.addDomain(ONPREM_DOMAIN, 'OnPremise');
+      await directory.addDomain(FEDERATED_DOMAIN, 'Federated');
+      await directory.addUser(ONE_USER);
+      await directory.addUser(FEDERATED_USER);
+      if (args.only.has('b')) {
+        distinctUsers = Array.from({ length: DISTINCT_USERS }, (_, i) => ({ upn: `user${i}@${ONPREM_DOMAIN}`, password: `password number ${i}` }));
+        // scrypt runs on libuv's pool; a few at a time keeps SQLite writes orderly.
+        for (let i = 0; i < distinctUsers.length; i += 8) {
+          await Promise.all(distinctUsers.slice(i, i + 8).map((u) => directory.addUser(u)));
+        }
+      }
+    } finally {
+      await storage.close();
+    }
+    const keys = await keysPromise;
+    say(`setup: domains ${ONPREM_DOMAIN} (OnPremise) and ${FEDERATED_DOMAIN} (Federated), ${2 + distinctUsers.length} users, ${keys.length} device key pairs (RSA 2048) pre-generated`);
+
+    server = await startServerProcess({ dataDir, cpuProfDir: args.profileDir });
+    const serverUrl = `https://localhost:${server.port}`;
+    say(`server: pid ${server.pid}, ${serverUrl} (child process, SQLite WAL, --log-level warn)${args.profileDir ? `, CPU profile to ${args.profileDir}` : ''}`);
+
+    const ca = {
+      certPem: readFileSync(path.join(dataDir, 'ca', 'root-ca.pem'), 'utf8'),
+      keyPem: readFileSync(path.join(dataDir, 'ca', 'root-ca.key'), 'utf8'),
+    };
+    const caKey: KeyObject = createPrivateKey(ca.keyPem);
+    const caBits = caKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    const rawName = `ca_raw_${caKey.asymmetricKeyType}${caBits}_sign`;
+    const tbsLength = deviceTbsLength(ca, spkiOf((keys[0] as DeviceKey).publicKey));
+    const tlsRoot = readFileSync(path.join(dataDir, 'tls', 'root-ca.pem'), 'utf8');
+
+    // Baseline, with the server idle: the CA's raw signing rate.
+    const rawBefore = rawSignRate(caKey, tbsLength, 2000);
+    say(`baseline: raw sign ${caKey.asymmetricKeyType?.toUpperCase()} ${caBits} sha256 over ${tbsLength} bytes (TBS-sized): ${fmt(rawBefore)} signs/s`);
+
+    const issuance = measureIssuance(ca, 4000);
+    say(`CA issuance alone (measureIssuance, n=4000, interleaved with raw signs): ${fmt(issuance.issuedPerSecond)} certs/s vs raw ${fmt(issuance.rawSignsPerSecond)}/s, ratio ${fmt(issuance.ratio, 3)}`);
+
+    const agentFor = (concurrency: number) => createAgent({ ca: tlsRoot, maxSockets: concurrency, keepAlive: true, lookupAddress: '127.0.0.1' });
+    const measured: Array<{ key: string; name: string; label: string; result: LoadResult; concurrency: number; serverCpu: number | undefined }> = [];
+    const measure = async (key: string, name: string, label: string, concurrency: number, account: (i: number) => Account, limit: { durationMs?: number; count?: number }, warmMs: number) => {
+      const agent = agentFor(concurrency);
+      try {
+        if (warmMs > 0) await runLoad({ server: serverUrl, agent, concurrency, keys, account, durationMs: warmMs });
+        const cpu0 = server?.cpuSeconds();
+        const result = await runLoad({ server: serverUrl, agent, concurrency, keys, account, ...limit });
+        const cpu1 = server?.cpuSeconds();
+        const serverCpu = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / result.seconds;
+        measured.push({ key, name, label, result, concurrency, serverCpu });
+        say(
+          `${label}: ${result.completed} enrollments in ${fmt(result.seconds, 2)} s = ${fmt(result.perSecond)}/s at concurrency ${concurrency}` +
+            ` (p50 ${fmt(result.p50Ms)} ms, p99 ${fmt(result.p99Ms)} ms; CPU: server ${serverCpu === undefined ? '?' : `${fmt(serverCpu * 100, 0)}%`}, client ${fmt((result.clientCpuSeconds / result.seconds) * 100, 0)}%)`,
+        );
+        return result;
+      } finally {
+        agent.destroy();
+      }
+    };
+
+    // (a) One user enrolls many devices: the credential is verified once (scrypt), then remembered.
+    let concurrency = args.concurrency;
+    if (args.only.has('a') || args.only.has('c')) {
+      if (concurrency === undefined) {
+        const warm = agentFor(16);
+        await runLoad({ server: serverUrl, agent: warm, concurrency: 16, keys, account: () => ONE_USER, durationMs: 3000 });
+        warm.destroy();
+        const sweep: Array<[number, number]> = [];
+        for (const c of CONCURRENCY_CANDIDATES) {
+          const agent = agentFor(c);
+          await runLoad({ server: serverUrl, agent, concurrency: c, keys, account: () => ONE_USER, durationMs: 500 });
+          const r = await runLoad({ server: serverUrl, agent, concurrency: c, keys, account: () => ONE_USER, durationMs: 2500 });
+          agent.destroy();
+          sweep.push([c, r.perSecond]);
+        }
+        sweep.sort((x, y) => y[1] - x[1]);
+        concurrency = (sweep[0] as [number, number])[0];
+        say(`concurrency sweep (OnPremise, one user, 2.5 s each): ${[...sweep].sort((x, y) => x[0] - y[0]).map(([c, r]) => `${c} → ${fmt(r)}/s`).join(', ')}; using ${concurrency}`);
+      }
+    }
+    concurrency ??= 16;
+    if (args.only.has('a')) {
+      await measure('a', 'enroll_https_sqlite', '(a) OnPremise, one user, many devices', concurrency, () => ONE_USER, { durationMs: args.durationS * 1000 }, 1000);
+    }
+    if (args.only.has('c')) {
+      await measure('c', 'enroll_https_sqlite_federated', '(c) Federated (sign-in page + one-time token), one user', concurrency, () => FEDERATED_USER, { durationMs: args.durationS * 1000 }, 1000);
+    }
+    // (b) Informational: every device enrolls as a different user, so scrypt runs on every enrollment.
+    if (args.only.has('b')) {
+      await measure('b', 'enroll_https_sqlite_distinct_users', '(b) OnPremise, a distinct user per device (scrypt each; informational)', Math.min(concurrency, 8), (i) => distinctUsers[i % distinctUsers.length] as Account, { count: distinctUsers.length }, 0);
+    }
+
+    // Baseline again, server idle; the higher of the two is the baseline (a slower reading is interference).
+    const rawAfter = rawSignRate(caKey, tbsLength, 2000);
+    const raw = Math.max(rawBefore, rawAfter);
+    say(`baseline again: ${fmt(rawAfter)} signs/s; using ${fmt(raw)} signs/s`);
+
+    const rows: BenchmarkRow[] = [
+      { name: rawName, value: round(raw), unit: 'signs/s', baseline: round(raw), baselineName: rawName, ratio: 1 },
+      {
+        name: 'ca_issuance',
+        value: round(issuance.issuedPerSecond),
+        unit: 'certs/s',
+        baseline: round(issuance.rawSignsPerSecond),
+        baselineName: rawName,
+        ratio: round(issuance.ratio, 3),
+      },
+    ];
+    say('');
+    say(`summary (baseline ${rawName} = ${fmt(raw)} signs/s)`);
+    say(`  ${pad('ca_issuance')} ${pad(`${fmt(issuance.issuedPerSecond)} certs/s`, 22)} ratio ${fmt(issuance.ratio, 3)} (to its interleaved raw ${fmt(issuance.rawSignsPerSecond)}/s)`);
+    for (const m of measured) {
+      const ratio = m.result.perSecond / raw;
+      const target = m.key === 'a' ? `  target ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'reached' : 'not reached'}` : '  (informational)';
+      say(`  ${pad(m.name)} ${pad(`${fmt(m.result.perSecond)} enrollments/s`, 22)} ratio ${fmt(ratio, 3)}${target}`);
+      rows.push({
+        name: m.name,
+        value: round(m.result.perSecond),
+        unit: 'enrollments/s',
+        baseline: round(raw),
+        baselineName: rawName,
+        ratio: round(ratio, 3),
+        concurrency: m.concurrency,
+      });
+    }
+    say(JSON.stringify({ benchmarks: rows }));
+  } finally {
+    await server?.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function pad(s: string, n = 36): string {
+  return s.padEnd(n);
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
