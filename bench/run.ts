@@ -150,7 +150,8 @@ async function main(): Promise<void> {
         measured.push({ key, name, label, result, concurrency, serverCpu });
         say(
           `${label}: ${result.completed} enrollments in ${fmt(result.seconds, 2)} s = ${fmt(result.perSecond)}/s at concurrency ${concurrency}` +
-            ` (p50 ${fmt(result.p50Ms)} ms, p99 ${fmt(result.p99Ms)} ms; CPU: server ${serverCpu === undefined ? '?' : `${fmt(serverCpu * 100, 0)}%`}, client ${fmt((result.clientCpuSeconds / result.seconds) * 100, 0)}%)`,
+            ` (p50 ${fmt(result.p50Ms)} ms, p99 ${fmt(result.p99Ms)} ms; CPU per enrollment: server ${serverCpu === undefined ? '?' : `${fmt((serverCpu * result.seconds * 1000) / result.completed, 2)} ms (${fmt(serverCpu * 100, 0)}% busy)`},` +
+            ` client ${fmt((result.clientCpuSeconds * 1000) / result.completed, 2)} ms (${fmt((result.clientCpuSeconds / result.seconds) * 100, 0)}% busy))`,
         );
         return result;
       } finally {

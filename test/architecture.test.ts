@@ -26,7 +26,8 @@ const ALLOWED: Record<string, string[]> = {
 /** Packages and built-ins a layer must not use, whatever it imports of ours. */
 const FORBIDDEN: Record<string, RegExp[]> = {
   protocol: [/^node:(fs|net|http|https|tls|child_process)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
-  pki: [/^node:(fs|net|http|https|tls|child_process)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
+  // pki may use node:net for its pure address parsing (isIP), but nothing that does I/O.
+  pki: [/^node:(fs|http|https|tls|child_process|dns)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
   core: [/^node:(fs|net|http|https|tls|child_process|dns)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
   storage: [/^fastify$/],
   http: [/^(kysely|pg|better-sqlite3)$/],
