@@ -17,6 +17,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--device-cert-validity-days <days>', 'validity of device certificates (env WINROLL_DEVICE_CERT_VALIDITY_DAYS, default 365)'))
     .addOption(new Option('--organization-name <name>', 'name Windows shows for the management account (env WINROLL_ORGANIZATION_NAME)'))
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug (env WINROLL_LOG_LEVEL, default info)'))
+    .addOption(new Option('--trusted-proxy-cert-header <name>', 'behind a TLS-terminating proxy: header carrying the device certificate, e.g. client-cert (env WINROLL_TRUSTED_PROXY_CERT_HEADER; off by default)'))
+    .addOption(new Option('--trusted-proxies <addresses>', 'comma-separated proxy addresses allowed to send that header (env WINROLL_TRUSTED_PROXIES)'))
     .action(async (opts: ConfigFlags) => {
       const config = loadConfig(opts);
       const server = await startServer(config);

@@ -28,6 +28,18 @@ export const configSchema = z.object({
   /** Shown to users by Windows in Settings > Accounts > Access work or school. */
   organizationName: z.string().min(1).max(128),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  /**
+   * Behind a TLS-terminating proxy: the request header carrying the device's client certificate
+   * (RFC 9440 `Client-Cert`, or nginx's URL-encoded PEM). Off by default: anyone who can reach the
+   * management port could otherwise claim any certificate.
+   */
+  trustedProxyCertHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+    .transform((h) => h.toLowerCase())
+    .optional(),
+  /** Peer addresses allowed to send that header; required with it. */
+  trustedProxies: z.array(z.string().min(1)),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -45,6 +57,8 @@ export interface ConfigFlags {
   deviceCertValidityDays?: string | number | undefined;
   organizationName?: string | undefined;
   logLevel?: string | undefined;
+  trustedProxyCertHeader?: string | undefined;
+  trustedProxies?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +79,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     deviceCertValidityDays: flags.deviceCertValidityDays ?? env.WINROLL_DEVICE_CERT_VALIDITY_DAYS ?? 365,
     organizationName: flags.organizationName ?? env.WINROLL_ORGANIZATION_NAME ?? 'Winroll',
     logLevel: flags.logLevel ?? env.WINROLL_LOG_LEVEL ?? 'info',
+    trustedProxyCertHeader: flags.trustedProxyCertHeader ?? env.WINROLL_TRUSTED_PROXY_CERT_HEADER ?? undefined,
+    trustedProxies: (flags.trustedProxies ?? env.WINROLL_TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -75,6 +94,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const cfg = parsed.data;
   if ((cfg.tlsCertFile === undefined) !== (cfg.tlsKeyFile === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key must be given together');
+  }
+  if (cfg.trustedProxyCertHeader && cfg.trustedProxies.length === 0) {
+    throw new ConfigError('--trusted-proxy-cert-header needs --trusted-proxies (the proxy addresses allowed to send it)');
   }
   if (cfg.port !== 0 && cfg.port === cfg.managementPort) {
     throw new ConfigError('--port and --management-port must differ');
