@@ -2,15 +2,61 @@
  * Simulated PCs enrolling at a fixed concurrency with the real simulator (probe, Discover, sign-in when
  * federated, GetPolicies, CSR, RequestSecurityToken, provisioning checks) over keep-alive HTTPS.
  */
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import type https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { newSimulatedDevice } from '../src/simulator/device.js';
+import { buildWindowsCsr } from '../src/pki/windows-csr.js';
+import { newSimulatedDevice, type SimulatedDevice } from '../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../src/simulator/enroll.js';
 
 export interface DeviceKey {
   privateKey: KeyObject;
   publicKey: KeyObject;
+}
+
+export interface PreparedDevice {
+  device: SimulatedDevice;
+  csrDer: Buffer;
+}
+
+/**
+ * Simulated PCs made before timing: each a new DeviceID, HWDevID and name, with its CSR already signed
+ * (the PC's work, like its key). Keys come round-robin from a pre-generated pool. When a run outlasts
+ * the pool, devices are made on the fly and counted, so the report can say so.
+ */
+export class DevicePool {
+  readonly #keys: readonly DeviceKey[];
+  readonly #ready: PreparedDevice[] = [];
+  #next = 0;
+  #keyIndex = 0;
+  madeDuringRuns = 0;
+
+  constructor(keys: readonly DeviceKey[]) {
+    if (keys.length === 0) throw new RangeError('the device pool needs at least one key');
+    this.#keys = keys;
+  }
+
+  /** Make sure at least `n` unused devices are ready. */
+  prepare(n: number): void {
+    while (this.#ready.length - this.#next < n) this.#ready.push(this.#make());
+  }
+
+  take(): PreparedDevice {
+    const d = this.#ready[this.#next];
+    if (d !== undefined) {
+      this.#ready[this.#next++] = undefined as unknown as PreparedDevice; // let it be collected
+      return d;
+    }
+    this.madeDuringRuns++;
+    return this.#make();
+  }
+
+  #make(): PreparedDevice {
+    const key = this.#keys[this.#keyIndex++ % this.#keys.length] as DeviceKey;
+    const device = newSimulatedDevice({ privateKey: key.privateKey, publicKey: key.publicKey });
+    const csrDer = buildWindowsCsr({ privateKey: device.privateKey, publicKey: device.publicKey, deviceId: device.deviceId, requestGuid: randomUUID() });
+    return { device, csrDer };
+  }
 }
 
 export interface Account {
@@ -22,8 +68,7 @@ export interface LoadOptions {
   server: string;
   agent: https.Agent;
   concurrency: number;
-  /** Keys generated before timing; devices take them round-robin (each device still has its own DeviceID). */
-  keys: readonly DeviceKey[];
+  devices: DevicePool;
   /** Who enrolls device number i. */
   account: (i: number) => Account;
   /** Stop starting enrollments after this long (ms)... */
@@ -44,8 +89,6 @@ export interface LoadResult {
   authPolicies: Set<string>;
 }
 
-let deviceCounter = 0;
-
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   if (opts.durationMs === undefined && opts.count === undefined) throw new RangeError('give durationMs or count');
   const count = opts.count ?? Number.POSITIVE_INFINITY;
@@ -59,12 +102,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const worker = async () => {
     while (started < count && performance.now() < deadline) {
       const i = started++;
-      const key = opts.keys[deviceCounter++ % opts.keys.length] as DeviceKey;
-      const device = newSimulatedDevice({ privateKey: key.privateKey, publicKey: key.publicKey });
+      const { device, csrDer } = opts.devices.take();
       const { upn, password } = opts.account(i);
       const begin = performance.now();
       try {
-        const outcome = await enroll({ server: opts.server, upn, password, device, agent: opts.agent });
+        const outcome = await enroll({ server: opts.server, upn, password, device, csrDer, agent: opts.agent });
         authPolicies.add(outcome.authPolicy);
       } catch (err) {
         if (err instanceof EnrollmentFailed) {

@@ -11,7 +11,10 @@ import { type EnrollmentUrls, buildEnrollmentUrls } from '../core/enrollment/end
 import { EnrollmentService } from '../core/enrollment/enrollment-service.js';
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
+import { DeviceAuthenticator } from '../core/management/device-auth.js';
+import { SessionEngine } from '../core/management/session-engine.js';
 import type { Storage } from '../core/ports.js';
+import { managementRoutes } from '../http/management-routes.js';
 import { createManagementServer, createWebServer } from '../http/server.js';
 import { type AppLogger, createLogger } from '../observability/logger.js';
 import { CertificateAuthority } from '../pki/authority.js';
@@ -90,7 +93,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       tlsRootCaPem: tls.rootCaPem,
       publicHost: config.publicHost,
     });
-    const management = createManagementServer({ tls, clientCaPem: ca.certPem, logger });
+    const engine = new SessionEngine({
+      storage,
+      authenticator: new DeviceAuthenticator({ caCertPem: ca.certPem, store: storage, clock }),
+      clock,
+      logger,
+      managementUrl: () => urls.management,
+    });
+    const management = createManagementServer({
+      tls,
+      clientCaPem: ca.certPem,
+      logger,
+      register: (app) =>
+        app.register(managementRoutes, {
+          engine,
+          identity: { proxyHeader: config.trustedProxyCertHeader, trustedProxies: config.trustedProxies },
+          managementUrl: () => urls.management,
+        }),
+    });
     closers.unshift(() => management.close(), () => web.close());
 
     const host = config.listen ?? '::';

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig, redactDatabaseUrl } from '../config/config.js';
 import { WinrollError } from '../shared/errors.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerManagementCommands } from './management-commands.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerServe(program);
   registerDataCommands(program);
+  registerManagementCommands(program);
   registerSimulate(program);
   return program;
 }

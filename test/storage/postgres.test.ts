@@ -3,20 +3,23 @@ import type { Storage } from '../../src/core/ports.js';
 import { WinrollError } from '../../src/shared/errors.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { pgTestUrl, withPostgresDatabase } from '../support/databases.js';
-import { storageConformanceSuite } from './storage.suite.js';
+import { managementConformanceSuite } from './management.suite.js';
+import { type StorageTestTarget, storageConformanceSuite } from './storage.suite.js';
 
 // Throws (fails this file) in CI when WINROLL_TEST_PG is missing; otherwise prints why it skips.
 const server = pgTestUrl();
 
 describe.skipIf(server === undefined)('PostgreSQL storage', () => {
-  storageConformanceSuite({
+  const postgresTarget: StorageTestTarget = {
     kind: 'postgres',
     async createDatabase() {
       const db = await withPostgresDatabase();
       if (!db) throw new Error('WINROLL_TEST_PG disappeared');
       return db;
     },
-  });
+  };
+  storageConformanceSuite(postgresTarget);
+  managementConformanceSuite(postgresTarget);
 
   describe('connection failures', () => {
     it('reports a missing database as storage_unavailable without the password', async () => {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, WinrollError } from '../../src/shared/errors.js';
 import { parseStorageUrl } from '../../src/storage/sql/dialects.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
-import { newEnrollment, storageConformanceSuite } from './storage.suite.js';
+import { managementConformanceSuite } from './management.suite.js';
+import { newEnrollment, type StorageTestTarget, storageConformanceSuite } from './storage.suite.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -27,7 +28,7 @@ function freshFile(): string {
   return path.join(dir, `db-${n}`, 'winroll.db');
 }
 
-storageConformanceSuite({
+const sqliteTarget: StorageTestTarget = {
   kind: 'sqlite',
   async createDatabase() {
     const file = freshFile();
@@ -38,7 +39,10 @@ storageConformanceSuite({
       },
     };
   },
-});
+};
+
+storageConformanceSuite(sqliteTarget);
+managementConformanceSuite(sqliteTarget);
 
 describe('SQLite storage URLs', () => {
   it('parses the documented forms', () => {

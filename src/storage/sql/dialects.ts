@@ -7,6 +7,7 @@ import {
   type Driver,
   Kysely,
   PostgresDialect,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -79,13 +80,56 @@ export function openSqlite(file: string): OpenedDatabase {
     conn = new BetterSqlite3(file);
     conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     if (file !== ':memory:') conn.pragma('journal_mode = WAL');
-    conn.pragma(file !== ':memory:' ? 'synchronous = NORMAL' : 'synchronous = FULL'); // TEMP
+    // Durability trade-off: NORMAL, not FULL. With WAL, NORMAL skips the fsync on every commit and syncs
+    // the WAL at checkpoints instead. A committed enrollment survives any crash of this process (the WAL
+    // write reached the OS before COMMIT returned) and the database can never be corrupted; what an OS
+    // crash or power loss can undo is the last few commits since the previous checkpoint. For Winroll that
+    // means a device enrolled in the last moments before a power cut may hold a certificate the server
+    // has forgotten (it re-enrolls when management does not know it), and a spent federated token could be
+    // presented once more within its 15-minute life by the same device. Serial uniqueness never rested on
+    // the record (serials are 128 random bits). FULL costs one fsync per enrollment, which on virtual disks
+    // dominated enrollment latency and cut throughput several-fold (`npm run bench`).
+    conn.pragma('synchronous = NORMAL');
     conn.pragma('foreign_keys = ON');
   } catch (err) {
     throw storageUnavailable(`cannot open SQLite database ${file}`, err);
   }
-  const db = new Kysely<Database>({ dialect: new SharedFileSqliteDialect({ database: conn }, file) });
+  const db = new Kysely<Database>({ dialect: new SharedFileSqliteDialect({ database: withStatementCache(conn) }, file) });
   return { kind: 'sqlite', db, where: file };
+}
+
+/** How many distinct SQL texts keep a prepared statement; hot paths use a few dozen. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver calls `prepare(sql)` for every query, and SQLite then parses and plans the SQL
+ * again each time (a large share of a small query's cost). Kysely emits the same SQL text for the same
+ * query shape with values as bound parameters, so statements are kept by their text (least recently
+ * used dropped first) and only rebound. A statement still busy in an iterator (a streamed select) is never
+ * handed out twice: that caller gets a fresh one. SQLite re-prepares cached statements itself after a
+ * schema change.
+ */
+function withStatementCache(conn: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      conn.close();
+    },
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (stmt !== undefined) {
+        if (stmt.busy) return conn.prepare(sql);
+        // Refresh its position: Map iteration order is insertion order, so the first key is the oldest.
+        cache.delete(sql);
+      } else {
+        stmt = conn.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  };
 }
 
 export function openPostgres(url: string): OpenedDatabase {

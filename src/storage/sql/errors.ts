@@ -1,4 +1,4 @@
-import { ConflictError, WinrollError } from '../../shared/errors.js';
+import { ConflictError, NotFoundError, WinrollError } from '../../shared/errors.js';
 
 interface DriverError {
   code?: unknown;
@@ -14,6 +14,12 @@ function fields(err: unknown): DriverError {
 export function isUniqueViolation(err: unknown): boolean {
   const { code } = fields(err);
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** True for a foreign-key violation from either driver (pg SQLSTATE 23503, SQLite SQLITE_CONSTRAINT_FOREIGNKEY). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const { code } = fields(err);
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
 /** Which constraint a unique violation hit, when the driver says (pg: name; SQLite: `table.column` list). */
@@ -80,10 +86,17 @@ export function storageUnavailable(context: string, err: unknown, secrets: reado
   return new WinrollError('storage_unavailable', scrub(`${context}: ${reason}`, secrets));
 }
 
-/** Re-raises driver failures as domain errors: unique violations → ConflictError, outages → storage_unavailable. */
-export function mapDriverError(err: unknown, opts: { conflict?: string; where: string; secrets?: readonly string[] }): never {
+/**
+ * Re-raises driver failures as domain errors: unique violations → ConflictError, foreign-key violations
+ * (a referenced row is missing) → NotFoundError when `missing` is given, outages → storage_unavailable.
+ */
+export function mapDriverError(
+  err: unknown,
+  opts: { conflict?: string; missing?: string; where: string; secrets?: readonly string[] },
+): never {
   if (err instanceof WinrollError) throw err;
   if (opts.conflict !== undefined && isUniqueViolation(err)) throw new ConflictError(opts.conflict);
+  if (opts.missing !== undefined && isForeignKeyViolation(err)) throw new NotFoundError(opts.missing);
   if (isUnavailable(err)) throw storageUnavailable(`storage unavailable (${opts.where})`, err, opts.secrets);
   throw err;
 }

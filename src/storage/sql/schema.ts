@@ -3,6 +3,7 @@
  * PostgreSQL: text ids, ISO-8601 UTC text timestamps with milliseconds, booleans as 0/1 integers, JSON as
  * text. Only the certificate DER is binary (`blob` on SQLite, `bytea` on PostgreSQL; a Buffer either way).
  */
+import type { Generated } from 'kysely';
 
 export interface DomainsTable {
   name: string;
@@ -38,6 +39,17 @@ export interface DevicesTable {
   first_enrolled_at: string;
   last_enrolled_at: string;
   current_enrollment_id: string | null;
+  /** 'corporate' or 'personal'; set from the enrollment type on first enrollment, kept afterwards. */
+  ownership: string;
+  last_check_in_at: string | null;
+  /** JSON object (DeviceInventory). */
+  inventory: string | null;
+  retired_at: string | null;
+  push_pfn: string | null;
+  push_channel_uri: string | null;
+  push_status: number | null;
+  /** Null until push details were first recorded. */
+  push_updated_at: string | null;
 }
 
 export interface EnrollmentsTable {
@@ -63,6 +75,8 @@ export interface EnrollmentsTable {
   created_at: string;
   superseded_at: string | null;
   unenrolled_at: string | null;
+  /** When the certificate stopped being accepted. */
+  revoked_at: string | null;
 }
 
 export interface DeviceHwDevIdsTable {
@@ -90,6 +104,82 @@ export interface SpentTokensTable {
   spent_at: string;
 }
 
+export interface CommandsTable {
+  id: string;
+  /** Queue order. PostgreSQL: identity column; SQLite: from command_seq (see migration 0002). */
+  seq: Generated<number>;
+  device_pk: string;
+  user_id: string | null;
+  verb: string;
+  loc_uri: string;
+  /** JSON CommandItem. */
+  item: string;
+  /** JSON CommandOrigin. */
+  origin: string;
+  /** Canonical origin text matched by cancelPending. */
+  origin_key: string;
+  state: string;
+  sent_session: string | null;
+  sent_msg_id: number | null;
+  attempts: number;
+  status: number | null;
+  /** JSON array of result items. */
+  results: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** SQLite only: the one-row counter commands.seq is taken from. */
+export interface CommandSeqTable {
+  id: number;
+  last: number;
+}
+
+export interface GroupsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface ProfilesTable {
+  id: string;
+  name: string;
+  scope: string;
+  /** JSON array of ProfileSetting, in a canonical key order (compared as text to detect changes). */
+  settings: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProfileAssignmentsTable {
+  profile_id: string;
+  /** 'group' or 'device'. */
+  target_kind: string;
+  /** The group id or device pk (the non-null half of the key). */
+  target_ref: string;
+  group_id: string | null;
+  device_pk: string | null;
+  created_at: string;
+}
+
+export interface AppliedSettingsTable {
+  device_pk: string;
+  /** '' for device scope, else the user id (non-null so the primary key dedupes device scope). */
+  user_key: string;
+  user_id: string | null;
+  loc_uri: string;
+  format: string;
+  value: string;
+  profile_id: string;
+  applied_at: string;
+}
+
 export interface Database {
   domains: DomainsTable;
   users: UsersTable;
@@ -98,4 +188,11 @@ export interface Database {
   device_hwdevids: DeviceHwDevIdsTable;
   device_warnings: DeviceWarningsTable;
   spent_tokens: SpentTokensTable;
+  commands: CommandsTable;
+  command_seq: CommandSeqTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  profiles: ProfilesTable;
+  profile_assignments: ProfileAssignmentsTable;
+  applied_settings: AppliedSettingsTable;
 }

@@ -1,13 +1,26 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type {
+  AppliedSetting,
+  AssignmentTarget,
+  CommandOrigin,
+  DeviceInventory,
+  Group,
+  ManagedDevice,
+  ManagementStorage,
+  NewCommand,
+  Ownership,
+  Profile,
+  ProfileScope,
+  ProfileSetting,
+  QueuedCommand,
+} from '../../core/management/ports.js';
+import type {
   AuthPolicy,
   DeviceRecord,
   DeviceStatus,
-  DeviceWarning,
   Domain,
   EnrollmentRecord,
   EnrollmentStatus,
-  EnrollmentType,
   HwDevIdSighting,
   NewEnrollment,
   RecordedEnrollment,
@@ -15,21 +28,14 @@ import type {
   User,
 } from '../../core/ports.js';
 import { InvalidInputError, NotFoundError, WinrollError } from '../../shared/errors.js';
-import {
-  boolFromDb,
-  boolToDb,
-  intFromDb,
-  jsonToDb,
-  stringArrayFromDb,
-  timeFromDb,
-  timeFromDbOrNull,
-  timeToDb,
-} from './codecs.js';
+import { boolFromDb, boolToDb, jsonToDb, timeFromDb, timeToDb } from './codecs.js';
 import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from './dialects.js';
 import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
 import { newId } from './ids.js';
+import * as m from './management.js';
 import { StaticMigrationProvider } from './migrations/index.js';
-import type { Database, DevicesTable, DomainsTable, EnrollmentsTable, UsersTable } from './schema.js';
+import { selectDevices, toEnrollment, withWarnings } from './rows.js';
+import type { Database, DomainsTable, EnrollmentsTable, UsersTable } from './schema.js';
 
 export interface OpenStorageOptions {
   /** Apply pending migrations before returning (default true). */
@@ -139,13 +145,7 @@ function required(value: string, what: string): string {
   return value;
 }
 
-type DeviceRow = Selectable<DevicesTable> & {
-  cert_serial: string | null;
-  cert_thumbprint: string | null;
-  cert_not_after: string | null;
-};
-
-class SqlStorage implements Storage {
+class SqlStorage implements Storage, ManagementStorage {
   readonly kind: 'sqlite' | 'postgres';
   readonly #db: Kysely<Database>;
   readonly #where: string;
@@ -159,8 +159,13 @@ class SqlStorage implements Storage {
     this.#secrets = secrets;
   }
 
-  async #run<T>(fn: (db: Kysely<Database>) => Promise<T>, conflict?: string): Promise<T> {
+  /**
+   * Runs one repository call, mapping driver errors: `errors` is the ConflictError message for a unique
+   * violation (a string), or that and/or the NotFoundError message for a missing referenced row.
+   */
+  async #run<T>(fn: (db: Kysely<Database>) => Promise<T>, errors?: string | { conflict?: string; missing?: string }): Promise<T> {
     if (this.#closed) throw new WinrollError('storage_unavailable', 'storage has been closed');
+    const { conflict, missing } = typeof errors === 'string' ? { conflict: errors, missing: undefined } : (errors ?? {});
     try {
       return await fn(this.#db);
     } catch (err) {
@@ -168,6 +173,7 @@ class SqlStorage implements Storage {
         where: `${this.kind} ${this.#where}`,
         secrets: this.#secrets,
         ...(conflict === undefined ? {} : { conflict }),
+        ...(missing === undefined ? {} : { missing }),
       });
     }
   }
@@ -286,6 +292,8 @@ class SqlStorage implements Storage {
               first_enrolled_at: now,
               last_enrolled_at: now,
               current_enrollment_id: enrollmentId,
+              // A new device's ownership follows how it enrolled; a re-enrollment keeps what was set.
+              ownership: input.enrollmentType === 'Device' ? 'corporate' : 'personal',
             })
             .onConflict((oc) =>
               oc.column('device_id').doUpdateSet((eb) => ({
@@ -302,6 +310,8 @@ class SqlStorage implements Storage {
                 status: eb.ref('excluded.status'),
                 last_enrolled_at: eb.ref('excluded.last_enrolled_at'),
                 current_enrollment_id: eb.ref('excluded.current_enrollment_id'),
+                // Enrolling again brings a retired or unenrolled device back under management.
+                retired_at: null,
               })),
             )
             .returning(['id'])
@@ -351,6 +361,7 @@ class SqlStorage implements Storage {
             created_at: now,
             superseded_at: null,
             unenrolled_at: null,
+            revoked_at: null,
           };
           await trx.insertInto('enrollments').values(enrollment).execute();
 
@@ -492,44 +503,182 @@ class SqlStorage implements Storage {
       return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
     });
   }
+
+  // -- management: device state ----------------------------------------------------------------------
+
+  async findByCertificate(thumbprint: string): Promise<{ device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null } | undefined> {
+    return this.#run((db) => m.findByCertificate(db, thumbprint));
+  }
+
+  async getManagedDevice(deviceId: string): Promise<ManagedDevice | undefined> {
+    return this.#run((db) => m.getManagedDevice(db, deviceId));
+  }
+
+  async recordCheckIn(devicePk: string, now: Date): Promise<void> {
+    return this.#run((db) => m.recordCheckIn(db, devicePk, now));
+  }
+
+  async updateInventory(devicePk: string, inventory: Partial<DeviceInventory>, now: Date): Promise<void> {
+    return this.#run((db) => m.updateInventory(db, this.kind, devicePk, inventory, now));
+  }
+
+  async setOwnership(devicePk: string, ownership: Ownership): Promise<void> {
+    return this.#run((db) => m.setOwnership(db, devicePk, ownership));
+  }
+
+  async markRetired(devicePk: string, now: Date): Promise<void> {
+    return this.#run((db) => m.markRetired(db, devicePk, now));
+  }
+
+  async markUnenrolled(devicePk: string, now: Date): Promise<void> {
+    return this.#run((db) => m.markUnenrolled(db, devicePk, now));
+  }
+
+  async deleteDevice(devicePk: string): Promise<void> {
+    return this.#run((db) => m.deleteDevice(db, devicePk));
+  }
+
+  async setPushChannel(devicePk: string, push: { pfn?: string | null; channelUri?: string | null; status?: number | null }, now: Date): Promise<void> {
+    return this.#run((db) => m.setPushChannel(db, devicePk, push, now));
+  }
+
+  async getPushChannel(devicePk: string): Promise<{ pfn: string | null; channelUri: string | null; status: number | null; updatedAt: Date } | undefined> {
+    return this.#run((db) => m.getPushChannel(db, devicePk));
+  }
+
+  // -- management: command queue ---------------------------------------------------------------------
+
+  async enqueue(devicePk: string, commands: NewCommand[], now: Date): Promise<QueuedCommand[]> {
+    return this.#run((db) => m.enqueue(db, this.kind, devicePk, commands, now), { missing: `device ${devicePk} does not exist` });
+  }
+
+  async enqueueForDevices(
+    selection: { devicePks: string[] } | { allEnrolled: true } | { groupId: string },
+    command: NewCommand,
+    now: Date,
+  ): Promise<number> {
+    return this.#run((db) => m.enqueueForDevices(db, this.kind, selection, command, now));
+  }
+
+  async nextCommands(devicePk: string, opts: { sessionKey: string; userId: string | null; limit: number }): Promise<QueuedCommand[]> {
+    return this.#run((db) => m.nextCommands(db, devicePk, opts));
+  }
+
+  async markSent(ids: string[], sessionKey: string, msgId: number, now: Date): Promise<void> {
+    return this.#run((db) => m.markSent(db, ids, sessionKey, msgId, now));
+  }
+
+  async recordStatus(devicePk: string, commandId: string, status: number, now: Date): Promise<QueuedCommand | undefined> {
+    return this.#run((db) => m.recordStatus(db, devicePk, commandId, status, now));
+  }
+
+  async recordResults(devicePk: string, commandId: string, results: Array<{ locUri: string; format?: string; data: string }>, now: Date): Promise<void> {
+    return this.#run((db) => m.recordResults(db, devicePk, commandId, results, now));
+  }
+
+  async getCommand(commandId: string): Promise<QueuedCommand | undefined> {
+    return this.#run((db) => m.getCommand(db, commandId));
+  }
+
+  async listCommands(devicePk: string, opts?: { limit?: number }): Promise<QueuedCommand[]> {
+    return this.#run((db) => m.listCommands(db, devicePk, opts));
+  }
+
+  async cancelPending(devicePk: string, match: { origin: CommandOrigin } | { locUri: string; userId: string | null }, now: Date): Promise<number> {
+    return this.#run((db) => m.cancelPending(db, devicePk, match, now));
+  }
+
+  async pruneTerminal(before: Date): Promise<number> {
+    return this.#run((db) => m.pruneTerminal(db, before));
+  }
+
+  // -- management: groups ----------------------------------------------------------------------------
+
+  async addGroup(input: { name: string; now: Date }): Promise<Group> {
+    return this.#run((db) => m.addGroup(db, input), `group ${input.name} already exists`);
+  }
+
+  async getGroupByName(name: string): Promise<Group | undefined> {
+    return this.#run((db) => m.getGroupByName(db, name));
+  }
+
+  async listGroups(): Promise<Group[]> {
+    return this.#run((db) => m.listGroups(db));
+  }
+
+  async addGroupMember(groupId: string, userId: string): Promise<void> {
+    return this.#run((db) => m.addGroupMember(db, groupId, userId), { missing: `group ${groupId} does not exist` });
+  }
+
+  async removeGroupMember(groupId: string, userId: string): Promise<void> {
+    return this.#run((db) => m.removeGroupMember(db, groupId, userId));
+  }
+
+  async listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#run((db) => m.listGroupMembers(db, groupId));
+  }
+
+  // -- management: profiles --------------------------------------------------------------------------
+
+  async saveProfile(input: { name: string; scope: ProfileScope; settings: ProfileSetting[]; now: Date }): Promise<Profile> {
+    return this.#run((db) => m.saveProfile(db, input));
+  }
+
+  async getProfileByName(name: string): Promise<Profile | undefined> {
+    return this.#run((db) => m.getProfileByName(db, name));
+  }
+
+  async getProfile(id: string): Promise<Profile | undefined> {
+    return this.#run((db) => m.getProfile(db, id));
+  }
+
+  async listProfiles(): Promise<Profile[]> {
+    return this.#run((db) => m.listProfiles(db));
+  }
+
+  async deleteProfile(id: string): Promise<void> {
+    return this.#run((db) => m.deleteProfile(db, id));
+  }
+
+  async assignProfile(profileId: string, target: AssignmentTarget, now: Date): Promise<void> {
+    const what = target.kind === 'group' ? `group ${target.groupId}` : `device ${target.devicePk}`;
+    return this.#run((db) => m.assignProfile(db, profileId, target, now), {
+      missing: `profile ${profileId} or ${what} does not exist`,
+    });
+  }
+
+  async unassignProfile(profileId: string, target: AssignmentTarget): Promise<void> {
+    return this.#run((db) => m.unassignProfile(db, profileId, target));
+  }
+
+  async listAssignments(profileId: string): Promise<AssignmentTarget[]> {
+    return this.#run((db) => m.listAssignments(db, profileId));
+  }
+
+  async profilesForDevice(devicePk: string, userIds: string[]): Promise<Array<{ profile: Profile; forUserId: string | null }>> {
+    return this.#run((db) => m.profilesForDevice(db, devicePk, userIds));
+  }
+
+  async devicesForProfile(profileId: string): Promise<string[]> {
+    return this.#run((db) => m.devicesForProfile(db, profileId));
+  }
+
+  // -- management: applied settings ------------------------------------------------------------------
+
+  async listApplied(devicePk: string): Promise<AppliedSetting[]> {
+    return this.#run((db) => m.listApplied(db, devicePk));
+  }
+
+  async recordApplied(setting: AppliedSetting): Promise<void> {
+    return this.#run((db) => m.recordApplied(db, setting), { missing: `device ${setting.devicePk} does not exist` });
+  }
+
+  async removeApplied(devicePk: string, userId: string | null, locUri: string): Promise<void> {
+    return this.#run((db) => m.removeApplied(db, devicePk, userId, locUri));
+  }
 }
 
 // -- row mapping ---------------------------------------------------------------------------------------
-
-function selectDevices(db: Kysely<Database>) {
-  return db
-    .selectFrom('devices as d')
-    .leftJoin('enrollments as e', 'e.id', 'd.current_enrollment_id')
-    .selectAll('d')
-    .select(['e.cert_serial', 'e.cert_thumbprint', 'e.cert_not_after']);
-}
-
-async function withWarnings(db: Kysely<Database>, rows: DeviceRow[]): Promise<DeviceRecord[]> {
-  if (rows.length === 0) return [];
-  const pks = rows.map((r) => r.id);
-  const byDevice = new Map<string, DeviceWarning[]>();
-  // Chunk to stay under SQLite's bound-parameter limit on large fleets.
-  for (let i = 0; i < pks.length; i += 500) {
-    const warnings = await db
-      .selectFrom('device_warnings')
-      .selectAll()
-      .where('device_pk', 'in', pks.slice(i, i + 500))
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    for (const w of warnings) {
-      const list = byDevice.get(w.device_pk) ?? [];
-      list.push({
-        kind: w.kind as DeviceWarning['kind'],
-        detail: w.detail,
-        relatedDeviceIds: stringArrayFromDb(w.related_device_ids),
-        createdAt: timeFromDb(w.created_at),
-      });
-      byDevice.set(w.device_pk, list);
-    }
-  }
-  return rows.map((r) => toDevice(r, byDevice.get(r.id) ?? []));
-}
 
 function toDomain(row: Selectable<DomainsTable>): Domain {
   return { name: row.name, authPolicy: row.auth_policy as AuthPolicy, createdAt: timeFromDb(row.created_at) };
@@ -544,50 +693,5 @@ function toUser(row: Selectable<UsersTable>): User {
     enabled: boolFromDb(row.enabled),
     createdAt: timeFromDb(row.created_at),
     updatedAt: timeFromDb(row.updated_at),
-  };
-}
-
-function toDevice(row: DeviceRow, warnings: DeviceWarning[]): DeviceRecord {
-  return {
-    id: row.id,
-    deviceId: row.device_id,
-    hwDevId: row.hw_dev_id,
-    deviceName: row.device_name,
-    osVersion: row.os_version,
-    osEdition: intFromDb(row.os_edition),
-    enrollmentType: row.enrollment_type as EnrollmentType,
-    userId: row.user_id,
-    upn: row.upn,
-    status: row.status as DeviceStatus,
-    firstEnrolledAt: timeFromDb(row.first_enrolled_at),
-    lastEnrolledAt: timeFromDb(row.last_enrolled_at),
-    currentEnrollmentId: row.current_enrollment_id,
-    certSerial: row.cert_serial,
-    certThumbprint: row.cert_thumbprint,
-    certNotAfter: timeFromDbOrNull(row.cert_not_after),
-    warnings,
-  };
-}
-
-function toEnrollment(row: Selectable<EnrollmentsTable>): EnrollmentRecord {
-  return {
-    id: row.id,
-    devicePk: row.device_pk,
-    deviceId: row.device_id,
-    userId: row.user_id,
-    upn: row.upn,
-    enrollmentType: row.enrollment_type as EnrollmentType,
-    authPolicy: row.auth_policy as AuthPolicy,
-    status: row.status as EnrollmentStatus,
-    hwDevId: row.hw_dev_id,
-    deviceName: row.device_name,
-    osVersion: row.os_version,
-    osEdition: intFromDb(row.os_edition),
-    certSerial: row.cert_serial,
-    certThumbprint: row.cert_thumbprint,
-    certNotBefore: timeFromDb(row.cert_not_before),
-    certNotAfter: timeFromDb(row.cert_not_after),
-    createdAt: timeFromDb(row.created_at),
-    supersededAt: timeFromDbOrNull(row.superseded_at),
   };
 }

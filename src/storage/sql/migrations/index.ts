@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001_initial.js';
+import { management } from './0002_management.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -10,6 +11,7 @@ export type SqlDialectKind = 'sqlite' | 'postgres';
 export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
+    '0002_management': management(dialect),
   };
 }
 

@@ -1,0 +1,167 @@
+/** `devices show|action`, `profiles`, `groups`: management from the command line, on the same data as the server. */
+import { readFile } from 'node:fs/promises';
+import { type Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { openConfiguredStorage } from '../app/storage.js';
+import { loadConfig } from '../config/config.js';
+import { PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
+import { type RemoteAction, ACTION_KINDS } from '../core/management/actions.js';
+import { ManagementAdmin } from '../core/management/admin.js';
+import type { QueuedCommand } from '../core/management/ports.js';
+import { systemClock } from '../shared/clock.js';
+import { CliError, addDataOptions, print, table } from './main.js';
+
+interface DataFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  json?: boolean;
+}
+
+async function withAdmin<T>(flags: DataFlags, fn: (admin: ManagementAdmin) => Promise<T>): Promise<T> {
+  const storage = await openConfiguredStorage(loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl }));
+  try {
+    return await fn(new ManagementAdmin({ storage, clock: systemClock, providerId: PROVIDER_ID }));
+  } finally {
+    await storage.close();
+  }
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '');
+
+/** An admin-readable state of a command or action. */
+export function describeCommand(c: QueuedCommand): string {
+  switch (c.state) {
+    case 'pending':
+      return c.attempts > 0 ? 'queued (resend)' : 'queued';
+    case 'sent':
+      return 'sent, waiting for the device';
+    case 'acknowledged':
+      return `acknowledged (${c.status})`;
+    case 'failed':
+      return `failed (device status ${c.status})`;
+    case 'canceled':
+      return 'canceled';
+  }
+}
+
+function originLabel(c: QueuedCommand): string {
+  switch (c.origin.kind) {
+    case 'action':
+      return `action ${c.origin.actionId.split('-')[0]}`;
+    case 'profile':
+      return 'profile';
+    case 'inventory':
+      return 'inventory';
+    case 'system':
+      return c.origin.purpose;
+  }
+}
+
+export function registerManagementCommands(program: Command): void {
+  const devices = program.commands.find((c) => c.name() === 'devices') ?? program.command('devices');
+  addDataOptions(devices.command('show').argument('<device-id>', 'the Windows DeviceID')).action(async (id: string, opts: DataFlags) => {
+    const d = await withAdmin(opts, (a) => a.device(id));
+    print(opts.json, d, () => {
+      const inv = d.inventory;
+      const lines = [
+        `Device ${d.device.deviceId} (${d.device.deviceName ?? 'unnamed'})`,
+        `  status        ${d.device.status}${d.retiredAt ? `, retired ${iso(d.retiredAt)} (told to unenroll at next check-in)` : ''}`,
+        `  ownership     ${d.ownership}`,
+        `  user          ${d.device.upn} (enrollment ${d.enrollment.enrollmentType})`,
+        `  enrolled      ${iso(d.device.firstEnrolledAt)}, last ${iso(d.device.lastEnrolledAt)}`,
+        `  last check-in ${d.lastCheckInAt ? iso(d.lastCheckInAt) : 'never'}`,
+        `  certificate   ${d.device.certThumbprint ?? ''} until ${iso(d.device.certNotAfter)}`,
+      ];
+      if (inv) {
+        lines.push(
+          `  OS            ${inv.osEdition ?? ''} ${inv.osVersion ?? ''}`.trimEnd(),
+          `  hardware      ${inv.manufacturer ?? ''} ${inv.model ?? ''}, serial ${inv.serialNumber ?? '?'}, storage ${inv.totalStorageMb ?? '?'} MB`,
+          `  inventory at  ${inv.collectedAt}`,
+        );
+      }
+      for (const w of d.device.warnings) lines.push(`  WARNING       ${w.detail}`);
+      lines.push('', table(['WHEN', 'WHAT', 'COMMAND', 'STATE'], d.commands.map((c) => [iso(c.createdAt), originLabel(c), `${c.verb} ${c.item.locUri}`, describeCommand(c)])));
+      return lines.join('\n');
+    });
+  });
+  addDataOptions(
+    devices
+      .command('action')
+      .argument('<device-id>', 'the Windows DeviceID')
+      .argument('<action>', ACTION_KINDS.join('|'))
+      .argument('[name]', 'new computer name, for rename')
+      .addOption(new Option('--keep-enrollment', 'wipe: keep the device enrolled (provisioning data survives the reset)')),
+  ).action(async (id: string, kind: string, name: string | undefined, opts: DataFlags & { keepEnrollment?: boolean }) => {
+    let action: RemoteAction;
+    switch (kind) {
+      case 'sync':
+      case 'restart':
+      case 'retire':
+      case 'delete':
+        action = { kind };
+        break;
+      case 'rename':
+        if (!name) throw new CliError('rename needs the new name: winroll devices action <id> rename <name>');
+        action = { kind, name };
+        break;
+      case 'wipe':
+        action = { kind, keepEnrollment: Boolean(opts.keepEnrollment) };
+        break;
+      default:
+        throw new CliError(`unknown action "${kind}"; use one of ${ACTION_KINDS.join(', ')}`);
+    }
+    const cmd = await withAdmin(opts, (a) => a.queueAction(id, action));
+    print(opts.json, { actionId: cmd.origin.kind === 'action' ? cmd.origin.actionId : cmd.id, commandId: cmd.id, state: cmd.state }, () => `queued ${kind} for ${id.toUpperCase()}; it is sent at the device's next check-in (see: winroll devices show ${id.toUpperCase()})`);
+  });
+
+  const profiles = program.command('profiles').description('configuration profiles: CSP settings assigned to groups or devices');
+  addDataOptions(profiles.command('add').argument('<file>', 'profile as JSON or YAML: name, scope (user|device), settings [{path, format, value}]')).action(
+    async (file: string, opts: DataFlags) => {
+      let raw: unknown;
+      try {
+        const text = await readFile(file, 'utf8');
+        raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+      } catch (err) {
+        throw new CliError(`cannot read ${file}: ${(err as Error).message.split('\n')[0]}`);
+      }
+      if (!raw || typeof raw !== 'object') throw new CliError(`${file} does not hold a profile object`);
+      const p = await withAdmin(opts, (a) => a.saveProfile(raw as { name: unknown; scope: unknown; settings: unknown }));
+      print(opts.json, p, () => `saved profile ${p.name} (${p.scope}, ${p.settings.length} settings, version ${p.version})`);
+    },
+  );
+  addDataOptions(profiles.command('list')).action(async (opts: DataFlags) => {
+    const list = await withAdmin(opts, (a) => a.listProfiles());
+    print(opts.json, list, () => table(['NAME', 'SCOPE', 'SETTINGS', 'VERSION', 'UPDATED'], list.map((p) => [p.name, p.scope, String(p.settings.length), String(p.version), iso(p.updatedAt)])));
+  });
+  for (const verb of ['assign', 'unassign'] as const) {
+    addDataOptions(profiles.command(verb).argument('<profile>').option('--group <group>', 'a group of users').option('--device <device-id>', 'one device')).action(
+      async (name: string, opts: DataFlags & { group?: string; device?: string }) => {
+        if (verb === 'assign') {
+          const n = await withAdmin(opts, (a) => a.assignProfile(name, opts));
+          print(opts.json, { queued: n }, () => `assigned ${name}; ${n} commands queued for the targeted devices`);
+        } else {
+          await withAdmin(opts, (a) => a.unassignProfile(name, opts));
+          print(opts.json, { ok: true }, () => `unassigned ${name}; devices remove its settings at their next check-in`);
+        }
+      },
+    );
+  }
+  addDataOptions(profiles.command('delete').argument('<profile>')).action(async (name: string, opts: DataFlags) => {
+    await withAdmin(opts, (a) => a.deleteProfile(name));
+    print(opts.json, { ok: true }, () => `deleted ${name}; devices remove its settings at their next check-in`);
+  });
+
+  const groups = program.command('groups').description('groups of users, for assigning profiles');
+  addDataOptions(groups.command('add').argument('<name>')).action(async (name: string, opts: DataFlags) => {
+    const g = await withAdmin(opts, (a) => a.addGroup(name));
+    print(opts.json, g, () => `added group ${g.name}`);
+  });
+  addDataOptions(groups.command('list')).action(async (opts: DataFlags) => {
+    const list = await withAdmin(opts, (a) => a.listGroups());
+    print(opts.json, list, () => table(['NAME', 'ADDED'], list.map((g) => [g.name, iso(g.createdAt)])));
+  });
+  addDataOptions(groups.command('add-member').argument('<group>').argument('<upn>')).action(async (group: string, upn: string, opts: DataFlags) => {
+    await withAdmin(opts, (a) => a.addGroupMember(group, upn));
+    print(opts.json, { ok: true }, () => `added ${upn} to ${group}`);
+  });
+}

@@ -1,0 +1,236 @@
+/**
+ * Storage ports of the management channel (OMA-DM): the durable command queue, per-device applied
+ * settings (the acknowledged half of desired state), profiles and their assignments, groups, and the
+ * device facts a check-in updates. Same conventions as ../ports.ts; adapters in src/storage.
+ */
+import type { DeviceRecord, EnrollmentRecord } from '../ports.js';
+
+export type Ownership = 'corporate' | 'personal';
+
+/** What inventory reads from DevInfo/DevDetail; every field optional because devices omit nodes. */
+export interface DeviceInventory {
+  osVersion?: string;
+  osEdition?: string;
+  manufacturer?: string;
+  model?: string;
+  serialNumber?: string;
+  hardwareId?: string;
+  deviceName?: string;
+  language?: string;
+  dmVersion?: string;
+  totalStorageMb?: number;
+  freeStorageMb?: number;
+  lastBootTime?: string;
+  collectedAt: string;
+}
+
+export interface ManagedDevice {
+  device: DeviceRecord;
+  /** The active enrollment (the one whose certificate authenticates sessions). */
+  enrollment: EnrollmentRecord;
+  ownership: Ownership;
+  lastCheckInAt: Date | null;
+  inventory: DeviceInventory | null;
+  /** Set when the device was retired or deleted by an admin: it is told to unenroll at its next session. */
+  retiredAt: Date | null;
+}
+
+export interface DeviceStateStore {
+  /**
+   * The device whose enrollment certificate has this thumbprint, with that enrollment, whatever its
+   * status (the caller decides: superseded, unenrolled and revoked certificates get no commands).
+   */
+  findByCertificate(thumbprint: string): Promise<{ device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null } | undefined>;
+  getManagedDevice(deviceId: string): Promise<ManagedDevice | undefined>;
+  recordCheckIn(devicePk: string, now: Date): Promise<void>;
+  /** Merges the given fields into the stored inventory (fields not given are kept). */
+  updateInventory(devicePk: string, inventory: Partial<DeviceInventory>, now: Date): Promise<void>;
+  setOwnership(devicePk: string, ownership: Ownership): Promise<void>;
+  /** Marks the device retired: next session it is told to unenroll; its certificate stays valid until then. */
+  markRetired(devicePk: string, now: Date): Promise<void>;
+  /**
+   * The device left management (Alert 1226 user request, or after a retire): the active enrollment
+   * becomes 'unenrolled' with revokedAt = now, the device status 'unenrolled'. Idempotent.
+   */
+  markUnenrolled(devicePk: string, now: Date): Promise<void>;
+  /** Removes the device and everything hanging off it (commands, applied settings). */
+  deleteDevice(devicePk: string): Promise<void>;
+  /** WNS: the app identity we provisioned and the channel the device reported. */
+  setPushChannel(devicePk: string, push: { pfn?: string | null; channelUri?: string | null; status?: number | null }, now: Date): Promise<void>;
+  getPushChannel(devicePk: string): Promise<{ pfn: string | null; channelUri: string | null; status: number | null; updatedAt: Date } | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Command queue
+// ---------------------------------------------------------------------------------------------------
+
+export type CommandVerb = 'Get' | 'Add' | 'Replace' | 'Delete' | 'Exec';
+export type CommandState = 'pending' | 'sent' | 'acknowledged' | 'failed' | 'canceled';
+
+export interface CommandItem {
+  /** Full OMA-DM URI, e.g. `./Device/Vendor/MSFT/Reboot/RebootNow`; never starts with `/`. */
+  locUri: string;
+  /** Meta/Format: chr, int, bool, b64, xml, null, node, float... */
+  format?: string;
+  type?: string;
+  data?: string;
+}
+
+/** Why a command exists; drives what its acknowledgement updates. */
+export type CommandOrigin =
+  | { kind: 'profile'; profileId: string; setting: string }
+  | { kind: 'action'; actionId: string }
+  | { kind: 'inventory' }
+  | { kind: 'system'; purpose: string };
+
+export interface NewCommand {
+  verb: CommandVerb;
+  item: CommandItem;
+  /** Null: device scope. Otherwise the command waits for a session in which this user is signed in. */
+  userId: string | null;
+  origin: CommandOrigin;
+}
+
+export interface QueuedCommand extends NewCommand {
+  /** Unique id; also the CmdID we send (Windows echoes it in CmdRef). */
+  id: string;
+  /** Monotonic across the store: the queue order. Never a timestamp. */
+  seq: number;
+  devicePk: string;
+  state: CommandState;
+  /** The session key and server MsgID it was last sent in. */
+  sentSession: string | null;
+  sentMsgId: number | null;
+  attempts: number;
+  /** The device's Status code, once acknowledged or failed. */
+  status: number | null;
+  /** Results of a Get, per item. */
+  results: Array<{ locUri: string; format?: string; data: string }> | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CommandQueue {
+  /** Appends commands for one device in the given order. */
+  enqueue(devicePk: string, commands: NewCommand[], now: Date): Promise<QueuedCommand[]>;
+  /**
+   * Fan-out: the same command for every device selected, as ONE set-based insert (INSERT ... SELECT),
+   * never a loop. Selection: explicit device pks, every enrolled device, or the devices enrolled by members of a group.
+   * Returns how many commands were queued.
+   */
+  enqueueForDevices(
+    selection: { devicePks: string[] } | { allEnrolled: true } | { groupId: string },
+    command: NewCommand,
+    now: Date,
+  ): Promise<number>;
+  /**
+   * What a session may send, in seq order, in ONE indexed query: commands of the device that are
+   * pending, or were sent in a session other than `sessionKey` and never acknowledged (a lost session's
+   * commands are sent again). `userId` null returns only device-scope commands; a user id also returns
+   * that user's commands. At most `limit` rows.
+   */
+  nextCommands(devicePk: string, opts: { sessionKey: string; userId: string | null; limit: number }): Promise<QueuedCommand[]>;
+  /** Records that these commands went out in `sessionKey`/`msgId` (attempts + 1). */
+  markSent(ids: string[], sessionKey: string, msgId: number, now: Date): Promise<void>;
+  /**
+   * Records the device's Status for a command it was sent. Only a command in state 'sent' changes
+   * (acknowledging twice is a no-op, returns undefined). 2xx → acknowledged, otherwise failed.
+   */
+  recordStatus(devicePk: string, commandId: string, status: number, now: Date): Promise<QueuedCommand | undefined>;
+  /** Stores Results items for a command (Get). */
+  recordResults(devicePk: string, commandId: string, results: Array<{ locUri: string; format?: string; data: string }>, now: Date): Promise<void>;
+  getCommand(commandId: string): Promise<QueuedCommand | undefined>;
+  listCommands(devicePk: string, opts?: { limit?: number }): Promise<QueuedCommand[]>;
+  /** Cancels pending commands matching the origin (e.g. superseded profile settings). Returns how many. */
+  cancelPending(devicePk: string, match: { origin: CommandOrigin } | { locUri: string; userId: string | null }, now: Date): Promise<number>;
+  /** Deletes acknowledged/failed/canceled commands last updated before `before`. Returns how many. */
+  pruneTerminal(before: Date): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Desired state: profiles, assignments, applied settings
+// ---------------------------------------------------------------------------------------------------
+
+export type ProfileScope = 'user' | 'device';
+
+export interface ProfileSetting {
+  /** CSP path below the scope root, e.g. `Vendor/MSFT/Policy/Config/Camera/AllowCamera`. */
+  path: string;
+  format: 'chr' | 'int' | 'bool' | 'b64' | 'xml' | 'float';
+  value: string;
+}
+
+export interface Profile {
+  id: string;
+  name: string;
+  scope: ProfileScope;
+  settings: ProfileSetting[];
+  /** Increases on every change of settings. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type AssignmentTarget = { kind: 'group'; groupId: string } | { kind: 'device'; devicePk: string };
+
+export interface Group {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface GroupStore {
+  /** Throws ConflictError when the name exists. */
+  addGroup(input: { name: string; now: Date }): Promise<Group>;
+  getGroupByName(name: string): Promise<Group | undefined>;
+  listGroups(): Promise<Group[]>;
+  /** Idempotent. */
+  addGroupMember(groupId: string, userId: string): Promise<void>;
+  removeGroupMember(groupId: string, userId: string): Promise<void>;
+  listGroupMembers(groupId: string): Promise<string[]>;
+}
+
+export interface ProfileStore {
+  /** Creates or replaces by name; version increases only when scope or settings change. */
+  saveProfile(input: { name: string; scope: ProfileScope; settings: ProfileSetting[]; now: Date }): Promise<Profile>;
+  getProfileByName(name: string): Promise<Profile | undefined>;
+  getProfile(id: string): Promise<Profile | undefined>;
+  listProfiles(): Promise<Profile[]>;
+  /** Also removes its assignments. */
+  deleteProfile(id: string): Promise<void>;
+  /** Idempotent. */
+  assignProfile(profileId: string, target: AssignmentTarget, now: Date): Promise<void>;
+  unassignProfile(profileId: string, target: AssignmentTarget): Promise<void>;
+  listAssignments(profileId: string): Promise<AssignmentTarget[]>;
+  /**
+   * Profiles that apply on a device: assigned to the device itself, or to a group containing the device's
+   * enrolling user (device-scope profiles) / containing `userId` (user-scope profiles, for that user).
+   */
+  profilesForDevice(devicePk: string, userIds: string[]): Promise<Array<{ profile: Profile; forUserId: string | null }>>;
+  /** Devices affected by a profile's assignments (to queue changes when it is edited). */
+  devicesForProfile(profileId: string): Promise<string[]>;
+}
+
+/** A setting as the device last acknowledged it (the "applied" half of desired state). */
+export interface AppliedSetting {
+  devicePk: string;
+  /** Null for device scope. */
+  userId: string | null;
+  /** Full LocURI as sent. */
+  locUri: string;
+  format: string;
+  value: string;
+  /** The profile that wanted it when it was applied. */
+  profileId: string;
+  appliedAt: Date;
+}
+
+export interface AppliedSettingStore {
+  listApplied(devicePk: string): Promise<AppliedSetting[]>;
+  /** Upsert by (device, user, locUri). */
+  recordApplied(setting: AppliedSetting): Promise<void>;
+  /** Forget a setting after its Delete was acknowledged. */
+  removeApplied(devicePk: string, userId: string | null, locUri: string): Promise<void>;
+}
+
+export interface ManagementStorage extends DeviceStateStore, CommandQueue, GroupStore, ProfileStore, AppliedSettingStore {}

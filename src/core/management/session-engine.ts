@@ -1,0 +1,284 @@
+/**
+ * The OMA-DM session engine (protocol.md 5-6, 8.1): authenticates the device, answers every client
+ * command with a Status in order, records what the device did with our commands, reconciles desired
+ * state on package 1, and sends queued commands in sequence order, within the device's message size.
+ * The session ends when a reply carries no commands. Every answer is SyncML over HTTP 200; refusals
+ * are a SyncHdr Status 401/403 with no commands (protocol.md 9.3).
+ */
+import { randomUUID } from 'node:crypto';
+import { ALERT, ALERT_TYPE, STATUS, isSuccessStatus } from '../../protocol/syncml/codes.js';
+import { encodeSyncMl } from '../../protocol/syncml/encode.js';
+import { SyncMlError } from '../../protocol/syncml/errors.js';
+import { decodeSyncMl } from '../../protocol/syncml/message.js';
+import { fitToSize, messageBudget, replyHeader, statusesFor } from '../../protocol/syncml/reply.js';
+import type { ItemCommand, ServerCommand, SyncMlMessage } from '../../protocol/syncml/types.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Storage } from '../ports.js';
+import type { DeviceAuthenticator } from './device-auth.js';
+import { desiredFingerprint, desiredState, planChanges, settingKey } from './desired-state.js';
+import { INVENTORY_NODES, inventoryFromItems, inventoryIsStale } from './inventory.js';
+import type { QueuedCommand } from './ports.js';
+
+export const SYNCML_CONTENT_TYPE = 'application/vnd.syncml.dm+xml';
+
+/** A session not heard from for this long is forgotten; Windows finishes a session within seconds. */
+const SESSION_TTL_MS = 10 * 60_000;
+/** Commands fetched per message before size fitting; the rest wait for the next message. */
+const COMMANDS_PER_MESSAGE = 100;
+
+interface SessionState {
+  /** Unique per session instance: commands sent under another key count as lost and are resent. */
+  key: string;
+  userId: string | null;
+  lastSeen: number;
+}
+
+export interface ManagementRequest {
+  body: Buffer;
+  clientCertificateDer: Buffer | undefined;
+  /** Why no certificate was seen (for the log). */
+  identityNote?: string | undefined;
+}
+
+export interface ManagementResponse {
+  status: number;
+  contentType: string;
+  body: string;
+  /** Facts for the transport's log line. */
+  log: Record<string, unknown>;
+}
+
+export interface SessionEngineDeps {
+  storage: Storage;
+  authenticator: DeviceAuthenticator;
+  clock: Clock;
+  logger: Logger;
+  managementUrl: () => string;
+}
+
+export class SessionEngine {
+  readonly #d: SessionEngineDeps;
+  readonly #sessions = new Map<string, SessionState>();
+  /** Last desired-state fingerprint reconciled per device; after a restart each device reconciles once. */
+  readonly #reconciled = new Map<string, string>();
+
+  constructor(deps: SessionEngineDeps) {
+    this.#d = deps;
+  }
+
+  async handle(req: ManagementRequest): Promise<ManagementResponse> {
+    let msg: SyncMlMessage;
+    try {
+      msg = decodeSyncMl(req.body);
+    } catch (err) {
+      if (!(err instanceof SyncMlError)) throw err;
+      // Nothing to echo: answer with a SyncML message whose SyncHdr Status says the request was bad.
+      return this.#reply(
+        { sessionId: '0', msgId: 1, target: '', source: this.#d.managementUrl(), statuses: [{ cmdId: '1', msgRef: 1, cmdRef: '0', cmd: 'SyncHdr', data: STATUS.badRequest }], commands: [], final: true },
+        { outcome: 'malformed', error: err.message },
+      );
+    }
+
+    const auth = await this.#d.authenticator.authenticate(req.clientCertificateDer, msg.header.source);
+    const header = replyHeader(msg, this.#d.managementUrl());
+    if (!auth.ok) {
+      return this.#reply(
+        { ...header, statuses: statusesFor(msg, () => STATUS.ok, { hdrStatus: auth.status }), commands: [], final: true },
+        { outcome: 'refused', status: auth.status, reason: req.clientCertificateDer ? auth.reason : (req.identityNote ?? auth.reason), deviceId: msg.header.source.slice(0, 64) },
+      );
+    }
+
+    const { device, enrollment } = auth;
+    const storage = this.#d.storage;
+    const now = this.#d.clock.now();
+    const session = this.#session(enrollment.id, msg, device.userId, enrollment.enrollmentType);
+    let unenrolled = false;
+    const statusUpdates: Array<{ id: string; status: number }> = [];
+    const results: Array<{ id: string; items: Array<{ locUri: string; format?: string; data: string }> }> = [];
+    const devInfo: Array<{ locUri: string; data: string | undefined }> = [];
+
+    const statuses = statusesFor(msg, (cmd) => {
+      switch (cmd.kind) {
+        case 'Alert':
+          if (cmd.data === ALERT.generic && cmd.items.some((i) => i.meta?.type === ALERT_TYPE.unenrollmentUserRequest)) unenrolled = true;
+          return STATUS.ok;
+        case 'Replace':
+          for (const i of cmd.items) devInfo.push({ locUri: i.source ?? i.target ?? '', data: i.data });
+          return STATUS.ok;
+        default:
+          // A client Add/Get/Delete/Exec or anything unknown: not something a server takes.
+          return STATUS.optionalFeatureNotSupported;
+      }
+    });
+    for (const c of msg.commands) {
+      if (c.kind === 'Status' && c.cmdRef !== '0') statusUpdates.push({ id: c.cmdRef, status: c.data });
+      if (c.kind === 'Results') {
+        results.push({ id: c.cmdRef, items: c.items.map((i) => ({ locUri: i.source ?? i.target ?? '', ...(i.meta?.format ? { format: i.meta.format } : {}), data: i.data ?? '' })) });
+      }
+    }
+
+    await storage.recordCheckIn(device.id, now);
+    for (const r of results) {
+      await storage.recordResults(device.id, r.id, r.items, now);
+      const inv = inventoryFromItems(r.items);
+      if (Object.keys(inv).length > 0) await storage.updateInventory(device.id, inv, now);
+    }
+    const outcomes = [];
+    for (const s of statusUpdates) {
+      const cmd = await storage.recordStatus(device.id, s.id, s.status, now);
+      if (cmd) outcomes.push(cmd);
+    }
+    if (devInfo.length > 0) {
+      const inv = inventoryFromItems(devInfo);
+      if (Object.keys(inv).length > 0) await storage.updateInventory(device.id, inv, now);
+    }
+    const log: Record<string, unknown> = { deviceId: device.deviceId, sessionId: msg.header.sessionId, msgId: msg.header.msgId, user: session.userId ?? undefined };
+
+    for (const cmd of outcomes) {
+      if (await this.#afterStatus(device.id, cmd, now)) unenrolled = true;
+    }
+
+    if (unenrolled) {
+      // The device left management (user pressed Disconnect, or it executed our Unenroll). Nothing more to send.
+      await storage.markUnenrolled(device.id, now);
+      this.#forget(enrollment.id, msg.header.sessionId);
+      return this.#reply({ ...header, statuses, commands: [], final: true }, { ...log, outcome: 'unenrolled' });
+    }
+
+    if (msg.header.msgId === 1) await this.#startOfSession(device.id, device.deviceId, device.userId, enrollment.enrollmentType, now);
+
+    const next = await storage.nextCommands(device.id, { sessionKey: session.key, userId: session.userId, limit: COMMANDS_PER_MESSAGE });
+    const sendable = await this.#dropSuperseded(device.id, next, now);
+    const commands = sendable.map(toServerCommand);
+    const frame = { ...header, statuses, final: true };
+    const [batch = []] = commands.length > 0 ? fitToSize(commands, messageBudget(msg), { frame }) : [];
+    if (batch.length > 0) await storage.markSent(batch.map((c) => c.cmdId), session.key, msg.header.msgId, now);
+    if (batch.length === 0) this.#forget(enrollment.id, msg.header.sessionId);
+    return this.#reply({ ...frame, commands: batch }, { ...log, outcome: batch.length > 0 ? 'commands' : 'done', sent: batch.length, acknowledged: outcomes.length });
+  }
+
+  /** What an acknowledged or failed command changes; true when the device has unenrolled. */
+  async #afterStatus(devicePk: string, cmd: QueuedCommand, now: Date): Promise<boolean> {
+    const storage = this.#d.storage;
+    const ok = isSuccessStatus(cmd.status ?? 0);
+    if (cmd.origin.kind === 'profile') {
+      if (ok && (cmd.verb === 'Add' || cmd.verb === 'Replace')) {
+        await storage.recordApplied({
+          devicePk,
+          userId: cmd.userId,
+          locUri: cmd.item.locUri,
+          format: cmd.item.format ?? 'chr',
+          value: cmd.item.data ?? '',
+          profileId: cmd.origin.profileId,
+          appliedAt: now,
+        });
+      } else if (ok && cmd.verb === 'Delete') {
+        await storage.removeApplied(devicePk, cmd.userId, cmd.item.locUri);
+      } else if (cmd.status === STATUS.alreadyExists && cmd.verb === 'Add') {
+        // The node exists already (another tool, or an earlier enrollment): set it instead.
+        await storage.enqueue(devicePk, [{ verb: 'Replace', item: cmd.item, userId: cmd.userId, origin: cmd.origin }], now);
+      } else if (cmd.status === STATUS.notFound && cmd.verb === 'Delete') {
+        await storage.removeApplied(devicePk, cmd.userId, cmd.item.locUri);
+      }
+      return false;
+    }
+    if (cmd.origin.kind === 'action' && ok && cmd.item.locUri.endsWith('/DMClient/Unenroll')) {
+      // Retire or delete executed: the device is leaving. A delete also drops the record.
+      await storage.markUnenrolled(devicePk, now);
+      if (cmd.origin.actionId.startsWith('delete-')) await storage.deleteDevice(devicePk);
+      return true;
+    }
+    return false;
+  }
+
+  /** Package 1: queue what desired state and inventory call for. */
+  async #startOfSession(devicePk: string, deviceId: string, enrollingUserId: string, enrollmentType: string, now: Date): Promise<void> {
+    const storage = this.#d.storage;
+    // A per-user (Full) enrollment is single-user; device enrollments learn their users from the directory later.
+    const users = enrollmentType === 'Full' ? [enrollingUserId] : [];
+    const profiles = await storage.profilesForDevice(devicePk, users);
+    const fingerprint = desiredFingerprint(profiles);
+    if (this.#reconciled.get(devicePk) !== fingerprint) {
+      const desired = desiredState(profiles);
+      for (const c of desired.conflicts) this.#d.logger.warn({ devicePk, ...c }, 'two profiles set one node differently; the first by name wins');
+      const [applied, queued] = await Promise.all([storage.listApplied(devicePk), storage.listCommands(devicePk, { limit: 10_000 })]);
+      const plan = planChanges(desired, applied, queued);
+      for (const c of plan.cancel) await storage.cancelPending(devicePk, c, now);
+      if (plan.commands.length > 0) await storage.enqueue(devicePk, plan.commands, now);
+      this.#reconciled.set(devicePk, fingerprint);
+    }
+    const managed = await storage.getManagedDevice(deviceId);
+    if (managed && inventoryIsStale(managed.inventory, now)) {
+      const queued = await storage.listCommands(devicePk, { limit: 1000 });
+      if (!queued.some((c) => c.origin.kind === 'inventory' && (c.state === 'pending' || c.state === 'sent'))) {
+        await storage.enqueue(devicePk, INVENTORY_NODES.map((n) => ({ verb: 'Get' as const, item: { locUri: n.locUri }, userId: null, origin: { kind: 'inventory' as const } })), now);
+      }
+    }
+  }
+
+  /** Among queued profile commands for one node only the newest is worth sending; older ones are cancelled. */
+  async #dropSuperseded(devicePk: string, commands: QueuedCommand[], now: Date): Promise<QueuedCommand[]> {
+    const newest = new Map<string, number>();
+    for (const c of commands) {
+      if (c.origin.kind !== 'profile') continue;
+      const key = settingKey(c.userId, c.item.locUri);
+      newest.set(key, Math.max(newest.get(key) ?? 0, c.seq));
+    }
+    const keep: QueuedCommand[] = [];
+    for (const c of commands) {
+      if (c.origin.kind === 'profile' && newest.get(settingKey(c.userId, c.item.locUri)) !== c.seq) {
+        // PENDING-CANCEL: cancel c.id once storage offers cancel-by-id.
+        continue;
+      }
+      keep.push(c);
+    }
+    return keep;
+  }
+
+  #session(enrollmentId: string, msg: SyncMlMessage, enrollingUserId: string, enrollmentType: string): SessionState {
+    const now = this.#d.clock.now().getTime();
+    const mapKey = `${enrollmentId}:${msg.header.sessionId}`;
+    let s = this.#sessions.get(mapKey);
+    if (!s || msg.header.msgId === 1 || now - s.lastSeen > SESSION_TTL_MS) {
+      s = { key: `${mapKey}:${randomUUID()}`, userId: sessionUser(msg, enrollingUserId, enrollmentType), lastSeen: now };
+      this.#sessions.set(mapKey, s);
+      if (this.#sessions.size > 10_000) this.#prune(now);
+    }
+    s.lastSeen = now;
+    return s;
+  }
+
+  #forget(enrollmentId: string, sessionId: string): void {
+    this.#sessions.delete(`${enrollmentId}:${sessionId}`);
+  }
+
+  #prune(now: number): void {
+    for (const [k, s] of this.#sessions) if (now - s.lastSeen > SESSION_TTL_MS) this.#sessions.delete(k);
+  }
+
+  #reply(message: Parameters<typeof encodeSyncMl>[0], log: Record<string, unknown>): ManagementResponse {
+    return { status: 200, contentType: SYNCML_CONTENT_TYPE, body: encodeSyncMl(message), log };
+  }
+}
+
+/**
+ * Who is signed in, from package 1's LoginStatus alert. `user` on a per-user (Full) enrollment is the
+ * enrolled user; `others`, `none`, or a device enrollment without a directory token means device
+ * settings only.
+ */
+function sessionUser(msg: SyncMlMessage, enrollingUserId: string, enrollmentType: string): string | null {
+  for (const c of msg.commands) {
+    if (c.kind !== 'Alert' || c.data !== ALERT.clientEvent) continue;
+    for (const i of c.items) {
+      if (i.meta?.type === ALERT_TYPE.loginStatus && i.data?.trim().toLowerCase() === 'user' && enrollmentType === 'Full') return enrollingUserId;
+    }
+  }
+  return null;
+}
+
+function toServerCommand(c: QueuedCommand): ItemCommand<{ target: string; meta?: { format?: string; type?: string }; data?: string }> & ServerCommand {
+  const meta = c.item.format || c.item.type ? { ...(c.item.format ? { format: c.item.format } : {}), ...(c.item.type ? { type: c.item.type } : {}) } : undefined;
+  const item = { target: c.item.locUri, ...(meta ? { meta } : {}), ...(c.verb !== 'Get' && c.verb !== 'Delete' && c.item.data !== undefined ? { data: c.item.data } : {}) };
+  return { kind: c.verb, cmdId: c.id, items: [item] } as never;
+}
