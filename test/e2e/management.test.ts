@@ -100,6 +100,65 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     expect(pc.state.get(WALLPAPER)).toBe('https://intranet/wall.jpg');
     await admin.unassignProfile('Wallpaper', { group: 'engineering' });
   });
+
+  run('each remote action reaches the device and shows acknowledged', async () => {
+    const pc = await enrollPc(srv(), 'carol@contoso.com', PW, 'Device');
+    await pc.checkIn();
+    const id = pc.device.deviceId;
+    const sync = await admin.queueAction(id, { kind: 'sync' });
+    const restart = await admin.queueAction(id, { kind: 'restart' });
+    const rename = await admin.queueAction(id, { kind: 'rename', name: 'LAB-042' });
+    const wipe = await admin.queueAction(id, { kind: 'wipe', keepEnrollment: true });
+    expect((await admin.device(id)).commands.find((c) => c.id === restart.id)?.state).toBe('pending');
+    await pc.checkIn();
+    expect(pc.state.reboots).toBe(1);
+    expect(pc.state.computerName).toBe('LAB-042');
+    expect(pc.state.wipes).toEqual(['doWipePersistProvisionedData']);
+    const after = (await admin.device(id)).commands;
+    for (const a of [sync, restart, rename, wipe]) expect(after.find((c) => c.id === a.id)).toMatchObject({ state: 'acknowledged', status: 200 });
+  });
+
+  run('rename is refused for personal devices, with the reason', async () => {
+    const pc = await enrollPc(srv(), 'carol@contoso.com', PW, 'Full');
+    await expect(admin.queueAction(pc.device.deviceId, { kind: 'rename', name: 'X1' })).rejects.toThrow(/corporate/);
+    const corp = await enrollPc(srv(), 'carol@contoso.com', PW, 'Device');
+    await expect(admin.queueAction(corp.device.deviceId, { kind: 'rename', name: 'bad name!' })).rejects.toThrow(/letters, digits and hyphens/);
+  });
+
+  run('retire tells the device to unenroll; afterwards its certificate gets no commands', async () => {
+    const pc = await enrollPc(srv(), 'carol@contoso.com', PW);
+    await pc.checkIn();
+    const retire = await admin.queueAction(pc.device.deviceId, { kind: 'retire' });
+    expect((await admin.device(pc.device.deviceId)).retiredAt).not.toBeNull();
+    await pc.checkIn();
+    expect(pc.state.unenrolled).toBe(true);
+    const d = await admin.device(pc.device.deviceId);
+    expect(d.device.status).toBe('unenrolled');
+    expect(d.commands.find((c) => c.id === retire.id)?.state).toBe('acknowledged');
+    expect((await pc.checkIn()).headerStatus).toBe(403);
+  });
+
+  run('delete retires the device and then removes its record', async () => {
+    const pc = await enrollPc(srv(), 'carol@contoso.com', PW);
+    await pc.checkIn();
+    await admin.queueAction(pc.device.deviceId, { kind: 'delete' });
+    await pc.checkIn();
+    expect(pc.state.unenrolled).toBe(true);
+    await expect(admin.device(pc.device.deviceId)).rejects.toThrow(/no enrolled device/);
+  });
+
+  run('the user pressing Disconnect (Alert 1226) unenrolls the device and revokes its certificate', async () => {
+    const pc = await enrollPc(srv(), 'carol@contoso.com', PW);
+    await pc.checkIn();
+    await admin.queueAction(pc.device.deviceId, { kind: 'restart' });
+    const bye = await pc.checkIn({ unenroll: true });
+    expect(bye).toMatchObject({ messages: 1, commandsReceived: 0 });
+    const d = await admin.device(pc.device.deviceId);
+    expect(d.device.status).toBe('unenrolled');
+    expect(d.enrollment.revokedAt).not.toBeNull();
+    expect((await pc.checkIn()).headerStatus).toBe(403);
+    expect(pc.state.reboots).toBe(0);
+  });
 });
 
 export { path, writeFile };

@@ -28,6 +28,7 @@ export async function enrollPc(t: TestServer, upn: string, password: string, enr
     state,
     enrolled,
     agent,
-    checkIn: (opts = {}) => checkIn({ managementUrl: enrolled.managementUrl, state, agent, sessionId: String(++session), ...opts }),
+    // The URL is read at each session: a restarted test server listens on a new port.
+    checkIn: (opts = {}) => checkIn({ managementUrl: t.server.urls.management, state, agent, sessionId: String(++session), ...opts }),
   };
 }

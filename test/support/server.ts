@@ -26,6 +26,8 @@ export interface TestServer {
   /** Log lines the server wrote (JSON), for asserting that trace ids are logged. */
   logs: string[];
   addDomain(name: string, policy?: AuthPolicy): Promise<void>;
+  /** Stops the server and starts a new one on the same data folder and database (a crash and restart). */
+  restart(): Promise<void>;
   addUser(upn: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export async function startTestServer(engine: Engine): Promise<TestServer | unde
   const server = await startServer(config, { logger, domainPollMs: 200 });
   const directory = new DirectoryService({ storage: server.storage, clock: systemClock });
   const agent = createAgent({ ca: server.tlsRootCaPem, maxSockets: 8 });
-  return {
+  const t: TestServer = {
     server,
     dataDir,
     directory,
@@ -60,18 +62,25 @@ export async function startTestServer(engine: Engine): Promise<TestServer | unde
     agent,
     logs,
     async addDomain(name, policy = 'OnPremise') {
-      await directory.addDomain(name, policy);
+      await t.directory.addDomain(name, policy);
     },
     async addUser(upn, password) {
-      await directory.addUser({ upn, password });
+      await t.directory.addUser({ upn, password });
+    },
+    async restart() {
+      await t.server.close();
+      t.server = await startServer(config, { logger, domainPollMs: 200 });
+      t.base = `https://localhost:${t.server.port}`;
+      t.directory = new DirectoryService({ storage: t.server.storage, clock: systemClock });
     },
     async stop() {
       agent.destroy();
-      await server.close();
+      await t.server.close();
       await pg?.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return t;
 }
 
 /** Engines to run end-to-end suites on: SQLite always, PostgreSQL when configured (always in CI). */
