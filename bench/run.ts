@@ -4,12 +4,18 @@
  * enrolling many devices). No pass/fail threshold: it exits 0 unless something breaks. The last line
  * is one JSON object for scripts.
  *
- *   node dist/bench/run.js [--duration <s>] [--concurrency <n>] [--skip-sweep] [--only a,b,c] [--profile-dir <dir>]
+ *   node dist/bench/run.js [--duration <s>] [--concurrency <n>] [--only a,b,c] [--profile-dir <dir>]
+ *
+ *   --duration     seconds per timed run of (a) and (c) (default 10)
+ *   --concurrency  enrollments in flight; skips the sweep over 8, 16 and 32
+ *   --only         variants to run: a (OnPremise, one user), b (a user per device), c (Federated)
+ *   --profile-dir  run the server under `node --cpu-prof` and write its profile there
  *
  * Layout (two cores): the server runs as a child process (`winroll serve`, SQLite in a temporary data
  * folder, --log-level warn) and the simulated PCs run here, so each side gets a core. Device key pairs
- * are generated before timing (that is the PC's cost, not the server's) and shared round-robin, but every
- * enrollment is a new DeviceID, a new CSR and a new certificate. All traffic is on 127.0.0.1.
+ * are generated and each device's CSR is signed before timing (that is the PC's work, not the server's);
+ * keys are shared round-robin, but every enrollment is a new DeviceID, a new CSR and a new certificate
+ * that the server verifies, issues and records. All traffic is on 127.0.0.1.
  */
 import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -79,6 +85,8 @@ function positive(v: string, name: string): number {
   if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new Error(`${name} must be a positive number`);
   return n;
 }
+
+let lastServerOutput: string[] = [];
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -222,6 +230,7 @@ async function main(): Promise<void> {
         baseline: round(issuance.rawSignsPerSecond),
         baselineName: rawName,
         ratio: round(issuance.ratio, 3),
+        baselineNote: 'raw signs interleaved with issuance in measureIssuance',
       },
     ];
     say('');
@@ -242,6 +251,9 @@ async function main(): Promise<void> {
       });
     }
     say(JSON.stringify({ benchmarks: rows }));
+  } catch (err) {
+    lastServerOutput = server?.recentOutput() ?? [];
+    throw err;
   } finally {
     await server?.stop();
     await fs.rm(dataDir, { recursive: true, force: true });
@@ -259,5 +271,6 @@ function round(n: number, digits = 1): number {
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  if (lastServerOutput.length > 0) process.stderr.write(`last server output:\n${lastServerOutput.join('\n')}\n`);
   process.exitCode = 1;
 });

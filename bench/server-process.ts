@@ -96,10 +96,13 @@ export function startServerProcess(opts: StartServerOptions): Promise<ServerProc
 
 function handle(child: ChildProcess, port: number, recent: string[]): ServerProcess {
   const pid = child.pid as number;
+  // Never leave the server running behind a bench that dies.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
-  });
+  }).finally(() => process.off('exit', killOnExit));
   return {
     pid,
     port,

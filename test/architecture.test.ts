@@ -19,8 +19,10 @@ const ALLOWED: Record<string, string[]> = {
   config: ['shared'],
   http: ['core', 'protocol', 'observability', 'config', 'shared'],
   simulator: ['protocol', 'pki', 'shared'],
-  app: ['config', 'core', 'http', 'observability', 'pki', 'protocol', 'shared', 'storage', 'simulator'],
-  cli: ['app', 'config', 'core', 'shared', 'simulator', 'observability', 'pki'],
+  // Adapters to outside services (WNS); like storage they implement core ports.
+  push: ['core', 'shared'],
+  app: ['config', 'core', 'http', 'observability', 'pki', 'protocol', 'shared', 'storage', 'simulator', 'push'],
+  cli: ['app', 'config', 'core', 'shared', 'simulator', 'observability', 'pki', 'push'],
 };
 
 /** Packages and built-ins a layer must not use, whatever it imports of ours. */

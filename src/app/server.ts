@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { DirectoryService } from '../core/directory/directory-service.js';
 import { type EnrollmentUrls, buildEnrollmentUrls } from '../core/enrollment/endpoints.js';
-import { EnrollmentService } from '../core/enrollment/enrollment-service.js';
+import { EnrollmentService, PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
 import { DeviceAuthenticator } from '../core/management/device-auth.js';
@@ -99,6 +99,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       clock,
       logger,
       managementUrl: () => urls.management,
+      providerId: PROVIDER_ID,
+      pushPfn: config.wns?.pfn,
     });
     const management = createManagementServer({
       tls,

@@ -8,6 +8,7 @@ import { PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { type RemoteAction, ACTION_KINDS } from '../core/management/actions.js';
 import { ManagementAdmin } from '../core/management/admin.js';
 import type { QueuedCommand } from '../core/management/ports.js';
+import { WnsClient } from '../push/wns.js';
 import { systemClock } from '../shared/clock.js';
 import { CliError, addDataOptions, print, table } from './main.js';
 
@@ -18,10 +19,13 @@ interface DataFlags {
 }
 
 async function withAdmin<T>(flags: DataFlags, fn: (admin: ManagementAdmin) => Promise<T>): Promise<T> {
-  const storage = await openConfiguredStorage(loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl }));
+  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
+  const storage = await openConfiguredStorage(config);
+  const push = config.wns ? new WnsClient(config.wns) : undefined;
   try {
-    return await fn(new ManagementAdmin({ storage, clock: systemClock, providerId: PROVIDER_ID }));
+    return await fn(new ManagementAdmin({ storage, clock: systemClock, providerId: PROVIDER_ID, push }));
   } finally {
+    push?.close();
     await storage.close();
   }
 }
@@ -111,7 +115,8 @@ export function registerManagementCommands(program: Command): void {
         throw new CliError(`unknown action "${kind}"; use one of ${ACTION_KINDS.join(', ')}`);
     }
     const cmd = await withAdmin(opts, (a) => a.queueAction(id, action));
-    print(opts.json, { actionId: cmd.origin.kind === 'action' ? cmd.origin.actionId : cmd.id, commandId: cmd.id, state: cmd.state }, () => `queued ${kind} for ${id.toUpperCase()}; it is sent at the device's next check-in (see: winroll devices show ${id.toUpperCase()})`);
+    const woke = cmd.push.ok ? 'the device was asked to check in now (push)' : cmd.push.detail;
+    print(opts.json, { actionId: cmd.origin.kind === 'action' ? cmd.origin.actionId : cmd.id, commandId: cmd.id, state: cmd.state, push: cmd.push }, () => `queued ${kind} for ${id.toUpperCase()}; ${woke} (follow it with: winroll devices show ${id.toUpperCase()})`);
   });
 
   const profiles = program.command('profiles').description('configuration profiles: CSP settings assigned to groups or devices');

@@ -18,6 +18,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--organization-name <name>', 'name Windows shows for the management account (env WINROLL_ORGANIZATION_NAME)'))
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug (env WINROLL_LOG_LEVEL, default info)'))
     .addOption(new Option('--trusted-proxy-cert-header <name>', 'behind a TLS-terminating proxy: header carrying the device certificate, e.g. client-cert (env WINROLL_TRUSTED_PROXY_CERT_HEADER; off by default)'))
+    .addOption(new Option('--wns-pfn <pfn>', 'push: package family name devices register with (env WINROLL_WNS_PFN; secret in WINROLL_WNS_CLIENT_SECRET)'))
+    .addOption(new Option('--wns-package-sid <sid>', 'push: Partner Center package SID, S-1-15-2-... (env WINROLL_WNS_PACKAGE_SID)'))
     .addOption(new Option('--trusted-proxies <addresses>', 'comma-separated proxy addresses allowed to send that header (env WINROLL_TRUSTED_PROXIES)'))
     .action(async (opts: ConfigFlags) => {
       const config = loadConfig(opts);

@@ -40,6 +40,20 @@ export const configSchema = z.object({
     .optional(),
   /** Peer addresses allowed to send that header; required with it. */
   trustedProxies: z.array(z.string().min(1)),
+  /**
+   * WNS push (optional): the package family name devices register with, and the Partner Center
+   * identity (Package SID and secret) used to send raw notifications. Without them, devices check in
+   * on their poll schedule only.
+   */
+  wns: z
+    .object({
+      pfn: z.string().min(1).max(256),
+      packageSid: z.string().regex(/^S-1-15-2-[\d-]+$/, 'must be a package SID (S-1-15-2-...)'),
+      clientSecret: z.string().min(1),
+      tokenUrl: z.url().optional(),
+      channelHosts: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -59,6 +73,9 @@ export interface ConfigFlags {
   logLevel?: string | undefined;
   trustedProxyCertHeader?: string | undefined;
   trustedProxies?: string | undefined;
+  wnsPfn?: string | undefined;
+  wnsPackageSid?: string | undefined;
+  wnsTokenUrl?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +101,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    wns: wnsConfig(flags, env),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -102,6 +120,20 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     throw new ConfigError('--port and --management-port must differ');
   }
   return Object.freeze(cfg);
+}
+
+function wnsConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv) {
+  const pfn = flags.wnsPfn ?? env.WINROLL_WNS_PFN;
+  const packageSid = flags.wnsPackageSid ?? env.WINROLL_WNS_PACKAGE_SID;
+  // The secret comes from the environment only, so it never shows in `ps` output or shell history.
+  const clientSecret = env.WINROLL_WNS_CLIENT_SECRET;
+  if (!pfn && !packageSid && !clientSecret) return undefined;
+  if (!pfn || !packageSid || !clientSecret) {
+    throw new ConfigError('push needs all of --wns-pfn, --wns-package-sid and WINROLL_WNS_CLIENT_SECRET');
+  }
+  const tokenUrl = flags.wnsTokenUrl ?? env.WINROLL_WNS_TOKEN_URL;
+  const hosts = env.WINROLL_WNS_CHANNEL_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
+  return { pfn, packageSid, clientSecret, ...(tokenUrl ? { tokenUrl } : {}), ...(hosts?.length ? { channelHosts: hosts } : {}) };
 }
 
 /** The database URL with any password masked, for logs and error messages. */

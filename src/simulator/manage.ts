@@ -21,6 +21,8 @@ export class DeviceSideState {
   computerName: string;
   /** Every command received, in order, as `<Verb> <LocURI>`. */
   readonly received: string[] = [];
+  /** The WNS channel this PC reports once the server told it a PFN (tests point it at a stand-in). */
+  pushChannelUri: string | undefined;
 
   readonly device: SimulatedDevice;
 
@@ -49,7 +51,14 @@ export class DeviceSideState {
       './devdetail/ext/microsoft/devicename': this.computerName,
       './devdetail/ext/microsoft/totalstorage': '512000',
     };
-    return table[locUri.toLowerCase()];
+    const key = locUri.toLowerCase();
+    // DMClient Push: a channel exists once the server provisioned our PFN.
+    if (/\/dmclient\/provider\/[^/]+\/push\/(channeluri|status)$/.test(key)) {
+      const registered = [...this.nodes.keys()].some((k) => k.endsWith('/push/pfn'));
+      if (!registered || !this.pushChannelUri) return undefined;
+      return key.endsWith('channeluri') ? this.pushChannelUri : '0';
+    }
+    return table[key];
   }
 }
 

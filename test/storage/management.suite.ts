@@ -264,6 +264,15 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         expect(await s.getCommand(`missing-${uid()}`)).toBeUndefined();
       });
 
+      it('keeps the given order across the statements of a large enqueue', async () => {
+        const { pk } = await enroll();
+        const queued = await s.enqueue(pk, Array.from({ length: 1201 }, (_, i) => cmd(`./Big/${i}`)), T0);
+        expect(queued.map((q) => q.item.locUri)).toEqual(Array.from({ length: 1201 }, (_, i) => `./Big/${i}`));
+        for (let i = 1; i < queued.length; i++) expect(queued[i]?.seq).toBeGreaterThan(queued[i - 1]?.seq ?? Infinity);
+        const next = await s.nextCommands(pk, { sessionKey: 'k', userId: null, limit: 1201 });
+        expect(next.map((q) => q.id)).toEqual(queued.map((q) => q.id));
+      });
+
       it('refuses to enqueue for an unknown device and writes nothing', async () => {
         const pk = `missing-${uid()}`;
         await expectCode(s.enqueue(pk, [cmd('./DevInfo/Mod')], T0), 'not_found', NotFoundError);

@@ -33,7 +33,7 @@ export interface TestServer {
 }
 
 /** Undefined when the engine is unavailable here (PostgreSQL without WINROLL_TEST_PG outside CI). */
-export async function startTestServer(engine: Engine): Promise<TestServer | undefined> {
+export async function startTestServer(engine: Engine, extra: Partial<import('../../src/config/config.js').ConfigFlags> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestServer | undefined> {
   const pg = engine === 'postgres' ? await withPostgresDatabase() : undefined;
   if (engine === 'postgres' && !pg) return undefined;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'winroll-e2e-'));
@@ -46,8 +46,9 @@ export async function startTestServer(engine: Engine): Promise<TestServer | unde
       publicHost: 'localhost',
       logLevel: 'info',
       ...(pg ? { databaseUrl: pg.url } : {}),
+      ...extra,
     },
-    {},
+    env,
   );
   const logs: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });

@@ -11,6 +11,7 @@ import type { Storage } from '../ports.js';
 import { type RemoteAction, commandForAction } from './actions.js';
 import { locUriFor } from './desired-state.js';
 import type { AssignmentTarget, Group, ManagedDevice, Profile, ProfileScope, ProfileSetting, QueuedCommand } from './ports.js';
+import type { PushNotifier, PushOutcome } from './push.js';
 
 const FORMATS = new Set(['chr', 'int', 'bool', 'b64', 'xml', 'float']);
 
@@ -55,11 +56,23 @@ export class ManagementAdmin {
   readonly #storage: Storage;
   readonly #clock: Clock;
   readonly #providerId: string;
+  readonly #push: PushNotifier | undefined;
 
-  constructor(deps: { storage: Storage; clock: Clock; providerId: string }) {
+  constructor(deps: { storage: Storage; clock: Clock; providerId: string; push?: PushNotifier | undefined }) {
     this.#storage = deps.storage;
     this.#clock = deps.clock;
     this.#providerId = deps.providerId;
+    this.#push = deps.push;
+  }
+
+  /** Asks the device to check in now, through its push channel; polling remains the fallback. */
+  async wake(devicePk: string): Promise<PushOutcome> {
+    if (!this.#push) return { ok: false, reason: 'not_configured', detail: 'push (WNS) is not configured; the device picks this up at its next scheduled check-in' };
+    const channel = await this.#storage.getPushChannel(devicePk);
+    if (!channel?.channelUri) return { ok: false, reason: 'no_channel', detail: 'the device has not reported a push channel yet; it picks this up at its next scheduled check-in' };
+    const outcome = await this.#push.wake(channel.channelUri);
+    if (!outcome.ok && outcome.reason === 'channel_expired') await this.#storage.setPushChannel(devicePk, { channelUri: null }, this.#clock.now());
+    return outcome;
   }
 
   async device(deviceId: string): Promise<DeviceDetails> {
@@ -68,8 +81,8 @@ export class ManagementAdmin {
     return { ...managed, commands: await this.#storage.listCommands(managed.device.id, { limit: 200 }) };
   }
 
-  /** Queues a remote action; its command's state is the action's state. */
-  async queueAction(deviceId: string, action: RemoteAction): Promise<QueuedCommand> {
+  /** Queues a remote action (its command's state is the action's state) and wakes the device. */
+  async queueAction(deviceId: string, action: RemoteAction): Promise<QueuedCommand & { push: PushOutcome }> {
     const managed = await this.#storage.getManagedDevice(deviceId.toUpperCase());
     if (!managed) throw new NotFoundError(`no enrolled device ${deviceId}`);
     if (managed.device.status !== 'enrolled') throw new InvalidInputError(`device ${deviceId} is not enrolled any more`);
@@ -79,7 +92,7 @@ export class ManagementAdmin {
     if (action.kind === 'retire' || action.kind === 'delete') await this.#storage.markRetired(managed.device.id, now);
     const [queued] = await this.#storage.enqueue(managed.device.id, [command], now);
     if (!queued) throw new Error('the command was not queued');
-    return queued;
+    return { ...queued, push: await this.wake(managed.device.id) };
   }
 
   async saveProfile(input: { name: unknown; scope: unknown; settings: unknown }): Promise<Profile> {

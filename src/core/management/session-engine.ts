@@ -19,6 +19,7 @@ import type { DeviceAuthenticator } from './device-auth.js';
 import { desiredFingerprint, desiredState, planChanges, settingKey } from './desired-state.js';
 import { INVENTORY_NODES, inventoryFromItems, inventoryIsStale } from './inventory.js';
 import type { QueuedCommand } from './ports.js';
+import { CHANNEL_REFRESH_MS, pushCommands, pushNodes } from './push.js';
 
 export const SYNCML_CONTENT_TYPE = 'application/vnd.syncml.dm+xml';
 
@@ -55,6 +56,9 @@ export interface SessionEngineDeps {
   clock: Clock;
   logger: Logger;
   managementUrl: () => string;
+  providerId: string;
+  /** Our WNS app's package family name; when set, devices are registered for push wake-ups. */
+  pushPfn?: string | undefined;
 }
 
 export class SessionEngine {
@@ -119,10 +123,16 @@ export class SessionEngine {
     }
 
     await storage.recordCheckIn(device.id, now);
+    const push = pushNodes(this.#d.providerId);
     for (const r of results) {
       await storage.recordResults(device.id, r.id, r.items, now);
       const inv = inventoryFromItems(r.items);
       if (Object.keys(inv).length > 0) await storage.updateInventory(device.id, inv, now);
+      for (const i of r.items) {
+        const uri = i.locUri.toLowerCase();
+        if (uri === push.channelUri.toLowerCase()) await storage.setPushChannel(device.id, { channelUri: i.data.trim() || null }, now);
+        if (uri === push.status.toLowerCase() && /^\d+$/.test(i.data.trim())) await storage.setPushChannel(device.id, { status: Number(i.data.trim()) }, now);
+      }
     }
     const outcomes = [];
     for (const s of statusUpdates) {
@@ -183,6 +193,10 @@ export class SessionEngine {
       }
       return false;
     }
+    if (cmd.origin.kind === 'system' && cmd.origin.purpose === 'push' && ok && cmd.verb === 'Replace') {
+      await storage.setPushChannel(devicePk, { pfn: cmd.item.data ?? null }, now);
+      return false;
+    }
     if (cmd.origin.kind === 'action' && ok && cmd.item.locUri.endsWith('/DMClient/Unenroll')) {
       // Retire or delete executed: the device is leaving. A delete also drops the record.
       await storage.markUnenrolled(devicePk, now);
@@ -213,6 +227,16 @@ export class SessionEngine {
       const queued = await storage.listCommands(devicePk, { limit: 1000 });
       if (!queued.some((c) => c.origin.kind === 'inventory' && (c.state === 'pending' || c.state === 'sent'))) {
         await storage.enqueue(devicePk, INVENTORY_NODES.map((n) => ({ verb: 'Get' as const, item: { locUri: n.locUri }, userId: null, origin: { kind: 'inventory' as const } })), now);
+      }
+    }
+    const pfn = this.#d.pushPfn;
+    if (pfn) {
+      const channel = await storage.getPushChannel(devicePk);
+      const fresh = channel && channel.pfn === pfn && channel.channelUri && now.getTime() - channel.updatedAt.getTime() < CHANNEL_REFRESH_MS;
+      if (!fresh) {
+        const queued = await storage.listCommands(devicePk, { limit: 1000 });
+        const inFlight = queued.some((c) => c.origin.kind === 'system' && c.origin.purpose === 'push' && (c.state === 'pending' || c.state === 'sent'));
+        if (!inFlight) await storage.enqueue(devicePk, pushCommands(this.#d.providerId, pfn, channel?.pfn ?? null), now);
       }
     }
   }
