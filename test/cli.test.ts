@@ -3,7 +3,7 @@
  * first), a real data folder, the server started with `serve`, and domains added while it runs.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -128,6 +128,47 @@ describe('winroll CLI', () => {
       const devices = JSON.parse((await winroll(['devices', 'list', '--json', '--data-dir', dir])).stdout) as Array<{ upn: string; enrollmentType: string }>;
       expect(devices).toHaveLength(2);
       expect(devices.every((d) => d.upn === 'dan@fabrikam.com' && d.enrollmentType === 'Device')).toBe(true);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  });
+
+  it('manages devices: groups, a YAML profile, simulate --checkin, actions and show', async () => {
+    const { proc, port } = await serve(['--data-dir', dir]);
+    try {
+      expect((await winroll(['groups', 'add', 'engineering', '--data-dir', dir])).code).toBe(0);
+      expect((await winroll(['groups', 'add-member', 'engineering', 'alice@contoso.com', '--data-dir', dir])).code).toBe(0);
+      const file = path.join(dir, 'lockdown.yaml');
+      await writeFile(file, 'name: Lockdown\nscope: device\nsettings:\n  - path: Vendor/MSFT/Policy/Config/Camera/AllowCamera\n    format: int\n    value: 0\n');
+      expect((await winroll(['profiles', 'add', file, '--data-dir', dir])).stdout).toContain('saved profile Lockdown (device, 1 settings, version 1)');
+      await writeFile(path.join(dir, 'bad.json'), '{"name":"Bad","scope":"device","settings":[{"path":"/etc/passwd","format":"int","value":"x"}]}');
+      const bad = await winroll(['profiles', 'add', path.join(dir, 'bad.json'), '--data-dir', dir]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim()).toMatch(/^winroll: setting 1: path .* is not a CSP path/);
+
+      const sim = await winroll(['simulate', '--upn', 'alice@contoso.com', '--password', 'correct horse', '--server', `https://localhost:${port}`, '--checkin', '--sessions', '2', '--json', '--data-dir', dir]);
+      expect(sim.code).toBe(0);
+      const [managed] = JSON.parse(sim.stdout) as Array<{ deviceId: string; sessions: number; commandsReceived: number }>;
+      expect(managed).toMatchObject({ sessions: 2 });
+      // Inventory on first contact, and the group's profile once the assignment exists.
+      expect(managed?.commandsReceived).toBeGreaterThanOrEqual(5);
+      const id = managed?.deviceId ?? '';
+      const assigned = await winroll(['profiles', 'assign', 'Lockdown', '--group', 'engineering', '--data-dir', dir]);
+      expect(assigned.stdout).toMatch(/assigned Lockdown; [1-9]\d* commands queued/);
+
+      const restart = await winroll(['devices', 'action', id, 'restart', '--data-dir', dir]);
+      expect(restart.stdout).toContain(`queued restart for ${id}`);
+      expect(restart.stdout).toContain('push (WNS) is not configured');
+      const rename = await winroll(['devices', 'action', id, 'rename', 'LAB-1', '--data-dir', dir]);
+      expect(rename.code).not.toBe(0);
+      expect(rename.stderr.trim()).toBe('winroll: only corporate-owned devices can be renamed remotely');
+
+      const shown = await winroll(['devices', 'show', id, '--data-dir', dir]);
+      expect(shown.stdout).toContain('ownership     personal');
+      expect(shown.stdout).toMatch(/action restart\s+Exec \.\/Device\/Vendor\/MSFT\/Reboot\/RebootNow\s+queued/);
+      expect(shown.stdout).toMatch(/profile\s+Add \.\/Device\/Vendor\/MSFT\/Policy\/Config\/Camera\/AllowCamera\s+queued/);
+      expect(shown.stdout).toMatch(/OS\s+Windows 11 Pro 10\.0\.26100\.4061/);
     } finally {
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));

@@ -6,6 +6,7 @@ import { loadConfig } from '../config/config.js';
 import { newSimulatedDevice } from '../simulator/device.js';
 import { EnrollmentFailed, enroll } from '../simulator/enroll.js';
 import { createAgent } from '../simulator/https-client.js';
+import { DeviceSideState, checkIn } from '../simulator/manage.js';
 import { CliError, print, table } from './main.js';
 
 interface SimulateFlags {
@@ -19,6 +20,8 @@ interface SimulateFlags {
   dataDir?: string;
   connectTo?: string;
   requestVersion: string;
+  checkin?: boolean;
+  sessions: string;
   json?: boolean;
 }
 
@@ -36,12 +39,15 @@ export function registerSimulate(program: Command): void {
     .addOption(new Option('--data-dir <dir>', 'data folder whose TLS root to trust (env WINROLL_DATA_DIR)'))
     .addOption(new Option('--connect-to <address>', 'connect to this address whatever host name is used (like curl --resolve)'))
     .addOption(new Option('--request-version <v>', 'Discover RequestVersion').default('4.0'))
+    .addOption(new Option('--checkin', 'after enrolling, run management sessions over mTLS like Windows (answers every command)'))
+    .addOption(new Option('--sessions <n>', 'with --checkin: sessions per device').default('1'))
     .addOption(new Option('--json', 'print JSON for scripts'))
     .action(async (opts: SimulateFlags) => {
       const type = opts.enrollmentType.toLowerCase();
       if (type !== 'full' && type !== 'device') throw new CliError(`--enrollment-type must be full or device, not "${opts.enrollmentType}"`);
       const count = positiveInt(opts.devices, '--devices');
       const concurrency = positiveInt(opts.concurrency, '--concurrency');
+      const sessions = positiveInt(opts.sessions, '--sessions');
       const domain = opts.upn.includes('@') ? opts.upn.slice(opts.upn.lastIndexOf('@') + 1) : '';
       const server = opts.server ?? (domain ? `https://enterpriseenrollment.${domain}` : '');
       if (!server) throw new CliError('--upn must be an address like alice@contoso.com');
@@ -57,7 +63,23 @@ export function registerSimulate(program: Command): void {
           const device = newSimulatedDevice();
           try {
             const r = await enroll({ server, upn: opts.upn, password: opts.password, enrollmentType: type === 'device' ? 'Device' : 'Full', device, agent, requestVersion: opts.requestVersion });
-            results.push({ ok: true, deviceId: device.deviceId, authPolicy: r.authPolicy, store: `My/${r.store}`, thumbprint: r.provisioning.myCerts[0]?.thumbprint, managementUrl: r.managementUrl });
+            const managed: Record<string, unknown> = {};
+            if (opts.checkin) {
+              const mtls = createAgent({ ca, cert: r.certificate.toString(), key: device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, ...(opts.connectTo ? { lookupAddress: opts.connectTo } : {}) });
+              const state = new DeviceSideState(device);
+              let commands = 0;
+              try {
+                for (let s = 1; s <= sessions; s++) {
+                  const res = await checkIn({ managementUrl: r.managementUrl, state, agent: mtls, sessionId: String(s) });
+                  if (res.headerStatus !== 200) throw new EnrollmentFailed('provisioning', `management session refused with SyncML status ${res.headerStatus}`);
+                  commands += res.commandsReceived;
+                }
+              } finally {
+                mtls.destroy();
+              }
+              Object.assign(managed, { sessions, commandsReceived: commands });
+            }
+            results.push({ ok: true, deviceId: device.deviceId, authPolicy: r.authPolicy, store: `My/${r.store}`, thumbprint: r.provisioning.myCerts[0]?.thumbprint, managementUrl: r.managementUrl, ...managed });
           } catch (err) {
             failures++;
             if (!(err instanceof EnrollmentFailed)) throw err;
@@ -73,7 +95,11 @@ export function registerSimulate(program: Command): void {
       print(opts.json, results, () =>
         table(
           ['DEVICE ID', 'RESULT', 'DETAIL'],
-          results.map((r) => [String(r.deviceId), r.ok ? 'enrolled' : 'failed', r.ok ? `${r.authPolicy}, cert ${r.thumbprint} in ${r.store}, manage at ${r.managementUrl}` : String(r.error)]),
+          results.map((r) => [
+            String(r.deviceId),
+            r.ok ? (r.sessions ? 'managed' : 'enrolled') : 'failed',
+            r.ok ? `${r.authPolicy}, cert ${r.thumbprint} in ${r.store}${r.sessions ? `, ${r.sessions} session(s), ${r.commandsReceived} command(s) answered` : `, manage at ${r.managementUrl}`}` : String(r.error),
+          ]),
         ),
       );
       if (failures > 0) {
