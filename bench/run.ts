@@ -32,7 +32,7 @@ import { systemClock } from '../src/shared/clock.js';
 import { createAgent } from '../src/simulator/https-client.js';
 import { deviceTbsLength, rawSignRate } from './baseline.js';
 import { type Account, type DeviceKey, DevicePool, type LoadResult, runLoad } from './load.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { machineBusySeconds, type ServerProcess, startServerProcess } from './server-process.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -159,21 +159,44 @@ async function main(): Promise<void> {
       return result;
     };
 
-    const measured: Array<{ key: string; name: string; label: string; result: LoadResult; concurrency: number; serverCpu: number | undefined }> = [];
+    interface Measured {
+      key: string;
+      name: string;
+      label: string;
+      result: LoadResult;
+      concurrency: number;
+      /** Server CPU seconds per enrollment (all its threads). */
+      serverCpuPerEnrollment: number | undefined;
+      /** Cores' worth of CPU that other processes on the machine used during the run. */
+      otherCores: number | undefined;
+    }
+    const measured: Measured[] = [];
     const measure = async (key: string, name: string, label: string, concurrency: number, account: (i: number) => Account, limit: { durationMs?: number; count?: number }, warmMs: number) => {
       const agent = agentFor(concurrency);
       try {
         if (warmMs > 0) await load(agent, concurrency, account, { durationMs: warmMs });
         if (limit.durationMs !== undefined) pool.prepare(Math.ceil((expectedRate * 1.5 * limit.durationMs) / 1000) + 4 * concurrency);
         const cpu0 = server?.cpuSeconds();
+        const machine0 = machineBusySeconds();
         const result = await load(agent, concurrency, account, limit);
         const cpu1 = server?.cpuSeconds();
-        const serverCpu = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / result.seconds;
-        measured.push({ key, name, label, result, concurrency, serverCpu });
+        const machine1 = machineBusySeconds();
+        const serverCpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+        const otherCores =
+          machine0 === undefined || machine1 === undefined || serverCpu === undefined
+            ? undefined
+            : Math.max(0, (machine1 - machine0 - serverCpu - result.clientCpuSeconds) / result.seconds);
+        const serverCpuPerEnrollment = serverCpu === undefined ? undefined : serverCpu / result.completed;
+        measured.push({ key, name, label, result, concurrency, serverCpuPerEnrollment, otherCores });
+        const busy = (cpuSeconds: number) => `${fmt((cpuSeconds / result.seconds) * 100, 0)}% busy`;
         say(
           `${label}: ${result.completed} enrollments in ${fmt(result.seconds, 2)} s = ${fmt(result.perSecond)}/s at concurrency ${concurrency}` +
-            ` (p50 ${fmt(result.p50Ms)} ms, p99 ${fmt(result.p99Ms)} ms; CPU per enrollment: server ${serverCpu === undefined ? '?' : `${fmt((serverCpu * result.seconds * 1000) / result.completed, 2)} ms (${fmt(serverCpu * 100, 0)}% busy)`},` +
-            ` client ${fmt((result.clientCpuSeconds * 1000) / result.completed, 2)} ms (${fmt((result.clientCpuSeconds / result.seconds) * 100, 0)}% busy))`,
+            ` (p50 ${fmt(result.p50Ms)} ms, p99 ${fmt(result.p99Ms)} ms)`,
+        );
+        say(
+          `    CPU per enrollment: server ${serverCpu === undefined ? '?' : `${fmt((serverCpu * 1000) / result.completed, 2)} ms (${busy(serverCpu)})`},` +
+            ` simulated PCs ${fmt((result.clientCpuSeconds * 1000) / result.completed, 2)} ms (${busy(result.clientCpuSeconds)});` +
+            ` other processes on this machine used ${otherCores === undefined ? '?' : fmt(otherCores, 2)} cores meanwhile`,
         );
         return result;
       } finally {
@@ -240,6 +263,12 @@ async function main(): Promise<void> {
       const ratio = m.result.perSecond / raw;
       const target = m.key === 'a' ? `  target ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'reached' : 'not reached'}` : '  (informational)';
       say(`  ${pad(m.name)} ${pad(`${fmt(m.result.perSecond)} enrollments/s`, 22)} ratio ${fmt(ratio, 3)}${target}`);
+      // Secondary, contention-resistant view: enrollments one fully busy server core could make at the
+      // server CPU cost measured per enrollment, against the same raw signing rate.
+      const perCore = m.serverCpuPerEnrollment ? 1 / m.serverCpuPerEnrollment : undefined;
+      if (perCore !== undefined) {
+        say(`  ${pad('')} ${pad(`(${fmt(perCore)}/s per server CPU-second`, 22)} ratio ${fmt(perCore / raw, 3)})`);
+      }
       rows.push({
         name: m.name,
         value: round(m.result.perSecond),
@@ -248,6 +277,9 @@ async function main(): Promise<void> {
         baselineName: rawName,
         ratio: round(ratio, 3),
         concurrency: m.concurrency,
+        ...(m.serverCpuPerEnrollment ? { serverCpuMsPerEnrollment: round(m.serverCpuPerEnrollment * 1000, 3) } : {}),
+        ...(perCore !== undefined ? { ratioPerServerCpuSecond: round(perCore / raw, 3) } : {}),
+        ...(m.otherCores !== undefined ? { otherProcessesCores: round(m.otherCores, 2) } : {}),
       });
     }
     say(JSON.stringify({ benchmarks: rows }));

@@ -140,3 +140,17 @@ export function processCpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** Non-idle CPU seconds of the whole machine so far (Linux /proc/stat), or undefined. */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    if (!line.startsWith('cpu ')) return undefined;
+    // user nice system idle iowait irq softirq steal ...
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return busy / 100;
+  } catch {
+    return undefined;
+  }
+}

@@ -24,6 +24,9 @@ import { dataPaths, ensureDir, loadOrCreatePair, loadOrCreateSecret } from './da
 import { openConfiguredStorage } from './storage.js';
 import { type ServerTls, ensureLocalTls, loadAdminTls } from './tls.js';
 
+/** How long acknowledged, failed and canceled commands stay visible before they are pruned. */
+export const COMMAND_HISTORY_DAYS = 30;
+
 export interface RunningServer {
   urls: EnrollmentUrls;
   port: number;
@@ -147,6 +150,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }, opts.domainPollMs ?? 2000);
     timer.unref();
     closers.unshift(async () => clearInterval(timer));
+
+    // Finished commands are history, not queue: keep them 30 days for admins, then prune.
+    const prune = () =>
+      storage
+        .pruneTerminal(new Date(clock.now().getTime() - COMMAND_HISTORY_DAYS * 86400_000))
+        .then((n) => n > 0 && logger.info({ pruned: n }, 'pruned finished commands'))
+        .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prune finished commands'));
+    const pruneTimer = setInterval(prune, 3600_000);
+    pruneTimer.unref();
+    closers.unshift(async () => clearInterval(pruneTimer));
 
     logger.info({ urls, instance: randomUUID() }, 'winroll started');
     return {

@@ -11,7 +11,9 @@ export type CertificateRequestErrorReason =
   | 'key_too_small'
   | 'unsupported_key_type'
   /** The CSR's DeviceID extension disagrees with the DeviceID the client sent in AdditionalContext. */
-  | 'device_mismatch';
+  | 'device_mismatch'
+  /** A renewal request (CMS SignedData) whose signer is not the certificate being renewed. */
+  | 'signer_mismatch';
 
 /**
  * The only error the CSR parser, verifier and key checks throw, whatever the input bytes. It is an

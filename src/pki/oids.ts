@@ -14,6 +14,11 @@ export const OID = {
   /** OIW's sha1WithRSASignature: what Windows' enrollment client signs its PKCS#10 with. */
   oiwSha1WithRSA: '1.3.14.3.2.29',
   ecPublicKey: '1.2.840.10045.2.1',
+  // Digests (CMS digestAlgorithm)
+  sha1: '1.3.14.3.2.26',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
   ecdsaWithSHA1: '1.2.840.10045.4.1',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
   ecdsaWithSHA384: '1.2.840.10045.4.3.3',
@@ -24,7 +29,12 @@ export const OID = {
   // Names
   commonName: '2.5.4.3',
   organizationName: '2.5.4.10',
+  // PKCS#7 / CMS content types (RFC 5652)
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
   // PKCS#9
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
   extensionRequest: '1.2.840.113549.1.9.14',
   // Extensions
   subjectKeyIdentifier: '2.5.29.14',

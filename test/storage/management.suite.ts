@@ -412,6 +412,19 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         expect((await s.getCommand(c?.id ?? ''))?.results).toEqual(results);
       });
 
+      it('cancels pending commands by id, leaving sent ones and other devices alone', async () => {
+        const { pk } = await enroll();
+        const [a, b, c] = await s.enqueue(pk, [cmd('./Device/A'), cmd('./Device/B'), cmd('./Device/C')], T0);
+        await s.markSent([b?.id ?? ''], 'S', 1, at(1));
+        const { pk: otherPk } = await enroll();
+        expect(await s.cancelCommands(otherPk, [a?.id ?? ''], at(2))).toBe(0);
+        expect(await s.cancelCommands(pk, [a?.id ?? '', b?.id ?? ''], at(2))).toBe(1);
+        expect((await s.getCommand(a?.id ?? ''))?.state).toBe('canceled');
+        expect((await s.getCommand(b?.id ?? ''))?.state).toBe('sent');
+        expect((await s.getCommand(c?.id ?? ''))?.state).toBe('pending');
+        expect(await s.cancelCommands(pk, [], at(3))).toBe(0);
+      });
+
       it('cancels pending commands by origin or by target, never sent ones, and never resurrects them', async () => {
         const { pk } = await enroll();
         const origin: CommandOrigin = { kind: 'profile', profileId: 'p-1', setting: 'Camera/AllowCamera' };

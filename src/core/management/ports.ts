@@ -143,6 +143,8 @@ export interface CommandQueue {
   listCommands(devicePk: string, opts?: { limit?: number }): Promise<QueuedCommand[]>;
   /** Cancels pending commands matching the origin (e.g. superseded profile settings). Returns how many. */
   cancelPending(devicePk: string, match: { origin: CommandOrigin } | { locUri: string; userId: string | null }, now: Date): Promise<number>;
+  /** Cancels these commands if they are still pending (never one already sent). Returns how many. */
+  cancelCommands(devicePk: string, ids: string[], now: Date): Promise<number>;
   /** Deletes acknowledged/failed/canceled commands last updated before `before`. Returns how many. */
   pruneTerminal(before: Date): Promise<number>;
 }

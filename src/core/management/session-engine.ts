@@ -252,7 +252,7 @@ export class SessionEngine {
     const keep: QueuedCommand[] = [];
     for (const c of commands) {
       if (c.origin.kind === 'profile' && newest.get(settingKey(c.userId, c.item.locUri)) !== c.seq) {
-        // PENDING-CANCEL: cancel c.id once storage offers cancel-by-id.
+        if (c.state === 'pending') await this.#d.storage.cancelCommands(devicePk, [c.id], now);
         continue;
       }
       keep.push(c);

@@ -584,6 +584,10 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => m.listCommands(db, devicePk, opts));
   }
 
+  async cancelCommands(devicePk: string, ids: string[], now: Date): Promise<number> {
+    return this.#run((db) => m.cancelCommands(db, devicePk, ids, now));
+  }
+
   async cancelPending(devicePk: string, match: { origin: CommandOrigin } | { locUri: string; userId: string | null }, now: Date): Promise<number> {
     return this.#run((db) => m.cancelPending(db, devicePk, match, now));
   }
