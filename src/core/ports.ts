@@ -158,6 +158,42 @@ export interface EnrollmentStore {
   hwDevIdHistory(deviceId: string): Promise<HwDevIdSighting[]>;
   /** Whether a certificate serial has been issued; serials must be unique across the CA's life. */
   certSerialExists(serial: string): Promise<boolean>;
+  /**
+   * Records a renewed certificate (ROBO) in one transaction. `presentedThumbprint` is the certificate the
+   * device renewed with (TLS client certificate and CMS signer). When its enrollment is active, that
+   * enrollment becomes 'superseded' with revokedAt = now (its certificate stops authenticating at once)
+   * and a new active enrollment takes its place: same device, user and device facts, the new certificate,
+   * remembered as renewed from the presented one; the device's current enrollment points to it.
+   *
+   * Retry after a lost response: when the presented certificate's enrollment was already superseded by
+   * a renewal from that same certificate, and the device has not checked in since that renewal (so it
+   * never received or never used the certificate), that unused renewal is replaced instead.
+   *
+   * Returns undefined, changing nothing, when the presented certificate is unknown or can no longer be
+   * renewed (superseded otherwise, unenrolled, or a concurrent renewal won). Throws ConflictError if the
+   * new serial or thumbprint was already recorded.
+   */
+  recordRenewal(input: NewRenewal): Promise<RecordedRenewal | undefined>;
+}
+
+/** A certificate issued by renewal; see EnrollmentStore.recordRenewal. */
+export interface NewRenewal {
+  /** Upper-case SHA-1 of the certificate being renewed. */
+  presentedThumbprint: string;
+  certSerial: string;
+  certThumbprint: string;
+  certNotBefore: Date;
+  certNotAfter: Date;
+  certDer: Uint8Array;
+  now: Date;
+}
+
+export interface RecordedRenewal {
+  device: DeviceRecord;
+  /** The new active enrollment, carrying the renewed certificate. */
+  enrollment: EnrollmentRecord;
+  /** The enrollment whose certificate it replaces (now superseded, revokedAt = now). */
+  replaced: EnrollmentRecord;
 }
 
 export interface TokenStore {

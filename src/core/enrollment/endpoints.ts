@@ -8,6 +8,11 @@ export interface EnrollmentUrls {
   authentication: string;
   /** OMA-DM management endpoint (w7 ADDR), on the client-certificate port. */
   management: string;
+  /**
+   * Certificate renewal (ROBO), provisioned as CertificateStore/My/WSTEP/Renew/ServerURL. On the
+   * management listener because the device authenticates with its current certificate over TLS.
+   */
+  renewal: string;
 }
 
 export const PATHS = {
@@ -16,6 +21,7 @@ export const PATHS = {
   enrollment: '/EnrollmentServer/Enrollment.svc',
   authentication: '/EnrollmentServer/Auth',
   management: '/ManagementServer/MDM.svc',
+  renewal: '/EnrollmentServer/Renewal.svc',
 } as const;
 
 export function buildEnrollmentUrls(publicHost: string, port: number, managementPort: number): EnrollmentUrls {
@@ -27,5 +33,6 @@ export function buildEnrollmentUrls(publicHost: string, port: number, management
     enrollment: base + PATHS.enrollment,
     authentication: base + PATHS.authentication,
     management: mgmt + PATHS.management,
+    renewal: mgmt + PATHS.renewal,
   };
 }

@@ -14,6 +14,23 @@ export type DeviceAuthResult =
   | { ok: true; device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null; thumbprint: string }
   | { ok: false; status: 401 | 403; reason: string };
 
+/**
+ * A certificate we issued and the enrollment it was issued for, whatever that enrollment's status and
+ * whatever the time: the facts the callers' rules (sessions here, renewal in the enrollment service) start from.
+ */
+export type CertificateIdentity =
+  | {
+      ok: true;
+      thumbprint: string;
+      notBefore: Date;
+      notAfter: Date;
+      device: DeviceRecord;
+      enrollment: EnrollmentRecord;
+      ownership: Ownership;
+      retiredAt: Date | null;
+    }
+  | { ok: false; status: 401 | 403; reason: string };
+
 interface ChainCheck {
   issuedByUs: boolean;
   notBefore: number;
@@ -24,31 +41,55 @@ const CACHE_MAX = 50_000;
 
 export class DeviceAuthenticator {
   readonly #ca: X509Certificate;
-  readonly #store: DeviceStateStore;
+  readonly #store: Pick<DeviceStateStore, 'findByCertificate'>;
   readonly #clock: Clock;
   readonly #checked = new Map<string, ChainCheck>();
 
-  constructor(deps: { caCertPem: string; store: DeviceStateStore; clock: Clock }) {
+  constructor(deps: { caCertPem: string; store: Pick<DeviceStateStore, 'findByCertificate'>; clock: Clock }) {
     this.#ca = new X509Certificate(deps.caCertPem);
     this.#store = deps.store;
     this.#clock = deps.clock;
   }
 
   async authenticate(certificateDer: Buffer | undefined, claimedDeviceId: string): Promise<DeviceAuthResult> {
-    if (!certificateDer) return { ok: false, status: 401, reason: 'no client certificate' };
-    const thumbprint = sha1Thumbprint(certificateDer);
-    const chain = this.#chain(thumbprint, certificateDer);
-    if (!chain) return { ok: false, status: 401, reason: 'client certificate is not readable' };
-    if (!chain.issuedByUs) return { ok: false, status: 401, reason: 'client certificate was not issued by this server' };
+    const chain = this.#issuedByUs(certificateDer);
+    if (!chain.ok) return chain;
     const now = this.#clock.now().getTime();
-    if (now < chain.notBefore || now > chain.notAfter) return { ok: false, status: 401, reason: 'client certificate is expired or not yet valid' };
-    const found = await this.#store.findByCertificate(thumbprint);
+    if (now < chain.check.notBefore || now > chain.check.notAfter) return { ok: false, status: 401, reason: 'client certificate is expired or not yet valid' };
+    const found = await this.#store.findByCertificate(chain.thumbprint);
     if (!found) return { ok: false, status: 403, reason: 'client certificate belongs to no enrollment (device deleted?)' };
     if (found.enrollment.status !== 'active') return { ok: false, status: 403, reason: `certificate of a ${found.enrollment.status} enrollment` };
     if (found.device.deviceId.toUpperCase() !== claimedDeviceId.replace(/[{}]/g, '').toUpperCase()) {
       return { ok: false, status: 403, reason: `certificate of device ${found.device.deviceId} presented for ${claimedDeviceId.slice(0, 64)}` };
     }
-    return { ok: true, device: found.device, enrollment: found.enrollment, ownership: found.ownership, retiredAt: found.retiredAt, thumbprint };
+    return { ok: true, device: found.device, enrollment: found.enrollment, ownership: found.ownership, retiredAt: found.retiredAt, thumbprint: chain.thumbprint };
+  }
+
+  /**
+   * The same chain check and lookup as `authenticate`, without its session rules (validity now, active
+   * enrollment, claimed DeviceID): certificate renewal applies its own.
+   */
+  async identify(certificateDer: Buffer | undefined): Promise<CertificateIdentity> {
+    const chain = this.#issuedByUs(certificateDer);
+    if (!chain.ok) return chain;
+    const found = await this.#store.findByCertificate(chain.thumbprint);
+    if (!found) return { ok: false, status: 403, reason: 'client certificate belongs to no enrollment (device deleted?)' };
+    return {
+      ok: true,
+      thumbprint: chain.thumbprint,
+      notBefore: new Date(chain.check.notBefore),
+      notAfter: new Date(chain.check.notAfter),
+      ...found,
+    };
+  }
+
+  #issuedByUs(certificateDer: Buffer | undefined): { ok: true; thumbprint: string; check: ChainCheck } | { ok: false; status: 401; reason: string } {
+    if (!certificateDer) return { ok: false, status: 401, reason: 'no client certificate' };
+    const thumbprint = sha1Thumbprint(certificateDer);
+    const check = this.#chain(thumbprint, certificateDer);
+    if (!check) return { ok: false, status: 401, reason: 'client certificate is not readable' };
+    if (!check.issuedByUs) return { ok: false, status: 401, reason: 'client certificate was not issued by this server' };
+    return { ok: true, thumbprint, check };
   }
 
   #chain(thumbprint: string, der: Buffer): ChainCheck | undefined {

@@ -67,6 +67,9 @@ export const WINDOWS_USERNAME_TOKEN_ID = 'uuid-cc1ccc1f-2fba-4bcf-b063-ffc0cac77
 export const WSTEP = {
   tokenType: 'http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken',
   requestTypeIssue: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue',
+  /** Renew as protocol.md §4.3 and fleet spell it; accepted. */
   requestTypeRenew: 'http://schemas.microsoft.com/windows/pki/2009/01/enrollment/Renew',
+  /** Renew as MS-MDE2 §3.5.4.1.1.1 and Microsoft's renewal sample spell it (WS-Trust 1.3); accepted and sent. */
+  requestTypeRenewWsTrust: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew',
   requestTypeRecovery: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Recovery',
 } as const;

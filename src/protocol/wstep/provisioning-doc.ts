@@ -194,6 +194,26 @@ export function encodeProvisioningDoc(input: ProvisioningDocInput): string {
   );
 }
 
+export interface RenewalProvisioningDocInput {
+  /** The renewed client certificate. */
+  clientCertificate: ProvisionedCertificate;
+  /** The store the enrollment put the certificate in: `User` for Full, `System` for Device. */
+  certStore: 'User' | 'System';
+}
+
+/**
+ * The provisioning document answering a renewal (protocol.md §8.3; MS-MDE2 §3.5): only the new
+ * `CertificateStore/My/<store>` certificate. No Root, no APPLICATION, no DMClient: the device keeps the
+ * management account and the renewal schedule it was given at enrollment.
+ */
+export function encodeRenewalProvisioningDoc(input: RenewalProvisioningDocInput): string {
+  const my = characteristic(
+    'My',
+    characteristic(input.certStore, certificate(input.clientCertificate, 'client') + characteristic('PrivateKeyContainer', '')),
+  );
+  return `<?xml version="1.0" encoding="UTF-8"?><wap-provisioningdoc version="1.1">${characteristic('CertificateStore', my)}</wap-provisioningdoc>`;
+}
+
 // ---- Decoding (simulator and tests) ----
 
 export interface ProvisioningParm {

@@ -17,12 +17,14 @@ export type RequestType = 'Issue' | 'Renew' | 'Recovery';
 const REQUEST_TYPES: ReadonlyMap<string, RequestType> = new Map([
   [WSTEP.requestTypeIssue, 'Issue'],
   [WSTEP.requestTypeRenew, 'Renew'],
+  [WSTEP.requestTypeRenewWsTrust, 'Renew'],
   [WSTEP.requestTypeRecovery, 'Recovery'],
 ]);
 
+// Renew: MS-MDE2 §3.5 and Microsoft's renewal sample agree on the WS-Trust URI, so that is what we send.
 const REQUEST_TYPE_URI: Record<RequestType, string> = {
   Issue: WSTEP.requestTypeIssue,
-  Renew: WSTEP.requestTypeRenew,
+  Renew: WSTEP.requestTypeRenewWsTrust,
   Recovery: WSTEP.requestTypeRecovery,
 };
 
@@ -92,7 +94,8 @@ export function decodeRequestSecurityToken(envelope: SoapEnvelope): RequestSecur
 export interface RequestSecurityTokenInput {
   messageId: string;
   to: string;
-  security: WsSecurityToken;
+  /** Omitted for a ROBO renewal: the device authenticates with its TLS client certificate (MS-MDE2 §3.5.4.1.1.1). */
+  security?: WsSecurityToken | undefined;
   /** PKCS#10 DER for Issue; the PKCS#7 blob for Renew / Recovery. */
   csrDer: Uint8Array;
   context: Array<[string, string]>;
@@ -107,7 +110,7 @@ export function encodeRequestSecurityToken(input: RequestSecurityTokenInput): st
     action: ACTIONS.requestSecurityToken,
     messageId: input.messageId,
     to: input.to,
-    extraXml: encodeWsSecurity(input.security),
+    ...(input.security === undefined ? {} : { extraXml: encodeWsSecurity(input.security) }),
   });
   const valueType = input.valueType ?? (input.requestType === 'Issue' ? VALUE_TYPES.pkcs10 : VALUE_TYPES.pkcs7);
   const items = input.context

@@ -486,6 +486,80 @@ class SqlStorage implements Storage, ManagementStorage {
     return row !== undefined;
   }
 
+  // -- certificate renewal (ROBO) ----------------------------------------------------------------------
+  // Self-contained: uses migration 0003's `enrollments.renewed_from`, typed locally below.
+
+  async recordRenewal(input: import('../../core/ports.js').NewRenewal): Promise<import('../../core/ports.js').RecordedRenewal | undefined> {
+    type RenewalDatabase = Omit<Database, 'enrollments'> & { enrollments: EnrollmentsTable & { renewed_from: string | null } };
+    const presented = upper(required(input.presentedThumbprint, 'presented certificate thumbprint'));
+    const serial = lower(required(input.certSerial, 'certificate serial'));
+    const thumbprint = upper(required(input.certThumbprint, 'certificate thumbprint'));
+    const now = timeToDb(input.now);
+
+    return this.#run(
+      (db) =>
+        db.transaction().execute(async (plain) => {
+          const trx = plain as unknown as Transaction<RenewalDatabase>;
+          const from = await trx.selectFrom('enrollments').selectAll().where('cert_thumbprint', '=', presented).executeTakeFirst();
+          if (!from) return undefined;
+          // Serialise renewals of one device (SQLite: the write transaction already does).
+          let deviceQuery = trx.selectFrom('devices').select(['id', 'current_enrollment_id', 'last_check_in_at']).where('id', '=', from.device_pk);
+          if (this.kind === 'postgres') deviceQuery = deviceQuery.forUpdate();
+          const device = await deviceQuery.executeTakeFirst();
+          if (!device) return undefined;
+
+          // Which enrollment the new certificate replaces: the presented one, or (a retried renewal whose
+          // response was lost) the unused renewal that the presented certificate already produced.
+          let target: typeof from | undefined;
+          if (from.status === 'active') {
+            target = from;
+          } else if (from.status === 'superseded' && device.current_enrollment_id !== null) {
+            const current = await trx.selectFrom('enrollments').selectAll().where('id', '=', device.current_enrollment_id).executeTakeFirst();
+            const unused = device.last_check_in_at === null || (current !== undefined && device.last_check_in_at < current.created_at);
+            if (current?.status === 'active' && current.renewed_from === from.id && unused) target = current;
+          }
+          if (!target) return undefined;
+
+          const superseded = await trx
+            .updateTable('enrollments')
+            .set({ status: 'superseded' satisfies EnrollmentStatus, superseded_at: now, revoked_at: now })
+            .where('id', '=', target.id)
+            .where('status', '=', 'active')
+            .executeTakeFirst();
+          if (Number(superseded.numUpdatedRows) !== 1) return undefined;
+
+          const enrollment = {
+            ...target,
+            id: newId(),
+            status: 'active' satisfies EnrollmentStatus,
+            cert_serial: serial,
+            cert_thumbprint: thumbprint,
+            cert_not_before: timeToDb(input.certNotBefore),
+            cert_not_after: timeToDb(input.certNotAfter),
+            cert_der: input.certDer,
+            created_at: now,
+            superseded_at: null,
+            unenrolled_at: null,
+            revoked_at: null,
+            renewed_from: from.id,
+          };
+          // A reused serial or thumbprint violates a unique constraint and rolls everything back.
+          await trx.insertInto('enrollments').values(enrollment).execute();
+          await trx.updateTable('devices').set({ current_enrollment_id: enrollment.id }).where('id', '=', device.id).execute();
+
+          const deviceRow = await selectDevices(plain).where('d.id', '=', device.id).executeTakeFirstOrThrow();
+          const [record] = await withWarnings(plain, [deviceRow]);
+          if (!record) throw new Error('unreachable: device vanished inside its transaction');
+          return {
+            device: record,
+            enrollment: toEnrollment(enrollment),
+            replaced: toEnrollment({ ...target, status: 'superseded', superseded_at: now, revoked_at: now }),
+          };
+        }),
+      `certificate serial ${serial} or thumbprint ${thumbprint} has already been recorded`,
+    );
+  }
+
   // -- one-time tokens -------------------------------------------------------------------------------
 
   async spendToken(jti: string, expiresAt: Date, now: Date): Promise<boolean> {

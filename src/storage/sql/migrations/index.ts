@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001_initial.js';
 import { management } from './0002_management.js';
+import { renewal } from './0003_renewal.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -12,6 +13,7 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
   return {
     '0001_initial': initial(dialect),
     '0002_management': management(dialect),
+    '0003_renewal': renewal(dialect),
   };
 }
 
