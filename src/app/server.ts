@@ -14,6 +14,7 @@ import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
 import { DeviceAuthenticator } from '../core/management/device-auth.js';
 import { SessionEngine } from '../core/management/session-engine.js';
 import type { Storage } from '../core/ports.js';
+import { renewalRoutes } from '../http/enrollment-routes.js';
 import { managementRoutes } from '../http/management-routes.js';
 import { createManagementServer, createWebServer } from '../http/server.js';
 import { type AppLogger, createLogger } from '../observability/logger.js';
@@ -58,7 +59,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const closers: Array<() => Promise<unknown>> = [() => storage.close()];
   try {
     const caPair = await loadOrCreatePair(paths.enrollmentCaCert, paths.enrollmentCaKey, () =>
-      createRootCa({ commonName: `${config.organizationName} Device Enrollment Root`, organization: 'Winroll', keyBits: 2048, validityYears: 10, now: clock.now() }),
+      createRootCa({ commonName: `${config.organizationName} Device Enrollment Root`, organization: 'Winroll', keyBits: config.caKeyBits, validityYears: 10, now: clock.now() }),
     );
     if (caPair.created) logger.info({ file: paths.enrollmentCaCert }, 'created the enrollment root CA');
     const ca = new CertificateAuthority({ certPem: caPair.certPem, keyPem: caPair.keyPem });
@@ -69,7 +70,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const loadTls = async (): Promise<ServerTls> =>
       config.tlsCertFile && config.tlsKeyFile
         ? loadAdminTls(config.tlsCertFile, config.tlsKeyFile, config.publicHost, await domainNames(), logger)
-        : ensureLocalTls(paths, config.publicHost, await domainNames(), clock.now(), logger);
+        : ensureLocalTls(paths, config.publicHost, await domainNames(), clock.now(), logger, config.caKeyBits);
     let tls = await loadTls();
 
     // URLs carry the real bound ports (port 0 in tests); filled in once both listeners are up.
@@ -109,12 +110,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       tls,
       clientCaPem: ca.certPem,
       logger,
-      register: (app) =>
-        app.register(managementRoutes, {
-          engine,
-          identity: { proxyHeader: config.trustedProxyCertHeader, trustedProxies: config.trustedProxies },
-          managementUrl: () => urls.management,
-        }),
+      register: (app) => {
+        const identity = { proxyHeader: config.trustedProxyCertHeader, trustedProxies: config.trustedProxies };
+        app.register(managementRoutes, { engine, identity, managementUrl: () => urls.management });
+        app.register(renewalRoutes, { enrollment, identity });
+      },
     });
     closers.unshift(() => management.close(), () => web.close());
 

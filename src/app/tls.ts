@@ -44,9 +44,9 @@ export async function loadAdminTls(certFile: string, keyFile: string, publicHost
   return { key, cert, rootCaPem: undefined, names: tlsNames(publicHost, domains) };
 }
 
-export async function ensureLocalTls(paths: DataPaths, publicHost: string, domains: string[], now: Date, logger: Logger): Promise<ServerTls> {
+export async function ensureLocalTls(paths: DataPaths, publicHost: string, domains: string[], now: Date, logger: Logger, caKeyBits = 4096): Promise<ServerTls> {
   const ca = await loadOrCreatePair(paths.tlsCaCert, paths.tlsCaKey, () =>
-    createRootCa({ commonName: `Winroll TLS Root (${publicHost})`, organization: 'Winroll', keyBits: 2048, validityYears: 10, now }),
+    createRootCa({ commonName: `Winroll TLS Root (${publicHost})`, organization: 'Winroll', keyBits: caKeyBits, validityYears: 10, now }),
   );
   if (ca.created) logger.info({ file: paths.tlsCaCert }, 'created the local TLS root CA; import it on PCs as a trusted root');
   const names = tlsNames(publicHost, domains);

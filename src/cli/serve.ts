@@ -15,6 +15,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'use this PEM certificate (chain) instead of a self-made one (env WINROLL_TLS_CERT)'))
     .addOption(new Option('--tls-key <file>', 'private key for --tls-cert (env WINROLL_TLS_KEY)'))
     .addOption(new Option('--device-cert-validity-days <days>', 'validity of device certificates (env WINROLL_DEVICE_CERT_VALIDITY_DAYS, default 365)'))
+    .addOption(new Option('--ca-key-bits <bits>', 'RSA size of CAs Winroll creates: 2048, 3072 or 4096 (env WINROLL_CA_KEY_BITS, default 4096)'))
     .addOption(new Option('--organization-name <name>', 'name Windows shows for the management account (env WINROLL_ORGANIZATION_NAME)'))
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug (env WINROLL_LOG_LEVEL, default info)'))
     .addOption(new Option('--trusted-proxy-cert-header <name>', 'behind a TLS-terminating proxy: header carrying the device certificate, e.g. client-cert (env WINROLL_TRUSTED_PROXY_CERT_HEADER; off by default)'))

@@ -25,6 +25,12 @@ export const configSchema = z.object({
   tlsKeyFile: z.string().min(1).optional(),
   /** Validity of device certificates, in days. */
   deviceCertValidityDays: z.coerce.number().int().min(1).max(3650),
+  /**
+   * RSA size of the CAs Winroll creates (enrollment root, local TLS root). They live 10 years, past
+   * 2030, when 2048-bit RSA stops being enough (NIST SP 800-57): 4096 by default, as the root of the
+   * Windows capture that was accepted. Device and TLS server keys stay 2048-bit.
+   */
+  caKeyBits: z.coerce.number().int().refine((n) => n === 2048 || n === 3072 || n === 4096, 'must be 2048, 3072 or 4096'),
   /** Shown to users by Windows in Settings > Accounts > Access work or school. */
   organizationName: z.string().min(1).max(128),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -69,6 +75,7 @@ export interface ConfigFlags {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   deviceCertValidityDays?: string | number | undefined;
+  caKeyBits?: string | number | undefined;
   organizationName?: string | undefined;
   logLevel?: string | undefined;
   trustedProxyCertHeader?: string | undefined;
@@ -94,6 +101,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     tlsCertFile: flags.tlsCert ?? env.WINROLL_TLS_CERT ?? undefined,
     tlsKeyFile: flags.tlsKey ?? env.WINROLL_TLS_KEY ?? undefined,
     deviceCertValidityDays: flags.deviceCertValidityDays ?? env.WINROLL_DEVICE_CERT_VALIDITY_DAYS ?? 365,
+    caKeyBits: flags.caKeyBits ?? env.WINROLL_CA_KEY_BITS ?? 4096,
     organizationName: flags.organizationName ?? env.WINROLL_ORGANIZATION_NAME ?? 'Winroll',
     logLevel: flags.logLevel ?? env.WINROLL_LOG_LEVEL ?? 'info',
     trustedProxyCertHeader: flags.trustedProxyCertHeader ?? env.WINROLL_TRUSTED_PROXY_CERT_HEADER ?? undefined,

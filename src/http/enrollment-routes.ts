@@ -9,6 +9,7 @@ import { PATHS } from '../core/enrollment/endpoints.js';
 import type { EnrollmentService, SoapResult } from '../core/enrollment/enrollment-service.js';
 import { type FederatedSignIn, isAcceptableAppru } from '../core/enrollment/federated-sign-in.js';
 import { SoapFault, encodeSoapFault } from '../protocol/soap/fault.js';
+import { type ClientIdentityOptions, clientIdentity } from './client-identity.js';
 import { renderPlainPage, renderSignInPage, renderTokenHandoff } from './sign-in-page.js';
 
 /** The largest enrollment request we accept: a real RST is about 4 KB; 64 KB leaves room for big CSRs. */
@@ -36,14 +37,7 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
       req.log.warn({ traceId, err: err.message }, 'sign-in page request refused');
       return sendHtml(reply, (err.statusCode ?? 500) < 500 ? 400 : 500, renderPlainPage('Something went wrong', `The sign-in request could not be processed (reference ${traceId}).`));
     }
-    const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-    const fault = new SoapFault({
-      subcode: (err.statusCode ?? 500) < 500 ? 'MessageFormat' : 'InternalServiceFault',
-      message: tooLarge ? `The request is larger than ${SOAP_BODY_LIMIT} bytes.` : 'The request could not be processed.',
-      detail: err.message,
-    });
-    req.log.warn({ traceId, subcode: fault.subcode, err: err.message }, 'enrollment request refused before handling');
-    return sendSoap(reply, encodeSoapFault({ fault, traceId }));
+    return sendSoapRefusal(err, traceId, req, reply);
   });
 
   // Windows probes the discovery URL with a plain GET before posting; it wants 200 and nothing else.
@@ -93,6 +87,48 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
     req.log.info({ upn: result.upn }, 'federated sign-in succeeded');
     return sendHtml(reply, 200, renderTokenHandoff(appru, result.token));
   });
+}
+
+export interface RenewalRouteDeps {
+  enrollment: EnrollmentService;
+  identity: ClientIdentityOptions;
+}
+
+/**
+ * Certificate renewal (ROBO) on the management listener, the one that asks for client certificates: the
+ * device's current certificate from the TLS connection (or the trusted proxy's header) is its credential.
+ * Answers exactly like the enrollment endpoints: SOAP with Content-Length, faults included.
+ */
+export async function renewalRoutes(app: FastifyInstance, deps: RenewalRouteDeps): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: SOAP_BODY_LIMIT }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => sendSoapRefusal(err, randomUUID(), req, reply));
+
+  app.post(PATHS.renewal, async (req, reply) => {
+    const traceId = randomUUID();
+    const identity = clientIdentity(req.raw, deps.identity);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const result = await deps.enrollment.renew(body, traceId, identity.certificateDer);
+    const certificateVia = identity.via === 'none' ? `none: ${identity.reason}` : identity.via;
+    if (result.fault) {
+      req.log.warn({ traceId, route: req.url, certificateVia, fault: result.fault }, 'certificate renewal refused');
+    } else {
+      req.log.info({ traceId, route: req.url, certificateVia, ...result.info }, 'certificate renewed');
+    }
+    return sendSoap(reply, result.xml);
+  });
+}
+
+/** A request refused before our code saw it (too large, unreadable): still a SOAP fault Windows parses. */
+function sendSoapRefusal(err: Error & { statusCode?: number; code?: string }, traceId: string, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+  const fault = new SoapFault({
+    subcode: (err.statusCode ?? 500) < 500 ? 'MessageFormat' : 'InternalServiceFault',
+    message: tooLarge ? `The request is larger than ${SOAP_BODY_LIMIT} bytes.` : 'The request could not be processed.',
+    detail: err.message,
+  });
+  req.log.warn({ traceId, subcode: fault.subcode, err: err.message }, 'enrollment request refused before handling');
+  return sendSoap(reply, encodeSoapFault({ fault, traceId }));
 }
 
 function sendSoap(reply: FastifyReply, xml: string): FastifyReply {

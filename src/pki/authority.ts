@@ -6,10 +6,10 @@
  * (version, algorithm, issuer, extensions) is encoded once here, so each issuance only encodes serial,
  * validity and subject, concatenates, and spends its time where it must, in the RSA signature.
  */
-import { createPrivateKey, generateKeyPair, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { CaMaterial } from './ca.js';
-import { checkValidity, encodeTbs, readCertificateFields, serialInteger, signTbs } from './certificate.js';
+import { assembleCertificate, checkValidity, encodeTbs, readCertificateFields, serialInteger, signTbs } from './certificate.js';
 import { content, readSingle, Tag, toWholeSeconds } from './der.js';
 import { CertificateRequestError } from './errors.js';
 import {
@@ -141,6 +141,31 @@ export class CertificateAuthority {
       input.notAfter,
       this.#deviceExtensions,
     );
+  }
+
+  /**
+   * The same certificate, signed on libuv's thread pool: a 4096-bit CA signature takes milliseconds,
+   * which the server's event loop should spend on other requests.
+   */
+  async issueDeviceCertificateAsync(input: IssueDeviceCertificateInput): Promise<IssuedCertificate> {
+    checkDeviceKey(input.publicKeySpki);
+    checkValidity(input.notBefore, input.notAfter);
+    const notBefore = toWholeSeconds(input.notBefore);
+    const notAfter = toWholeSeconds(input.notAfter);
+    const tbs = encodeTbs({
+      serial: serialInteger(input.serial),
+      issuer: this.#issuer,
+      subject: commonNameOnly(input.subjectCommonName),
+      notBefore,
+      notAfter,
+      spki: input.publicKeySpki,
+      extensions: this.#deviceExtensions,
+    });
+    const signature = await new Promise<Buffer>((resolve, reject) =>
+      sign('sha256', tbs, this.#key, (err, sig) => (err ? reject(err) : resolve(sig))),
+    );
+    const der = assembleCertificate(tbs, signature);
+    return { der, pem: toPem(der, 'CERTIFICATE'), serialHex: input.serial.toString('hex'), thumbprint: sha1Thumbprint(der), notBefore, notAfter };
   }
 
   /**

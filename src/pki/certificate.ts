@@ -77,7 +77,12 @@ export function encodeTbs(p: TbsParts): Buffer {
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING } */
 export function signTbs(tbs: Buffer, caKey: KeyObject): Buffer {
-  return sequence(tbs, SHA256_WITH_RSA, bitString(sign('sha256', tbs, caKey)));
+  return assembleCertificate(tbs, sign('sha256', tbs, caKey));
+}
+
+/** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm (sha256WithRSA), signatureValue }. */
+export function assembleCertificate(tbs: Buffer, signature: Buffer): Buffer {
+  return sequence(tbs, SHA256_WITH_RSA, bitString(signature));
 }
 
 export interface CertificateFields {

@@ -30,7 +30,7 @@ const MESSAGE_IDS = {
 const SOAP_HEADERS = { 'content-type': 'application/soap+xml; charset=utf-8', 'user-agent': 'ENROLLClient' };
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 
-export type EnrollmentStep = 'probe' | 'discover' | 'sign-in' | 'policy' | 'enroll' | 'provisioning';
+export type EnrollmentStep = 'probe' | 'discover' | 'sign-in' | 'policy' | 'enroll' | 'provisioning' | 'renew';
 
 /** Why an enrollment failed, in the terms Windows would report it (the HRESULT a real PC would show). */
 export class EnrollmentFailed extends Error {
@@ -252,7 +252,8 @@ function rootCertificate(der: Buffer): X509Certificate {
   return certificate;
 }
 
-async function call(step: EnrollmentStep, req: Parameters<typeof request>[0]): Promise<HttpResponse> {
+/** One HTTPS exchange, transport failures reported as the HRESULT Windows would show. */
+export async function call(step: EnrollmentStep, req: Parameters<typeof request>[0]): Promise<HttpResponse> {
   try {
     return await request({ ...req, strictFraming: true });
   } catch (err) {
@@ -262,7 +263,8 @@ async function call(step: EnrollmentStep, req: Parameters<typeof request>[0]): P
   }
 }
 
-async function soap<T>(step: EnrollmentStep, url: string, xml: string, agent: https.Agent, decode: (env: ReturnType<typeof decodeSoapEnvelope>) => T): Promise<T> {
+/** One SOAP exchange: faults become EnrollmentFailed with Windows' HRESULT. */
+export async function soap<T>(step: EnrollmentStep, url: string, xml: string, agent: https.Agent, decode: (env: ReturnType<typeof decodeSoapEnvelope>) => T): Promise<T> {
   const res = await call(step, { method: 'POST', url, headers: SOAP_HEADERS, body: xml, agent });
   if (res.body.length === 0) throw new EnrollmentFailed(step, `empty HTTP ${res.status} response`, { hresult: 0x80180029 });
   try {

@@ -169,7 +169,7 @@ describe('refusals', () => {
     expect(f.subcode).toBe('s:Authentication');
   });
 
-  it('renewal is not offered yet and is refused as NotEligibleToRenew', async () => {
+  it('a Renew posted to the enrollment URL (no client certificate there) is refused as NotEligibleToRenew', async () => {
     await snapshot();
     expect(faultOf(await postSoap(t.agent, enrollUrl(), rst({ requestType: 'Renew' }))).errorType).toBe('NotEligibleToRenew');
   });

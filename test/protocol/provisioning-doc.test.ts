@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeProvisioningDoc,
   encodeProvisioningDoc,
+  encodeRenewalProvisioningDoc,
   type ProvisioningDocInput,
 } from '../../src/protocol/wstep/provisioning-doc.js';
 import { parseXml, type XmlElement } from '../../src/protocol/xml/reader.js';
@@ -177,5 +178,28 @@ describe('encodeProvisioningDoc', () => {
 
   it('is byte-stable', () => {
     expect(encodeProvisioningDoc(input)).toBe(xml);
+  });
+});
+
+describe('encodeRenewalProvisioningDoc', () => {
+  it('carries only the renewed certificate in My/<store> (no Root, APPLICATION, DMClient or schedule)', () => {
+    for (const certStore of ['User', 'System'] as const) {
+      const xml = encodeRenewalProvisioningDoc({ clientCertificate: { thumbprint: clientCert.thumbprint, der: clientCert.der }, certStore });
+      const doc = parseXml(xml);
+      expect(doc.children.map((c) => c.local)).toEqual(['characteristic']);
+      expect(must(doc.children[0]).children.map((c) => c.attrs.find((a) => a.local === 'type')?.value)).toEqual(['My']);
+      const view = decodeProvisioningDoc(xml);
+      expect(view.myCerts).toEqual([{ store: certStore, thumbprint: clientCert.thumbprint, der: clientCert.der, hasPrivateKeyContainer: true }]);
+      expect(sha1(must(view.myCerts[0]).der)).toBe(clientCert.thumbprint);
+      expect(view.rootCerts).toEqual([]);
+      expect(view.caCerts).toEqual([]);
+      expect(view.w7).toEqual({});
+      expect(view.dmClient).toBeUndefined();
+      expect(view.renewal).toBeUndefined();
+    }
+  });
+
+  it('rejects a thumbprint that is not uppercase SHA-1 hex', () => {
+    expect(() => encodeRenewalProvisioningDoc({ clientCertificate: { thumbprint: clientCert.thumbprint.toLowerCase(), der: clientCert.der }, certStore: 'User' })).toThrow(RangeError);
   });
 });

@@ -122,6 +122,14 @@ describe('decodeRequestSecurityToken: variants and errors', () => {
       expect(rst).toMatchObject({ requestType: 'Renew', binaryToken: { valueType, format: 'PKCS7' } });
       expect(rst.binaryToken.value.toString()).toBe('not really a pkcs7');
     }
+    // MS-MDE2 §3.5 and Microsoft's renewal sample use the WS-Trust URI (sent); the enrollment-namespace one is accepted too.
+    expect(encodeRequestSecurityToken({ ...base, requestType: 'Renew' })).toContain(`<wst:RequestType>${WSTEP.requestTypeRenewWsTrust}</wst:RequestType>`);
+    const msUri = encodeRequestSecurityToken({ ...base, requestType: 'Renew' }).replace(WSTEP.requestTypeRenewWsTrust, WSTEP.requestTypeRenew);
+    expect(decode(msUri).requestType).toBe('Renew');
+    // A ROBO renewal carries no WS-Security header: the TLS client certificate authenticates.
+    const { security: _unused, ...robo } = base;
+    const noSecurity = decode(encodeRequestSecurityToken({ ...robo, requestType: 'Renew' }));
+    expect(noSecurity.security).toBeUndefined();
     const recovery = decode(encodeRequestSecurityToken({ ...base, requestType: 'Recovery' }));
     expect(recovery).toMatchObject({ requestType: 'Recovery', binaryToken: { valueType: VALUE_TYPES.pkcs7 } });
     expect(recovery.context.get('DeviceID')).toBe('ABC');

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { DirectoryService } from '../../src/core/directory/directory-service.js';
 import type { AuthPolicy } from '../../src/core/ports.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { type Clock, systemClock } from '../../src/shared/clock.js';
 import { createAgent } from '../../src/simulator/https-client.js';
 import { withPostgresDatabase } from './databases.js';
 
@@ -33,7 +33,13 @@ export interface TestServer {
 }
 
 /** Undefined when the engine is unavailable here (PostgreSQL without WINROLL_TEST_PG outside CI). */
-export async function startTestServer(engine: Engine, extra: Partial<import('../../src/config/config.js').ConfigFlags> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestServer | undefined> {
+export async function startTestServer(
+  engine: Engine,
+  extra: Partial<import('../../src/config/config.js').ConfigFlags> = {},
+  env: NodeJS.ProcessEnv = {},
+  /** `clock`: the server's time source (tests that need a certificate to age). */
+  opts: { clock?: Clock } = {},
+): Promise<TestServer | undefined> {
   const pg = engine === 'postgres' ? await withPostgresDatabase() : undefined;
   if (engine === 'postgres' && !pg) return undefined;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'winroll-e2e-'));
@@ -45,6 +51,8 @@ export async function startTestServer(engine: Engine, extra: Partial<import('../
       listen: '127.0.0.1',
       publicHost: 'localhost',
       logLevel: 'info',
+      // 2048-bit CAs keep start-up fast; the default (4096) is exercised by the CLI tests and the bench.
+      caKeyBits: 2048,
       ...(pg ? { databaseUrl: pg.url } : {}),
       ...extra,
     },
@@ -52,7 +60,7 @@ export async function startTestServer(engine: Engine, extra: Partial<import('../
   );
   const logs: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
-  const server = await startServer(config, { logger, domainPollMs: 200 });
+  const server = await startServer(config, { logger, domainPollMs: 200, ...(opts.clock ? { clock: opts.clock } : {}) });
   const directory = new DirectoryService({ storage: server.storage, clock: systemClock });
   const agent = createAgent({ ca: server.tlsRootCaPem, maxSockets: 8 });
   const t: TestServer = {
@@ -70,7 +78,7 @@ export async function startTestServer(engine: Engine, extra: Partial<import('../
     },
     async restart() {
       await t.server.close();
-      t.server = await startServer(config, { logger, domainPollMs: 200 });
+      t.server = await startServer(config, { logger, domainPollMs: 200, ...(opts.clock ? { clock: opts.clock } : {}) });
       t.base = `https://localhost:${t.server.port}`;
       t.directory = new DirectoryService({ storage: t.server.storage, clock: systemClock });
     },

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type CertificateAuthority } from '../../pki/authority.js';
+import { openRenewalRequest } from '../../pki/renewal-request.js';
 import { randomSerial } from '../../pki/serial.js';
 import { CertificateRequestError, assertAcceptableKey, parseCertificateRequest, verifyCertificateRequest } from '../../pki/windows-csr.js';
 import { decodeDiscoverRequest, encodeDiscoverResponse, negotiateEnrollmentVersion } from '../../protocol/mde2/discover.js';
@@ -14,7 +15,7 @@ import { ACTIONS, VALUE_TYPES } from '../../protocol/soap/namespaces.js';
 import type { WsSecurityToken } from '../../protocol/soap/ws-security.js';
 import { decodeGetPoliciesRequest, encodeGetPoliciesResponse } from '../../protocol/xcep/get-policies.js';
 import { decodeRequestSecurityToken } from '../../protocol/wstep/request-security-token.js';
-import { encodeProvisioningDoc } from '../../protocol/wstep/provisioning-doc.js';
+import { encodeProvisioningDoc, encodeRenewalProvisioningDoc } from '../../protocol/wstep/provisioning-doc.js';
 import { encodeRequestSecurityTokenResponse } from '../../protocol/wstep/response.js';
 import { parseXml } from '../../protocol/xml/reader.js';
 import { XmlError } from '../../protocol/xml/errors.js';
@@ -22,6 +23,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, WinrollError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DirectoryService } from '../directory/directory-service.js';
+import { DeviceAuthenticator } from '../management/device-auth.js';
 import type { AuthPolicy, EnrollmentType, Storage, User } from '../ports.js';
 import type { EnrollmentUrls } from './endpoints.js';
 import type { EnrollmentTokenClaims, EnrollmentTokens } from './enrollment-token.js';
@@ -47,6 +49,29 @@ export const POLL_SCHEDULE = {
   allUsersPollOnFirstLogin: true,
 } as const;
 
+/**
+ * When Windows renews its MDM certificate (ROBO, CertificateStore/My/WSTEP/Renew), in days.
+ *
+ * - RenewPeriod 42 (how long before expiry the device starts): the CertificateStore CSP's default and
+ *   inside the 40-60 days Microsoft recommends, because Windows never renews an expired certificate; for
+ *   a 365-day certificate the window opens on day 323. It is capped at a quarter of the validity so a new
+ *   certificate is never born inside its own window (Fleet back-dated certificates into the window and
+ *   every host retried forever, peers.md §4 item 7).
+ * - RetryInterval 5 (days between attempts after a failure): Microsoft recommends every 4-5 days rather
+ *   than weekly so attempts fall on different weekdays; 5 is coprime with 7, so seven attempts cover
+ *   all seven weekdays (a PC used only on Mondays still gets one), and 42 days leave room for eight.
+ */
+export function renewalScheduleFor(validityDays: number): { renewPeriodDays: number; retryIntervalDays: number } {
+  const renewPeriodDays = Math.max(1, Math.min(42, Math.floor(validityDays / 4)));
+  return { renewPeriodDays, retryIntervalDays: Math.max(1, Math.min(5, Math.floor(renewPeriodDays / 4))) };
+}
+
+/**
+ * How much earlier than its RenewPeriod a device may ask: Windows decides from its own clock and
+ * RenewPeriod is in whole days, so a day of slack keeps a slightly fast clock from wasting a RetryInterval.
+ */
+export const RENEWAL_EARLY_SLACK_MS = 86_400_000;
+
 export interface SoapResult {
   xml: string;
   /** Set when the answer is a fault, for the transport's log line. */
@@ -65,6 +90,8 @@ export interface EnrollmentServiceDeps {
   urls: () => EnrollmentUrls;
   organizationName: string;
   deviceCertValidityDays: number;
+  /** Defaults to renewalScheduleFor(deviceCertValidityDays). */
+  renewal?: { renewPeriodDays: number; retryIntervalDays: number };
 }
 
 interface Authenticated {
@@ -78,9 +105,14 @@ const HW_DEV_ID = /^[0-9A-Fa-f]{16,128}$/;
 
 export class EnrollmentService {
   readonly #d: EnrollmentServiceDeps;
+  readonly #renewal: { renewPeriodDays: number; retryIntervalDays: number };
+  /** The management channel's certificate check, shared so renewal and sessions agree on who a device is. */
+  readonly #certificates: DeviceAuthenticator;
 
   constructor(deps: EnrollmentServiceDeps) {
     this.#d = deps;
+    this.#renewal = deps.renewal ?? renewalScheduleFor(deps.deviceCertValidityDays);
+    this.#certificates = new DeviceAuthenticator({ caCertPem: deps.ca.certPem, store: deps.storage, clock: deps.clock });
   }
 
   /** POST Discovery.svc: which auth policy and which URLs, for the domain of the address the user typed. */
@@ -133,7 +165,8 @@ export class EnrollmentService {
           activityId: traceId,
           minimalKeyLength: MINIMUM_KEY_BITS,
           validitySeconds,
-          renewalSeconds: Math.floor(validitySeconds / 2),
+          // The same window the provisioning document gives the device (Fleet's disagreed, #52601).
+          renewalSeconds: this.#renewal.renewPeriodDays * 86400,
         }),
         info: { upn: auth.user.upn, via: auth.via },
       };
@@ -144,14 +177,16 @@ export class EnrollmentService {
   requestSecurityToken(body: Buffer, traceId: string): Promise<SoapResult> {
     return this.#answer(ACTIONS.requestSecurityTokenResponse, traceId, body, async (envelope) => {
       const req = decodeRequestSecurityToken(envelope);
-      const auth = await this.#authenticate(req.security);
       if (req.requestType === 'Renew') {
+        // This listener never sees a client certificate; renewal is provisioned at the management port.
         throw new SoapFault({
           subcode: 'Authorization',
           errorType: 'NotEligibleToRenew',
-          message: 'This server does not renew certificates yet; re-enroll the device.',
+          message: 'Certificates are renewed at the renewal address provisioned at enrollment, with the current device certificate.',
+          detail: `Renew posted to the enrollment URL; renewal is served at ${this.#d.urls().renewal}`,
         });
       }
+      const auth = await this.#authenticate(req.security);
       if (req.requestType !== 'Issue') {
         throw new SoapFault({ subcode: 'Authorization', errorType: 'NotSupported', message: 'Enrollment recovery is not supported.' });
       }
@@ -185,7 +220,7 @@ export class EnrollmentService {
 
       // Serials are 128 random bits; the unique index is the backstop, so one retry covers a collision.
       for (let attempt = 0; ; attempt++) {
-        const cert = this.#d.ca.issueDeviceCertificate({
+        const cert = await this.#d.ca.issueDeviceCertificateAsync({
           subjectCommonName: deviceId,
           publicKeySpki: csr.publicKeySpki,
           serial: randomSerial(randomBytes),
@@ -226,6 +261,8 @@ export class EnrollmentService {
             upn: auth.user.upn,
             entDmId: deviceId,
             poll: POLL_SCHEDULE,
+            // Advertised because Renewal.svc serves it (peers.md §4 item 7: never advertise what is not served).
+            renewal: { roboSupport: true, ...this.#renewal, serverUrl: this.#d.urls().renewal },
           });
           return {
             xml: encodeRequestSecurityTokenResponse({
@@ -242,6 +279,114 @@ export class EnrollmentService {
               certSerial: cert.serialHex,
               superseded: recorded.superseded.length,
               sharedHwDevIdWith: recorded.sharedHwDevIdWith,
+            },
+          };
+        } catch (err) {
+          if (err instanceof ConflictError && attempt === 0) continue;
+          throw err;
+        }
+      }
+    });
+  }
+
+  /**
+   * POST Renewal.svc on the management listener: certificate renewal "on behalf of" (ROBO; MS-MDE2 §3.5,
+   * protocol.md §8.3). The device proves who it is with its current certificate over TLS and signs the
+   * PKCS#7-wrapped new PKCS#10 with the current key; a WS-Security token, if one is sent, is not used.
+   * The answer holds only the new certificate; the old one stops authenticating once it is recorded.
+   */
+  renew(body: Buffer, traceId: string, clientCertificateDer: Buffer | undefined): Promise<SoapResult> {
+    return this.#answer(ACTIONS.requestSecurityTokenResponse, traceId, body, async (envelope) => {
+      const req = decodeRequestSecurityToken(envelope);
+      if (req.requestType !== 'Renew') {
+        throw new SoapFault({ subcode: 'MessageFormat', message: 'This address only renews certificates; enroll at the enrollment address.' });
+      }
+      if (req.binaryToken.format !== 'PKCS7') {
+        throw new SoapFault({ subcode: 'MessageFormat', message: 'A renewal request must carry a PKCS#7 certificate request.' });
+      }
+
+      const presented = clientCertificateDer;
+      const who = await this.#certificates.identify(presented);
+      if (!who.ok || !presented) {
+        if (who.ok || who.status === 401) {
+          throw new SoapFault({
+            subcode: 'Authentication',
+            message: 'Certificate renewal needs the device certificate issued by this server (TLS client authentication).',
+            detail: who.ok ? 'no client certificate' : who.reason,
+          });
+        }
+        throw notEligible('This device is no longer enrolled; enroll it again.', who.reason);
+      }
+      const now = this.#d.clock.now();
+      const { enrollment, device } = who;
+      if (now < who.notBefore) {
+        throw new SoapFault({ subcode: 'Authentication', message: 'The device certificate is not valid yet.', detail: `certificate valid from ${who.notBefore.toISOString()}` });
+      }
+      if (now > who.notAfter) {
+        // Windows does not renew an expired certificate itself; the device has to enroll again.
+        throw notEligible('The device certificate has expired; enroll the device again.', `certificate expired ${who.notAfter.toISOString()}`);
+      }
+      if (enrollment.status === 'unenrolled' || device.status === 'unenrolled') {
+        throw notEligible('This device is no longer enrolled; enroll it again.', `certificate of an ${enrollment.status} enrollment`);
+      }
+      if (who.retiredAt !== null) {
+        throw notEligible('This device is being retired from management.', `device retired ${who.retiredAt.toISOString()}`);
+      }
+      const opens = new Date(who.notAfter.getTime() - this.#renewal.renewPeriodDays * 86_400_000);
+      if (now.getTime() < opens.getTime() - RENEWAL_EARLY_SLACK_MS) {
+        throw notEligible(`The device certificate cannot be renewed before ${opens.toISOString().slice(0, 10)}.`, `renewal window opens ${opens.toISOString()}`);
+      }
+      // A superseded certificate goes on only for the lost-response retry that recordRenewal recognises.
+
+      const deviceId = enrollment.deviceId;
+      const claimed = req.context.get('DeviceID');
+      if (claimed !== undefined && claimed.replace(/[{}]/g, '').toUpperCase() !== deviceId.toUpperCase()) {
+        throw new SoapFault({ subcode: 'Authorization', message: 'The renewal request names a different device than its certificate.', detail: `DeviceID ${claimed.slice(0, 64)} with the certificate of ${deviceId}` });
+      }
+      const opened = openRenewalRequest(req.binaryToken.value, presented);
+      const csr = parseAndCheckCsr(opened.csrDer, deviceId);
+
+      // The same validity as at enrollment, from now: never back-dated (peers.md §4 item 7).
+      const notAfter = new Date(now.getTime() + this.#d.deviceCertValidityDays * 86400_000);
+      for (let attempt = 0; ; attempt++) {
+        const cert = await this.#d.ca.issueDeviceCertificateAsync({
+          subjectCommonName: deviceId,
+          publicKeySpki: csr.publicKeySpki,
+          serial: randomSerial(randomBytes),
+          notBefore: now,
+          notAfter,
+        });
+        try {
+          const recorded = await this.#d.storage.recordRenewal({
+            presentedThumbprint: who.thumbprint,
+            certSerial: cert.serialHex,
+            certThumbprint: cert.thumbprint,
+            certNotBefore: cert.notBefore,
+            certNotAfter: cert.notAfter,
+            certDer: cert.der,
+            now,
+          });
+          if (!recorded) {
+            throw notEligible('This device certificate has already been replaced; use the newer one or enroll again.', `certificate of a ${enrollment.status} enrollment`);
+          }
+          const doc = encodeRenewalProvisioningDoc({
+            clientCertificate: { thumbprint: cert.thumbprint, der: cert.der },
+            certStore: recorded.enrollment.enrollmentType === 'Device' ? 'System' : 'User',
+          });
+          return {
+            xml: encodeRequestSecurityTokenResponse({
+              relatesTo: req.messageId,
+              activityId: traceId,
+              provisioningDocXml: doc,
+              created: now,
+              expires: new Date(now.getTime() + 5 * 60_000),
+            }),
+            info: {
+              deviceId,
+              renewed: recorded.replaced.certSerial,
+              certSerial: cert.serialHex,
+              retry: recorded.replaced.id !== enrollment.id,
+              digest: opened.digest,
             },
           };
         } catch (err) {
@@ -321,6 +466,10 @@ function toSoapFault(err: unknown): SoapFault {
   return new SoapFault({ subcode: 'InternalServiceFault', message: 'The enrollment server hit an unexpected error.', detail: err instanceof Error ? err.message : String(err) });
 }
 
+function notEligible(message: string, detail: string): SoapFault {
+  return new SoapFault({ subcode: 'Authorization', errorType: 'NotEligibleToRenew', message, detail });
+}
+
 function csrFault(err: CertificateRequestError): SoapFault {
   const messages: Record<string, string> = {
     key_too_small: `The device key is too short; at least ${MINIMUM_KEY_BITS}-bit RSA is required.`,
@@ -329,6 +478,7 @@ function csrFault(err: CertificateRequestError): SoapFault {
     unsupported_algorithm: 'The certificate request uses an unsupported signature algorithm.',
     unsupported_key_type: 'The certificate request must use an RSA key.',
     device_mismatch: 'The certificate request names a different device.',
+    signer_mismatch: 'The renewal request is not signed with the certificate being renewed.',
   };
   return new SoapFault({ subcode: 'CertificateRequest', message: messages[err.reason] ?? 'The certificate request was refused.', detail: err.message });
 }
