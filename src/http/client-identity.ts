@@ -28,7 +28,9 @@ export function clientIdentity(req: IncomingMessage, opts: ClientIdentityOptions
       const der = parseForwardedCertificate(header);
       return der ? { certificateDer: der, via: 'proxy-header' } : { certificateDer: undefined, via: 'none', reason: `unreadable ${opts.proxyHeader} header` };
     }
-    return { certificateDer: undefined, via: 'none', reason: `proxy sent no ${opts.proxyHeader} header` };
+    // No header: the connection may be TLS passthrough; a certificate on the TLS session itself is
+    // authenticated by the handshake, so it can still be used.
+    return tlsIdentity(socket, `proxy sent no ${opts.proxyHeader} header`);
   }
   return tlsIdentity(socket);
 }

@@ -86,7 +86,7 @@ export async function startTestServer(
       agent.destroy();
       await t.server.close();
       await pg?.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
   return t;
