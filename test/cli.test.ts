@@ -9,6 +9,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertificateAuthority } from '../src/pki/authority.js';
+import { createRootCa } from '../src/pki/ca.js';
 import { withPostgresDatabase } from './support/databases.js';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/winroll.js');
@@ -172,6 +174,29 @@ describe('winroll CLI', () => {
     } finally {
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
+    }
+  });
+
+  it('serves an admin-supplied TLS certificate instead of making its own', async () => {
+    const adminDir = await mkdtemp(path.join(tmpdir(), 'winroll-cli-tls-'));
+    try {
+      const now = new Date();
+      const root = await createRootCa({ commonName: 'Contoso Public-ish CA', validityYears: 1, now, keyBits: 2048 });
+      const leaf = await new CertificateAuthority(root).issueServerCertificate({ dnsNames: ['localhost', 'enterpriseenrollment.contoso.com'], notBefore: now, notAfter: new Date(now.getTime() + 86400_000) });
+      await writeFile(path.join(adminDir, 'cert.pem'), leaf.certPem);
+      await writeFile(path.join(adminDir, 'key.pem'), leaf.keyPem as string, { mode: 0o600 });
+      const { proc, port, output } = await serve(['--data-dir', adminDir, '--tls-cert', path.join(adminDir, 'cert.pem'), '--tls-key', path.join(adminDir, 'key.pem')]);
+      try {
+        expect(await tlsAltNames(port, 'localhost', root.certPem)).toBe('DNS:localhost, DNS:enterpriseenrollment.contoso.com');
+        expect(output()).not.toContain('must trust the TLS root');
+      } finally {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      const half = await winroll(['serve', '--data-dir', adminDir, '--tls-cert', path.join(adminDir, 'cert.pem')]);
+      expect(half.stderr.trim()).toBe('winroll: --tls-cert and --tls-key must be given together');
+    } finally {
+      await rm(adminDir, { recursive: true, force: true });
     }
   });
 
