@@ -1,21 +1,35 @@
 /**
  * `npm run bench`: enrollment throughput of a real server process over HTTPS on SQLite, printed next to
  * the CA's raw RSA signing rate measured in the same run, and their ratio (target: 0.5 for one user
- * enrolling many devices). No pass/fail threshold: it exits 0 unless something breaks. The last line
- * is one JSON object for scripts.
+ * enrolling many devices); management check-ins with an empty queue next to a bare HTTPS server
+ * replaying Winroll's reply; and the time to queue one profile for 100,000 devices next to a raw bulk
+ * insert of the same rows, on SQLite and PostgreSQL. No pass/fail threshold: it exits 0 unless something
+ * breaks. The last line is one JSON object for scripts.
  *
- *   node dist/bench/run.js [--duration <s>] [--concurrency <n>] [--only a,b,c] [--profile-dir <dir>]
+ *   node dist/bench/run.js [--duration <s>] [--concurrency <n>] [--only a,b,c,checkin,fanout,ca2048]
+ *                          [--checkin-duration <s>] [--pg-url <url> | --no-postgres] [--profile-dir <dir>]
  *
- *   --duration     seconds per timed run of (a) and (c) (default 10)
- *   --concurrency  enrollments in flight; skips the sweep over 8, 16 and 32
- *   --only         variants to run: a (OnPremise, one user), b (a user per device), c (Federated)
- *   --profile-dir  run the server under `node --cpu-prof` and write its profile there
+ *   --duration          seconds per timed run of (a) and (c) (default 10)
+ *   --concurrency       enrollments in flight; skips the sweep over 8, 16 and 32
+ *   --only              what to run: a (OnPremise, one user), b (a user per device), c (Federated),
+ *                       checkin (empty-queue sessions), fanout (profile to 100k devices), ca2048 (a)
+ *                       against a server with a 2048-bit CA (informational)
+ *   --checkin-duration  seconds of timed check-ins per server (default 8; the bare baseline gets 3/4)
+ *   --pg-url            PostgreSQL server for the *_postgres rows (a scratch database is created and
+ *                       dropped); default WINROLL_BENCH_PG, WINROLL_TEST_PG, else postgres://root@127.0.0.1/test
+ *   --no-postgres       skip the *_postgres rows
+ *   --profile-dir       run the (first) server under `node --cpu-prof` and write its profile there
  *
  * Layout (two cores): the server runs as a child process (`winroll serve`, SQLite in a temporary data
  * folder, --log-level warn) and the simulated PCs run here, so each side gets a core. Device key pairs
  * are generated and each device's CSR is signed before timing (that is the PC's work, not the server's);
  * keys are shared round-robin, but every enrollment is a new DeviceID, a new CSR and a new certificate
  * that the server verifies, issues and records. All traffic is on 127.0.0.1.
+ *
+ * Check-ins (bench/checkin.ts) run against the same server child after the enrollment runs, then against
+ * a second child on a scratch PostgreSQL database; the bare HTTPS baseline (bench/bare-https.ts) is a child
+ * too, with the server's TLS key and certificate. The fan-out (bench/fanout.ts) runs in this process on
+ * storage opened directly (a scratch SQLite file, the scratch PostgreSQL database) once no server runs.
  */
 import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -31,7 +45,10 @@ import { spkiOf } from '../src/pki/spki.js';
 import { systemClock } from '../src/shared/clock.js';
 import { createAgent } from '../src/simulator/https-client.js';
 import { deviceTbsLength, rawSignRate } from './baseline.js';
+import { benchCheckins, type CheckinBenchResult } from './checkin.js';
+import { benchFanout, FLEET_DEVICES, type FanoutResult } from './fanout.js';
 import { type Account, type DeviceKey, DevicePool, type LoadResult, runLoad } from './load.js';
+import { createScratchDatabase, DEFAULT_PG_URL, type ScratchDatabase } from './postgres.js';
 import { machineBusySeconds, type ServerProcess, startServerProcess } from './server-process.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -41,6 +58,9 @@ interface Args {
   concurrency: number | undefined;
   only: Set<string>;
   profileDir: string | undefined;
+  checkinDurationS: number;
+  /** Undefined: PostgreSQL rows skipped (--no-postgres). */
+  pgUrl: string | undefined;
 }
 
 interface BenchmarkRow {
@@ -61,9 +81,20 @@ const DEVICE_KEYS = 32;
 const CONCURRENCY_CANDIDATES = [8, 16, 32];
 const DISTINCT_USERS = 150;
 const TARGET_RATIO = 0.5;
+/** Check-ins: enrolled PCs, one kept-alive mTLS connection each, and sessions in flight. */
+const CHECKIN_DEVICES = 32;
+const CHECKIN_CONCURRENCY = 16;
+const ALL_PARTS = ['a', 'b', 'c', 'checkin', 'fanout', 'ca2048'];
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { durationS: 10, concurrency: undefined, only: new Set(['a', 'b', 'c']), profileDir: undefined };
+  const args: Args = {
+    durationS: 10,
+    concurrency: undefined,
+    only: new Set(ALL_PARTS),
+    profileDir: undefined,
+    checkinDurationS: 8,
+    pgUrl: process.env.WINROLL_BENCH_PG?.trim() || process.env.WINROLL_TEST_PG?.trim() || DEFAULT_PG_URL,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -75,8 +106,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--concurrency') args.concurrency = positive(value(), a);
     else if (a === '--only') args.only = new Set(value().split(','));
     else if (a === '--profile-dir') args.profileDir = path.resolve(value());
+    else if (a === '--checkin-duration') args.checkinDurationS = positive(value(), a);
+    else if (a === '--pg-url') args.pgUrl = value();
+    else if (a === '--no-postgres') args.pgUrl = undefined;
     else throw new Error(`unknown argument ${a}`);
   }
+  for (const part of args.only) if (!ALL_PARTS.includes(part)) throw new Error(`--only takes ${ALL_PARTS.join(',')}; not ${part}`);
   return args;
 }
 

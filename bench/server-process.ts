@@ -1,6 +1,6 @@
 /**
  * The server under test, run as its own process (`node bin/winroll.js serve`) so that it has one core
- * and the simulated PCs, in the bench process, have the other.
+ * and the simulated PCs, in the bench process, have the other; likewise the bare HTTPS baseline server.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export interface ServerProcess {
   pid: number;
   port: number;
+  /** The management listener's port (Winroll servers; the bare HTTPS server has only `port`). */
+  managementPort: number;
   /** User + system CPU seconds the server process has used so far (Linux /proc), or undefined. */
   cpuSeconds(): number | undefined;
   /** The last lines the server wrote (warnings and errors at --log-level warn), for failure reports. */
@@ -24,13 +26,16 @@ export interface StartServerOptions {
   dataDir: string;
   /** Write a V8 CPU profile of the server to this folder (node --cpu-prof). */
   cpuProfDir?: string | undefined;
+  /** `--database-url` (default: SQLite in the data folder). */
+  databaseUrl?: string | undefined;
+  /** More `winroll serve` flags, e.g. `['--ca-key-bits', '2048']`. */
+  extraArgs?: string[];
   startTimeoutMs?: number;
 }
 
 export function startServerProcess(opts: StartServerOptions): Promise<ServerProcess> {
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
-  const child = spawn(
-    process.execPath,
+  return startChild(
     [
       ...nodeArgs,
       path.join(REPO_ROOT, 'bin', 'winroll.js'),
@@ -48,9 +53,35 @@ export function startServerProcess(opts: StartServerOptions): Promise<ServerProc
       'localhost',
       '--log-level',
       'warn',
+      ...(opts.databaseUrl ? ['--database-url', opts.databaseUrl] : []),
+      ...(opts.extraArgs ?? []),
     ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() },
+    /listening on https:\/\/[^\s:]+:(\d+) \(management on https:\/\/[^\s:]+:(\d+)\)/,
+    opts.startTimeoutMs ?? 60_000,
   );
+}
+
+export interface BareHttpsOptions {
+  /** PEM files: the server key and certificate chain (Winroll's own), and the CA advertised for client certificates. */
+  keyFile: string;
+  certFile: string;
+  clientCaFile: string;
+  /** The reply body sent for every POST. */
+  bodyFile: string;
+  contentType: string;
+}
+
+/** The baseline server of the check-in benchmark (bench/bare-https.ts) as its own process. */
+export function startBareHttpsProcess(opts: BareHttpsOptions): Promise<ServerProcess> {
+  return startChild(
+    [path.join(REPO_ROOT, 'dist', 'bench', 'bare-https.js'), JSON.stringify(opts)],
+    /bare-https: listening on 127\.0\.0\.1:(\d+)/,
+    30_000,
+  );
+}
+
+function startChild(args: string[], ready: RegExp, timeoutMs: number): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
   const recent: string[] = [];
   const remember = (line: string) => {
     if (line.trim() === '') return;
@@ -60,7 +91,7 @@ export function startServerProcess(opts: StartServerOptions): Promise<ServerProc
 
   return new Promise((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => fail(new Error(`the server did not report its port within ${opts.startTimeoutMs ?? 30_000} ms`)), opts.startTimeoutMs ?? 30_000);
+    const timer = setTimeout(() => fail(new Error(`the server did not report its port within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
@@ -77,11 +108,12 @@ export function startServerProcess(opts: StartServerOptions): Promise<ServerProc
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         remember(line);
-        const m = /listening on https:\/\/[^\s:]+:(\d+)/.exec(line);
+        const m = ready.exec(line);
         if (m && !settled) {
           settled = true;
           clearTimeout(timer);
-          resolve(handle(child, Number(m[1]), recent));
+          const port = Number(m[1]);
+          resolve(handle(child, port, m[2] === undefined ? port : Number(m[2]), recent));
         }
         nl = buffered.indexOf('\n');
       }
@@ -94,7 +126,7 @@ export function startServerProcess(opts: StartServerOptions): Promise<ServerProc
   });
 }
 
-function handle(child: ChildProcess, port: number, recent: string[]): ServerProcess {
+function handle(child: ChildProcess, port: number, managementPort: number, recent: string[]): ServerProcess {
   const pid = child.pid as number;
   // Never leave the server running behind a bench that dies.
   const killOnExit = () => child.kill('SIGKILL');
@@ -106,6 +138,7 @@ function handle(child: ChildProcess, port: number, recent: string[]): ServerProc
   return {
     pid,
     port,
+    managementPort,
     cpuSeconds: () => processCpuSeconds(pid),
     recentOutput: () => [...recent],
     stop: async () => {

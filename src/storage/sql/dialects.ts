@@ -79,7 +79,7 @@ export function openSqlite(file: string): OpenedDatabase {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     conn = new BetterSqlite3(file);
     conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    if (file !== ':memory:') conn.pragma('journal_mode = WAL');
+    if (file !== ':memory:') whileBusy(() => conn.pragma('journal_mode = WAL'));
     // Durability trade-off: NORMAL, not FULL. With WAL, NORMAL skips the fsync on every commit and syncs
     // the WAL at checkpoints instead. A committed enrollment survives any crash of this process (the WAL
     // write reached the OS before COMMIT returned) and the database can never be corrupted; what an OS
@@ -96,6 +96,24 @@ export function openSqlite(file: string): OpenedDatabase {
   }
   const db = new Kysely<Database>({ dialect: new SharedFileSqliteDialect({ database: withStatementCache(conn) }, file) });
   return { kind: 'sqlite', db, where: file };
+}
+
+/**
+ * Switching a fresh file to WAL needs an exclusive lock, and SQLite does not call the busy handler for
+ * it: when several processes open a new database at once (the CLI and the server) the losers get
+ * SQLITE_BUSY straight away. Opening is rare, so wait briefly and try again, for up to the busy timeout.
+ */
+function whileBusy<T>(fn: () => T): T {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+    }
+  }
 }
 
 /** How many distinct SQL texts keep a prepared statement; hot paths use a few dozen. */
