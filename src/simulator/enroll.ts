@@ -233,7 +233,7 @@ function checkProvisioning(xml: string, device: SimulatedDevice, enrollmentType:
   const w7 = doc.w7;
   if (w7.APPID?.value !== 'w7') fail('w7 APPLICATION missing', W7);
   const addr = w7.ADDR?.value;
-  if (!addr || !addr.startsWith('https://')) fail('w7 ADDR is not an https URL', W7);
+  if (!addr?.startsWith('https://')) fail('w7 ADDR is not an https URL', W7);
   const providerId = w7['PROVIDER-ID']?.value;
   if (!providerId) fail('w7 PROVIDER-ID missing', W7);
   if (doc.appAuth.length < 2) fail('w7 needs CLIENT and APPSRV APPAUTH blocks', W7);

@@ -3,13 +3,11 @@
  * devices and following edits, user settings waiting for a signed-in user, remote actions, unenrollment,
  * and refusals of certificates that are not an active enrollment's. On SQLite and PostgreSQL.
  */
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { type ManagedPc, enrollPc } from '../support/managed-device.js';
+import { enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
 
 const PW = 'correct horse battery';
@@ -161,4 +159,3 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
   });
 });
 
-export { path, writeFile };

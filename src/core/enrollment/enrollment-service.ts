@@ -4,7 +4,7 @@
  * response, or the fault Windows understands (protocol.md 9). Transports only move the bytes.
  */
 import { randomBytes } from 'node:crypto';
-import { type CertificateAuthority } from '../../pki/authority.js';
+import type { CertificateAuthority } from '../../pki/authority.js';
 import { openRenewalRequest } from '../../pki/renewal-request.js';
 import { randomSerial } from '../../pki/serial.js';
 import { CertificateRequestError, assertAcceptableKey, parseCertificateRequest, verifyCertificateRequest } from '../../pki/windows-csr.js';
@@ -423,7 +423,7 @@ export class EnrollmentService {
         });
       }
       const user = await this.#d.directory.getUserById(check.claims.userId);
-      if (!user || !user.enabled || user.upn !== check.claims.upn) {
+      if (!user?.enabled || user.upn !== check.claims.upn) {
         throw new SoapFault({ subcode: 'Authentication', message: 'The account behind this sign-in is no longer allowed to enroll.', detail: 'token user missing or disabled' });
       }
       return { user, via: 'token', token: check.claims };
