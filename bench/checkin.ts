@@ -32,7 +32,13 @@ export interface EnrolledPc {
  * Enrolls one PC per key (a few at a time) and runs one whole session each with the simulator, so that
  * first contact (inventory Gets) is behind them. Returns them with their package 1 encoded.
  */
-export async function enrollPcs(opts: { server: string; tlsRoot: string; account: Account; keys: readonly DeviceKey[]; parallel?: number }): Promise<{ pcs: EnrolledPc[]; firstSessionMessages: number; firstSessionCommands: number }> {
+export async function enrollPcs(opts: {
+  server: string;
+  tlsRoot: string;
+  account: Account;
+  keys: readonly DeviceKey[];
+  parallel?: number;
+}): Promise<{ pcs: EnrolledPc[]; firstSessionMessages: number; firstSessionCommands: number }> {
   const web = createAgent({ ca: opts.tlsRoot, keepAlive: true, maxSockets: 8, lookupAddress: '127.0.0.1' });
   const pcs: EnrolledPc[] = [];
   let firstSessionMessages = 0;
@@ -43,7 +49,14 @@ export async function enrollPcs(opts: { server: string; tlsRoot: string; account
       const outcome = await enroll({ server: opts.server, upn: opts.account.upn, password: opts.account.password, device, agent: web });
       const certPem = outcome.certificate.toString();
       const keyPem = device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-      const agent = createAgent({ ca: opts.tlsRoot, cert: certPem, key: keyPem, keepAlive: true, maxSockets: 1, lookupAddress: '127.0.0.1' });
+      const agent = createAgent({
+        ca: opts.tlsRoot,
+        cert: certPem,
+        key: keyPem,
+        keepAlive: true,
+        maxSockets: 1,
+        lookupAddress: '127.0.0.1',
+      });
       try {
         const first = await checkIn({ managementUrl: outcome.managementUrl, state: new DeviceSideState(device), agent, sessionId: '1' });
         if (first.headerStatus !== 200) throw new Error(`first check-in of ${device.deviceId} was refused (SyncHdr ${first.headerStatus})`);
@@ -140,10 +153,18 @@ export class DeviceConnection {
     if (end < 0) return;
     const head = this.#buffer.toString('latin1', 0, end);
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) return this.#fail(new Error(/\r\ntransfer-encoding:/i.test(head) ? 'the server answered chunked' : 'the server answered without Content-Length'));
+    if (!length) {
+      this.#fail(
+        new Error(/\r\ntransfer-encoding:/i.test(head) ? 'the server answered chunked' : 'the server answered without Content-Length'),
+      );
+      return;
+    }
     const total = end + 4 + Number(length[1]);
     if (this.#buffer.length < total) return;
-    if (this.#buffer.length > total) return this.#fail(new Error('the server sent bytes after the reply'));
+    if (this.#buffer.length > total) {
+      this.#fail(new Error('the server sent bytes after the reply'));
+      return;
+    }
     const status = Number(head.slice(9, 12));
     const body = this.#buffer.subarray(end + 4, total);
     this.#buffer = Buffer.alloc(0);
@@ -203,7 +224,8 @@ export async function runSessions(targets: readonly SessionTarget[], concurrency
       if (begin >= deadline) return;
       const t = mine[k % mine.length] as SessionTarget;
       const res = await t.connection.send(t.request);
-      if (res.status !== 200 || !res.body.equals(t.expected)) throw new Error(`unexpected reply to ${t.deviceId}: HTTP ${res.status}, ${describeReply(res.body)}`);
+      if (res.status !== 200 || !res.body.equals(t.expected))
+        throw new Error(`unexpected reply to ${t.deviceId}: HTTP ${res.status}, ${describeReply(res.body)}`);
       latencies.push(performance.now() - begin);
     }
   };
@@ -212,7 +234,14 @@ export async function runSessions(targets: readonly SessionTarget[], concurrency
   const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { completed: latencies.length, seconds, perSecond: latencies.length / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99), clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return {
+    completed: latencies.length,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 /** Checks that a reply ends the session cleanly: SyncHdr 200, statuses only. */
@@ -220,7 +249,8 @@ export function assertEmptySessionReply(body: Buffer, deviceId: string): void {
   const msg = decodeServerMessage(body);
   const hdr = msg.statuses.find((s) => s.cmdRef === '0');
   if (hdr?.data !== 200) throw new Error(`empty check-in of ${deviceId}: SyncHdr status ${hdr?.data ?? 'missing'}`);
-  if (msg.commands.length > 0) throw new Error(`empty check-in of ${deviceId}: the server sent ${msg.commands.length} commands (the queue is not empty)`);
+  if (msg.commands.length > 0)
+    throw new Error(`empty check-in of ${deviceId}: the server sent ${msg.commands.length} commands (the queue is not empty)`);
   if (!msg.final) throw new Error(`empty check-in of ${deviceId}: no Final`);
 }
 
@@ -240,7 +270,12 @@ export interface MeasuredSessions extends SessionRunResult {
   otherCores: number | undefined;
 }
 
-async function measured(server: ServerProcess, targets: readonly SessionTarget[], concurrency: number, durationMs: number): Promise<MeasuredSessions> {
+async function measured(
+  server: ServerProcess,
+  targets: readonly SessionTarget[],
+  concurrency: number,
+  durationMs: number,
+): Promise<MeasuredSessions> {
   const cpu0 = server.cpuSeconds();
   const machine0 = machineBusySeconds();
   const r = await runSessions(targets, concurrency, durationMs);
@@ -248,7 +283,9 @@ async function measured(server: ServerProcess, targets: readonly SessionTarget[]
   const machine1 = machineBusySeconds();
   const serverCpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
   const otherCores =
-    machine0 === undefined || machine1 === undefined || serverCpu === undefined ? undefined : Math.max(0, (machine1 - machine0 - serverCpu - r.clientCpuSeconds) / r.seconds);
+    machine0 === undefined || machine1 === undefined || serverCpu === undefined
+      ? undefined
+      : Math.max(0, (machine1 - machine0 - serverCpu - r.clientCpuSeconds) / r.seconds);
   return { ...r, serverCpuPerSession: serverCpu === undefined ? undefined : serverCpu / r.completed, otherCores };
 }
 
@@ -284,11 +321,17 @@ export interface CheckinBenchResult {
  * server replaying the captured reply with the same client code, devices and concurrency.
  */
 export async function benchCheckins(o: CheckinBenchOptions): Promise<CheckinBenchResult> {
-  const { pcs, firstSessionMessages, firstSessionCommands } = await enrollPcs({ server: o.serverUrl, tlsRoot: o.tlsRoot, account: o.account, keys: o.keys });
+  const { pcs, firstSessionMessages, firstSessionCommands } = await enrollPcs({
+    server: o.serverUrl,
+    tlsRoot: o.tlsRoot,
+    account: o.account,
+    keys: o.keys,
+  });
   o.say(
     `    ${pcs.length} PCs enrolled; first sessions (inventory on first contact): ${firstSessionMessages} messages, ${firstSessionCommands} commands answered`,
   );
-  const connect = (pc: EnrolledPc, port: number) => new DeviceConnection({ port, servername: pc.managementUrl.hostname, ca: o.tlsRoot, cert: pc.certPem, key: pc.keyPem });
+  const connect = (pc: EnrolledPc, port: number) =>
+    new DeviceConnection({ port, servername: pc.managementUrl.hostname, ca: o.tlsRoot, cert: pc.certPem, key: pc.keyPem });
 
   // Winroll: capture each device's empty-session reply (and check it is one), then check it is stable.
   const winroll: SessionTarget[] = [];
@@ -320,11 +363,23 @@ export async function benchCheckins(o: CheckinBenchOptions): Promise<CheckinBenc
     const bareTargets: SessionTarget[] = [];
     try {
       for (const pc of pcs) {
-        bareTargets.push({ connection: connect(pc, bare.port), request: httpRequestBytes(pc.managementUrl, bare.port, pc.package1), expected: sample.expected, deviceId: pc.device.deviceId });
+        bareTargets.push({
+          connection: connect(pc, bare.port),
+          request: httpRequestBytes(pc.managementUrl, bare.port, pc.package1),
+          expected: sample.expected,
+          deviceId: pc.device.deviceId,
+        });
       }
       await runSessions(bareTargets, o.concurrency, Math.max(o.warmMs, 300));
       const baseline = await measured(bare, bareTargets, o.concurrency, o.baselineMs);
-      return { devices: pcs.length, concurrency: o.concurrency, replyBytes: sample.expected.length, requestBytes: sample.request.length, winroll: result, bare: baseline };
+      return {
+        devices: pcs.length,
+        concurrency: o.concurrency,
+        replyBytes: sample.expected.length,
+        requestBytes: sample.request.length,
+        winroll: result,
+        bare: baseline,
+      };
     } finally {
       for (const t of bareTargets) t.connection.close();
       await bare.stop();

@@ -51,8 +51,16 @@ function rawSqlite(file: string): RawDb {
     run: async (sql, params = []) => {
       db.prepare(sql).run(...params);
     },
-    count: async (sql, params = []) => Number(db.prepare(sql).pluck().get(...params)),
-    close: async () => db.close(),
+    count: async (sql, params = []) =>
+      Number(
+        db
+          .prepare(sql)
+          .pluck()
+          .get(...params),
+      ),
+    close: async () => {
+      db.close();
+    },
   };
 }
 
@@ -92,7 +100,9 @@ async function seedFleet(db: RawDb, now: string): Promise<void> {
   const devicePk = (expr: string) => `'0000b0b1-0000-7000-8000-' || ${hex12(k, expr)}`;
   const enrollmentId = (expr: string) => `'0000b0b2-0000-7000-8000-' || ${hex12(k, expr)}`;
   const randomHex = (bytes: number, i: string, salt: string) =>
-    k === 'postgres' ? `upper(substr(md5('${salt}a' || ${i}) || md5('${salt}b' || ${i}), 1, ${bytes * 2}))` : `upper(hex(randomblob(${bytes})))`;
+    k === 'postgres'
+      ? `upper(substr(md5('${salt}a' || ${i}) || md5('${salt}b' || ${i}), 1, ${bytes * 2}))`
+      : `upper(hex(randomblob(${bytes})))`;
   const later = new Date(Date.parse(now) + 365 * 86400_000).toISOString();
   const der = k === 'postgres' ? `decode(repeat(md5(device_id), 4), 'hex')` : 'randomblob(64)';
   const u = series(k, FLEET_USERS);
@@ -120,15 +130,18 @@ async function seedFleet(db: RawDb, now: string): Promise<void> {
      from devices where id like '0000b0b1-%'`,
     [now, later, now],
   );
-  await db.run(`insert into device_hwdevids (device_pk, hw_dev_id, first_seen_at, last_seen_at) select id, hw_dev_id, ?, ? from devices where id like '0000b0b1-%'`, [
-    now,
-    now,
-  ]);
+  await db.run(
+    `insert into device_hwdevids (device_pk, hw_dev_id, first_seen_at, last_seen_at) select id, hw_dev_id, ?, ? from devices where id like '0000b0b1-%'`,
+    [now, now],
+  );
   await db.run('insert into groups (id, name, created_at) values (?, ?, ?)', ['0000b0b3-0000-7000-8000-000000000001', GROUP, now]);
-  await db.run(`insert into group_members (group_id, user_id) select '0000b0b3-0000-7000-8000-000000000001', id from users where id like '0000b0b0-%'`);
+  await db.run(
+    `insert into group_members (group_id, user_id) select '0000b0b3-0000-7000-8000-000000000001', id from users where id like '0000b0b0-%'`,
+  );
   if (k === 'postgres') {
     // What autovacuum would have done long before anyone assigns a profile to a fleet this size.
-    for (const t of ['users', 'devices', 'enrollments', 'device_hwdevids', 'groups', 'group_members', 'commands']) await db.run(`vacuum analyze ${t}`);
+    for (const t of ['users', 'devices', 'enrollments', 'device_hwdevids', 'groups', 'group_members', 'commands'])
+      await db.run(`vacuum analyze ${t}`);
   } else {
     // Winroll never runs ANALYZE on SQLite, so the planner works without statistics here as in production.
     await db.run('pragma wal_checkpoint(truncate)');
@@ -181,7 +194,8 @@ async function rawInsert(db: RawDb, profileId: string, now: string): Promise<num
   }
   const seconds = (performance.now() - t0) / 1000;
   const rows = await db.count('select count(*) as n from bench_raw_commands');
-  if (rows !== FLEET_DEVICES * SETTINGS.length) throw new Error(`raw insert wrote ${rows} rows, expected ${FLEET_DEVICES * SETTINGS.length}`);
+  if (rows !== FLEET_DEVICES * SETTINGS.length)
+    throw new Error(`raw insert wrote ${rows} rows, expected ${FLEET_DEVICES * SETTINGS.length}`);
   await db.run('drop table bench_raw_commands');
   return seconds;
 }
@@ -217,7 +231,9 @@ export async function benchFanout(url: string, say: (line: string) => void): Pro
     );
     if (enrolled !== FLEET_DEVICES) throw new Error(`the fleet has ${enrolled} enrolled devices in ${GROUP}, expected ${FLEET_DEVICES}`);
     const setupSeconds = (performance.now() - t0) / 1000;
-    say(`    setup: ${FLEET_DEVICES} enrolled devices of ${FLEET_USERS} users in group ${GROUP}, profile ${PROFILE} (${SETTINGS.length} device settings) in ${setupSeconds.toFixed(1)} s (not timed)`);
+    say(
+      `    setup: ${FLEET_DEVICES} enrolled devices of ${FLEET_USERS} users in group ${GROUP}, profile ${PROFILE} (${SETTINGS.length} device settings) in ${setupSeconds.toFixed(1)} s (not timed)`,
+    );
 
     const before = await rawInsert(raw, profile.id, now);
     const pendingBefore = await raw.count(`select count(*) as n from commands where state = 'pending'`);
@@ -228,9 +244,10 @@ export async function benchFanout(url: string, say: (line: string) => void): Pro
     const expected = FLEET_DEVICES * SETTINGS.length;
     if (queued !== expected) throw new Error(`assignProfile queued ${queued} commands, expected ${expected}`);
     const pendingAfter = await raw.count(`select count(*) as n from commands where state = 'pending'`);
-    const ofProfile = await raw.count(`select count(*) as n from commands where state = 'pending' and origin like ? and device_pk like '0000b0b1-%'`, [
-      `%${profile.id}%`,
-    ]);
+    const ofProfile = await raw.count(
+      `select count(*) as n from commands where state = 'pending' and origin like ? and device_pk like '0000b0b1-%'`,
+      [`%${profile.id}%`],
+    );
     const devices = await raw.count(`select count(distinct device_pk) as n from commands where origin like ?`, [`%${profile.id}%`]);
     const seqs = await raw.count(`select count(distinct seq) as n from commands where origin like ?`, [`%${profile.id}%`]);
     if (pendingAfter - pendingBefore !== expected || ofProfile !== expected || devices !== FLEET_DEVICES || seqs !== expected) {
@@ -240,7 +257,16 @@ export async function benchFanout(url: string, say: (line: string) => void): Pro
     }
     const after = await rawInsert(raw, profile.id, now);
     const baselineSeconds = Math.min(before, after);
-    return { devices: FLEET_DEVICES, settings: SETTINGS.length, commands: queued, seconds, commandsPerSecond: queued / seconds, baselineSeconds, baselineRuns: [before, after], setupSeconds };
+    return {
+      devices: FLEET_DEVICES,
+      settings: SETTINGS.length,
+      commands: queued,
+      seconds,
+      commandsPerSecond: queued / seconds,
+      baselineSeconds,
+      baselineRuns: [before, after],
+      setupSeconds,
+    };
   } finally {
     await raw.close();
     await storage.close();

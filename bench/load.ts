@@ -54,7 +54,12 @@ export class DevicePool {
   #make(): PreparedDevice {
     const key = this.#keys[this.#keyIndex++ % this.#keys.length] as DeviceKey;
     const device = newSimulatedDevice({ privateKey: key.privateKey, publicKey: key.publicKey });
-    const csrDer = buildWindowsCsr({ privateKey: device.privateKey, publicKey: device.publicKey, deviceId: device.deviceId, requestGuid: randomUUID() });
+    const csrDer = buildWindowsCsr({
+      privateKey: device.privateKey,
+      publicKey: device.publicKey,
+      deviceId: device.deviceId,
+      requestGuid: randomUUID(),
+    });
     return { device, csrDer };
   }
 }
@@ -110,7 +115,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         authPolicies.add(outcome.authPolicy);
       } catch (err) {
         if (err instanceof EnrollmentFailed) {
-          throw new Error(`enrollment of ${device.deviceId} as ${upn} failed at ${err.step}: ${err.message}${err.traceId ? ` (trace ${err.traceId})` : ''}`, { cause: err });
+          throw new Error(
+            `enrollment of ${device.deviceId} as ${upn} failed at ${err.step}: ${err.message}${err.traceId ? ` (trace ${err.traceId})` : ''}`,
+            { cause: err },
+          );
         }
         throw err;
       }

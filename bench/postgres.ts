@@ -31,7 +31,9 @@ export async function createScratchDatabase(server: string): Promise<ScratchData
   try {
     await admin(server, `CREATE DATABASE ${name}`);
   } catch (err) {
-    return { skipped: `PostgreSQL at ${redactUrl(server)} is unreachable or refused CREATE DATABASE (${err instanceof Error ? err.message : String(err)})` };
+    return {
+      skipped: `PostgreSQL at ${redactUrl(server)} is unreachable or refused CREATE DATABASE (${err instanceof Error ? err.message : String(err)})`,
+    };
   }
   const url = new URL(server);
   url.pathname = `/${name}`;

@@ -36,8 +36,11 @@ export function clientIdentity(req: IncomingMessage, opts: ClientIdentityOptions
 }
 
 function tlsIdentity(socket: TLSSocket, note?: string): ClientIdentity {
-  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
-  if (cert && Buffer.isBuffer(cert.raw) && cert.raw.length > 0) return { certificateDer: cert.raw, via: 'tls' };
+  // The peer certificate of the TLS session as an X509Certificate: only its DER is needed. (getPeerCertificate
+  // also builds every field and three fingerprints on each call: about a tenth of an empty check-in's CPU.)
+  const cert = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  const der = cert?.raw;
+  if (der && der.length > 0) return { certificateDer: der, via: 'tls' };
   return { certificateDer: undefined, via: 'none', reason: note ?? 'no client certificate presented' };
 }
 
