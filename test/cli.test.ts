@@ -104,7 +104,7 @@ describe('winroll CLI', () => {
       expect(output()).toContain(`listening on https://localhost:${port}`);
       expect(await tlsAltNames(port, 'enterpriseenrollment.contoso.com', ca)).toContain('DNS:enterpriseenrollment.contoso.com');
       // Private keys are for the server's eyes only.
-      for (const key of ['ca/root-ca.key', 'tls/root-ca.key', 'tls/server.key', 'secrets/token.key']) {
+      for (const key of ['ca/root-ca.key', 'tls/root-ca.key', 'tls/server.key', 'secrets/token.key', 'winroll.db']) {
         expect((await stat(path.join(dir, key))).mode & 0o077).toBe(0);
       }
 

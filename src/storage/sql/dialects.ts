@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
@@ -76,7 +76,16 @@ export interface OpenedDatabase {
 export function openSqlite(file: string): OpenedDatabase {
   let conn: BetterSqlite3.Database;
   try {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(path.dirname(file), { recursive: true });
+      // The database holds password hashes and device records: create it readable by its owner only
+      // (SQLite gives the -wal and -shm files the same mode).
+      try {
+        closeSync(openSync(file, 'wx', 0o600));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
     conn = new BetterSqlite3(file);
     conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     if (file !== ':memory:') whileBusy(() => conn.pragma('journal_mode = WAL'));
