@@ -16,6 +16,8 @@ export interface DataPaths {
   tlsServerCert: string;
   tlsServerKey: string;
   tokenSecret: string;
+  /** Master secret for the second factor: seals TOTP secrets at rest and signs the sign-in page's code step. */
+  mfaKey: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -28,6 +30,7 @@ export function dataPaths(root: string): DataPaths {
     tlsServerCert: path.join(root, 'tls', 'server.pem'),
     tlsServerKey: path.join(root, 'tls', 'server.key'),
     tokenSecret: path.join(root, 'secrets', 'token.key'),
+    mfaKey: path.join(root, 'secrets', 'mfa.key'),
   };
 }
 

@@ -11,6 +11,7 @@ import { type EnrollmentUrls, buildEnrollmentUrls } from '../core/enrollment/end
 import { EnrollmentService, PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
+import { MfaService } from '../core/mfa/mfa-service.js';
 import { DeviceAuthenticator } from '../core/management/device-auth.js';
 import { SessionEngine } from '../core/management/session-engine.js';
 import type { Storage } from '../core/ports.js';
@@ -21,6 +22,7 @@ import { type AppLogger, createLogger } from '../observability/logger.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { createRootCa } from '../pki/ca.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { buildAdminApi } from './admin-api.js';
 import { dataPaths, ensureDir, loadOrCreatePair, loadOrCreateSecret } from './data-dir.js';
 import { openConfiguredStorage } from './storage.js';
 import { type ServerTls, ensureLocalTls, loadAdminTls } from './tls.js';
@@ -65,6 +67,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const ca = new CertificateAuthority({ certPem: caPair.certPem, keyPem: caPair.keyPem });
     const tokens = new EnrollmentTokens(await loadOrCreateSecret(paths.tokenSecret), clock);
     const directory = new DirectoryService({ storage, clock });
+    // Second factor for enrollment; the key never leaves the data folder (README: back it up with the database).
+    const mfa = new MfaService({ store: storage, masterKey: await loadOrCreateSecret(paths.mfaKey), clock, issuer: config.organizationName });
 
     const domainNames = async () => (await storage.listDomains()).map((d) => d.name);
     const loadTls = async (): Promise<ServerTls> =>
@@ -85,10 +89,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       urls: () => urls,
       organizationName: config.organizationName,
       deviceCertValidityDays: config.deviceCertValidityDays,
+      secondFactor: mfa,
     });
-    const federated = new FederatedSignIn({ directory, tokens });
+    const federated = new FederatedSignIn({ directory, tokens, mfa });
 
+    const adminApi = buildAdminApi({ storage, directory, clock, config });
+    closers.unshift(() => adminApi.close());
     const web = createWebServer({
+      adminApi: adminApi.api,
       tls,
       logger,
       enrollment,

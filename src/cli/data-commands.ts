@@ -3,9 +3,15 @@ import { type Command, Option } from 'commander';
 import { openConfiguredStorage } from '../app/storage.js';
 import { loadConfig } from '../config/config.js';
 import { DirectoryService } from '../core/directory/directory-service.js';
+import { mfaStatusByUser } from '../core/mfa/mfa-service.js';
 import type { AuthPolicy, Storage } from '../core/ports.js';
 import { systemClock } from '../shared/clock.js';
 import { CliError, addDataOptions, print, table } from './main.js';
+import { cliOperations } from './admin-commands.js';
+import { CLI_CONTEXT } from '../core/admin/audit.js';
+
+/** Changes go through the audited operations (the audit log names the actor `cli`). */
+const audited = (s: Storage) => cliOperations(s).ops;
 
 interface DataFlags {
   dataDir?: string | undefined;
@@ -40,7 +46,7 @@ export function registerDataCommands(program: Command): void {
       .addOption(new Option('--auth-policy <policy>', 'onpremise (Windows asks for the password) or federated (Winroll sign-in page)').default('onpremise')),
   ).action(async (domain: string, opts: DataFlags & { authPolicy: string }) => {
     const policy = parseAuthPolicy(opts.authPolicy);
-    const added = await withStorage(opts, (_s, dir) => dir.addDomain(domain, policy));
+    const added = await withStorage(opts, (s) => audited(s).addDomain(CLI_CONTEXT, domain, policy));
     print(opts.json, added, () => `added domain ${added.name} (${added.authPolicy}); point enterpriseenrollment.${added.name} at this server with a CNAME`);
   });
   addDataOptions(domains.command('list')).action(async (opts: DataFlags) => {
@@ -53,7 +59,7 @@ export function registerDataCommands(program: Command): void {
       .argument('<domain>')
       .requiredOption('--auth-policy <policy>', 'onpremise or federated'),
   ).action(async (domain: string, opts: DataFlags & { authPolicy: string }) => {
-    const updated = await withStorage(opts, (_s, dir) => dir.setDomainAuthPolicy(domain, parseAuthPolicy(opts.authPolicy)));
+    const updated = await withStorage(opts, (s) => audited(s).setDomainAuthPolicy(CLI_CONTEXT, domain, parseAuthPolicy(opts.authPolicy)));
     print(opts.json, updated, () => `domain ${updated.name} now uses ${updated.authPolicy}`);
   });
 
@@ -65,14 +71,16 @@ export function registerDataCommands(program: Command): void {
       .requiredOption('--password <password>', 'initial password (at least 8 characters)')
       .option('--display-name <name>', 'name shown in lists'),
   ).action(async (upn: string, opts: DataFlags & { password: string; displayName?: string }) => {
-    const user = await withStorage(opts, (_s, dir) => dir.addUser({ upn, password: opts.password, displayName: opts.displayName ?? null }));
+    const user = await withStorage(opts, (s) => audited(s).addUser(CLI_CONTEXT, { upn, password: opts.password, displayName: opts.displayName ?? null }));
     const view = { id: user.id, upn: user.upn, displayName: user.displayName, enabled: user.enabled, createdAt: user.createdAt };
     print(opts.json, view, () => `added user ${user.upn}`);
   });
   addDataOptions(users.command('list')).action(async (opts: DataFlags) => {
-    const list = await withStorage(opts, (_s, dir) => dir.listUsers());
-    const view = list.map((u) => ({ id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, createdAt: u.createdAt }));
-    print(opts.json, view, () => table(['UPN', 'NAME', 'ENABLED', 'ADDED'], list.map((u) => [u.upn, u.displayName ?? '', u.enabled ? 'yes' : 'no', iso(u.createdAt)])));
+    const [list, mfa] = await withStorage(opts, async (s, dir) => [await dir.listUsers(), await mfaStatusByUser(s)] as const);
+    const view = list.map((u) => ({ id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, mfa: mfa.get(u.id) ?? null, createdAt: u.createdAt }));
+    print(opts.json, view, () =>
+      table(['UPN', 'NAME', 'ENABLED', 'MFA', 'ADDED'], list.map((u) => [u.upn, u.displayName ?? '', u.enabled ? 'yes' : 'no', mfa.get(u.id) ?? 'none', iso(u.createdAt)])),
+    );
   });
 
   const devices = program.command('devices').description('enrolled devices (one record per physical device)');

@@ -5,8 +5,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig, redactDatabaseUrl } from '../config/config.js';
 import { WinrollError } from '../shared/errors.js';
+import { registerAdminCommands } from './admin-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerManagementCommands } from './management-commands.js';
+import { registerMfaCommands } from './mfa-commands.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerServe(program);
   registerDataCommands(program);
+  registerAdminCommands(program);
+  registerMfaCommands(program);
   registerManagementCommands(program);
   registerSimulate(program);
   return program;

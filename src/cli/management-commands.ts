@@ -11,6 +11,9 @@ import type { QueuedCommand } from '../core/management/ports.js';
 import { WnsClient } from '../push/wns.js';
 import { systemClock } from '../shared/clock.js';
 import { CliError, addDataOptions, print, table } from './main.js';
+import { cliOperations } from './admin-commands.js';
+import { CLI_CONTEXT } from '../core/admin/audit.js';
+import type { AdminOperations } from '../core/admin/operations.js';
 
 interface DataFlags {
   dataDir?: string;
@@ -18,12 +21,14 @@ interface DataFlags {
   json?: boolean;
 }
 
-async function withAdmin<T>(flags: DataFlags, fn: (admin: ManagementAdmin) => Promise<T>): Promise<T> {
+async function withAdmin<T>(flags: DataFlags, fn: (admin: ManagementAdmin, audited: AdminOperations) => Promise<T>): Promise<T> {
   const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
   const storage = await openConfiguredStorage(config);
   const push = config.wns ? new WnsClient(config.wns) : undefined;
   try {
-    return await fn(new ManagementAdmin({ storage, clock: systemClock, providerId: PROVIDER_ID, push }));
+    const admin = new ManagementAdmin({ storage, clock: systemClock, providerId: PROVIDER_ID, push });
+    // Changes go through the audited operations (the audit log names the actor `cli`).
+    return await fn(admin, cliOperations(storage, admin).ops);
   } finally {
     push?.close();
     await storage.close();
@@ -114,7 +119,7 @@ export function registerManagementCommands(program: Command): void {
       default:
         throw new CliError(`unknown action "${kind}"; use one of ${ACTION_KINDS.join(', ')}`);
     }
-    const cmd = await withAdmin(opts, (a) => a.queueAction(id, action));
+    const cmd = await withAdmin(opts, (_a, o) => o.queueAction(CLI_CONTEXT, id, action));
     const woke = cmd.push.ok ? 'the device was asked to check in now (push)' : cmd.push.detail;
     print(opts.json, { actionId: cmd.origin.kind === 'action' ? cmd.origin.actionId : cmd.id, commandId: cmd.id, state: cmd.state, push: cmd.push }, () => `queued ${kind} for ${id.toUpperCase()}; ${woke} (follow it with: winroll devices show ${id.toUpperCase()})`);
   });
@@ -130,7 +135,7 @@ export function registerManagementCommands(program: Command): void {
         throw new CliError(`cannot read ${file}: ${(err as Error).message.split('\n')[0]}`);
       }
       if (!raw || typeof raw !== 'object') throw new CliError(`${file} does not hold a profile object`);
-      const p = await withAdmin(opts, (a) => a.saveProfile(raw as { name: unknown; scope: unknown; settings: unknown }));
+      const p = await withAdmin(opts, (_a, o) => o.saveProfile(CLI_CONTEXT, raw as { name: unknown; scope: unknown; settings: unknown }));
       print(opts.json, p, () => `saved profile ${p.name} (${p.scope}, ${p.settings.length} settings, version ${p.version})`);
     },
   );
@@ -142,23 +147,23 @@ export function registerManagementCommands(program: Command): void {
     addDataOptions(profiles.command(verb).argument('<profile>').option('--group <group>', 'a group of users').option('--device <device-id>', 'one device')).action(
       async (name: string, opts: DataFlags & { group?: string; device?: string }) => {
         if (verb === 'assign') {
-          const n = await withAdmin(opts, (a) => a.assignProfile(name, opts));
+          const n = await withAdmin(opts, (_a, o) => o.assignProfile(CLI_CONTEXT, name, opts));
           print(opts.json, { queued: n }, () => `assigned ${name}; ${n} commands queued for the targeted devices`);
         } else {
-          await withAdmin(opts, (a) => a.unassignProfile(name, opts));
+          await withAdmin(opts, (_a, o) => o.unassignProfile(CLI_CONTEXT, name, opts));
           print(opts.json, { ok: true }, () => `unassigned ${name}; devices remove its settings at their next check-in`);
         }
       },
     );
   }
   addDataOptions(profiles.command('delete').argument('<profile>')).action(async (name: string, opts: DataFlags) => {
-    await withAdmin(opts, (a) => a.deleteProfile(name));
+    await withAdmin(opts, (_a, o) => o.deleteProfile(CLI_CONTEXT, name));
     print(opts.json, { ok: true }, () => `deleted ${name}; devices remove its settings at their next check-in`);
   });
 
   const groups = program.command('groups').description('groups of users, for assigning profiles');
   addDataOptions(groups.command('add').argument('<name>')).action(async (name: string, opts: DataFlags) => {
-    const g = await withAdmin(opts, (a) => a.addGroup(name));
+    const g = await withAdmin(opts, (_a, o) => o.addGroup(CLI_CONTEXT, name));
     print(opts.json, g, () => `added group ${g.name}`);
   });
   addDataOptions(groups.command('list')).action(async (opts: DataFlags) => {
@@ -166,7 +171,7 @@ export function registerManagementCommands(program: Command): void {
     print(opts.json, list, () => table(['NAME', 'ADDED'], list.map((g) => [g.name, iso(g.createdAt)])));
   });
   addDataOptions(groups.command('add-member').argument('<group>').argument('<upn>')).action(async (group: string, upn: string, opts: DataFlags) => {
-    await withAdmin(opts, (a) => a.addGroupMember(group, upn));
+    await withAdmin(opts, (_a, o) => o.addGroupMember(CLI_CONTEXT, group, upn));
     print(opts.json, { ok: true }, () => `added ${upn} to ${group}`);
   });
 }

@@ -9,7 +9,10 @@
  * - A failed write leaves nothing behind (each method is one transaction).
  */
 
+import type { AdminStorage } from './admin/ports.js';
 import type { ManagementStorage } from './management/ports.js';
+import type { MfaStore } from './mfa/ports.js';
+import type { PolicyStorage } from './policy/ports.js';
 
 export type AuthPolicy = 'OnPremise' | 'Federated';
 export type EnrollmentType = 'Full' | 'Device';
@@ -205,7 +208,15 @@ export interface TokenStore {
 }
 
 /** Everything the domain needs from storage, composed. */
-export interface Storage extends DomainStore, UserStore, EnrollmentStore, TokenStore, ManagementStorage {
+export interface Storage
+  extends DomainStore,
+    UserStore,
+    EnrollmentStore,
+    TokenStore,
+    ManagementStorage,
+    AdminStorage,
+    MfaStore,
+    PolicyStorage {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import type { EnrollmentService, SoapResult } from '../core/enrollment/enrollmen
 import { type FederatedSignIn, isAcceptableAppru } from '../core/enrollment/federated-sign-in.js';
 import { SoapFault, encodeSoapFault } from '../protocol/soap/fault.js';
 import { type ClientIdentityOptions, clientIdentity } from './client-identity.js';
-import { renderPlainPage, renderSignInPage, renderTokenHandoff } from './sign-in-page.js';
+import { renderCodePage, renderPlainPage, renderSignInPage, renderTokenHandoff } from './sign-in-page.js';
 
 /** The largest enrollment request we accept: a real RST is about 4 KB; 64 KB leaves room for big CSRs. */
 export const SOAP_BODY_LIMIT = 64 * 1024;
@@ -75,19 +75,46 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
     if (!isAcceptableAppru(appru)) {
       return sendHtml(reply, 400, renderPlainPage('Open this page from Windows', 'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.'));
     }
-    const result = await deps.federated.signIn(username, form.password ?? '');
-    if (!result.ok) {
-      req.log.warn({ upn: username, reason: result.reason }, 'federated sign-in refused');
-      const error =
-        result.reason === 'domain_not_configured'
-          ? 'Your organisation is not set up for device enrollment here.'
-          : 'That work account or password is incorrect.';
-      return sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: username, error }));
+    const page = (error: string, loginHint = username) => sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint, error }));
+
+    // The code step (MFA): carries the signed state of the password step, never the password.
+    const state = typeof form.state === 'string' ? form.state.slice(0, 4096) : undefined;
+    const result =
+      state === undefined ? await deps.federated.signIn(username, form.password ?? '', appru) : await deps.federated.signInWithCode(state, (form.otp ?? '').slice(0, 32), appru);
+    switch (result.outcome) {
+      case 'token':
+        req.log.info({ upn: result.upn, secondFactor: result.secondFactor }, 'federated sign-in succeeded');
+        return sendHtml(reply, 200, renderTokenHandoff(appru, result.token));
+      case 'code_needed':
+        req.log.info({ upn: result.upn }, 'federated sign-in: password accepted, asking for a second factor');
+        return sendHtml(reply, 200, renderCodePage({ organizationName: deps.organizationName, appru, upn: result.upn, state: result.state }));
+      case 'refused': {
+        req.log.warn({ upn: result.upn ?? username, reason: result.reason }, 'federated sign-in refused');
+        const codeError: string | undefined = (CODE_ERRORS as Record<string, string>)[result.reason];
+        if (codeError && state !== undefined && result.upn) {
+          return sendHtml(reply, 200, renderCodePage({ organizationName: deps.organizationName, appru, upn: result.upn, state, error: codeError }));
+        }
+        if (result.reason === 'domain_not_configured') return page('Your organisation is not set up for device enrollment here.', result.upn);
+        if (result.reason === 'mfa_not_enrolled') {
+          return page(
+            'Your organisation requires a verification code from an authenticator app to enroll this device, but none is set up for your account. Contact your IT department to set one up, then try again.',
+            result.upn,
+          );
+        }
+        if (result.reason === 'step_expired') return page('Your sign-in took too long or could not be continued. Sign in again.', '');
+        if (state !== undefined) return page('This account can no longer enroll devices. Contact your IT department.', result.upn);
+        return page('That work account or password is incorrect.');
+      }
     }
-    req.log.info({ upn: result.upn }, 'federated sign-in succeeded');
-    return sendHtml(reply, 200, renderTokenHandoff(appru, result.token));
   });
 }
+
+/** What the code step says when a code is refused; the page keeps the state so the user can try again. */
+const CODE_ERRORS = {
+  wrong_code: 'That code is not correct. Enter the current 6-digit code from your authenticator app.',
+  replayed: 'That code was already used. Wait for the next code in your authenticator app and enter it.',
+  rate_limited: 'Too many incorrect codes. Wait 15 minutes and try again, or contact your IT department.',
+} as const;
 
 export interface RenewalRouteDeps {
   enrollment: EnrollmentService;

@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { escapeXml as esc } from '../protocol/xml/writer.js';
+import { API_PREFIX, type ApiDeps, adminApi } from './api/index.js';
 import { type EnrollmentRouteDeps, enrollmentRoutes } from './enrollment-routes.js';
 
 export interface TlsMaterial {
@@ -22,6 +23,8 @@ export interface WebServerDeps extends EnrollmentRouteDeps {
   /** PEM of the local TLS root, offered for download when Winroll made its own TLS certificate. */
   tlsRootCaPem?: string | undefined;
   publicHost: string;
+  /** The admin REST API (/api/v1); left out when not given. */
+  adminApi?: ApiDeps | undefined;
 }
 
 export function createWebServer(deps: WebServerDeps): FastifyInstance {
@@ -35,6 +38,7 @@ export function createWebServer(deps: WebServerDeps): FastifyInstance {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   });
   app.register(enrollmentRoutes, deps);
+  if (deps.adminApi) app.register(adminApi, { prefix: API_PREFIX, ...deps.adminApi });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (deps.tlsRootCaPem) {

@@ -42,6 +42,42 @@ ${error}<form method="post" autocomplete="on">
 </main></body></html>`;
 }
 
+export interface CodePageInput {
+  organizationName: string;
+  appru: string;
+  upn: string;
+  /** The signed step state from the password step (never the password). */
+  state: string;
+  error?: string | undefined;
+}
+
+/**
+ * The second step, shown only to users the MFA setting covers, after a correct password. Two steps
+ * rather than one form with an optional code field: most users are never asked (the form stays what
+ * Windows' small web view has always shown), a wrong code can be retried without typing the password
+ * again (we never echo a password back), and the code field is alone on the page with focus, so the
+ * numeric keyboard and one-time-code autofill behave.
+ */
+export function renderCodePage(p: CodePageInput): string {
+  const error = p.error ? `<div class="error" role="alert" id="error">${esc(p.error)}</div>` : '';
+  const describedBy = p.error ? 'otp-help error' : 'otp-help';
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Enter your verification code</title><style>${STYLE}</style></head>
+<body><main>
+<h1>Verify it's you</h1>
+<p>Signed in as <strong>${esc(p.upn)}</strong>. ${esc(p.organizationName)} requires a second step to enroll this device.</p>
+${error}<form method="post" autocomplete="off">
+<input type="hidden" name="appru" value="${esc(p.appru)}">
+<input type="hidden" name="state" value="${esc(p.state)}">
+<label for="otp">Verification code</label>
+<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required autofocus aria-describedby="${describedBy}">
+<p id="otp-help">Open your authenticator app and enter the 6-digit code shown for ${esc(p.organizationName)}.</p>
+<button type="submit">Verify</button>
+</form>
+</main></body></html>`;
+}
+
 /** The page that hands the token back to Windows: a form posted to `appru` with one field, `wresult`. */
 export function renderTokenHandoff(appru: string, token: string): string {
   return `<!DOCTYPE html>

@@ -67,6 +67,11 @@ export interface EnrollOptions {
    * timing, as they generate keys beforehand: both are the PC's work). Default: built here.
    */
   csrDer?: Buffer;
+  /**
+   * The user's authenticator app: returns the current one-time code when the federated sign-in page asks
+   * for a second factor (the MFA setting). Without it such a sign-in fails at step 'sign-in'.
+   */
+  totp?: () => string | Promise<string>;
 }
 
 export interface EnrollmentOutcome {
@@ -188,7 +193,8 @@ async function federatedSignIn(discovery: DiscoverResponse, opts: EnrollOptions)
     body: form.toString(),
     agent: opts.agent,
   });
-  const handoff = posted.body.toString('utf8');
+  let handoff = posted.body.toString('utf8');
+  if (/name="otp"/.test(handoff)) handoff = await secondFactor(pageUrl, handoff, opts);
   const action = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(handoff)?.[1];
   const wresult = /<input[^>]*name="wresult"[^>]*value="([^"]*)"/i.exec(handoff)?.[1];
   if (!wresult) {
@@ -197,6 +203,22 @@ async function federatedSignIn(discovery: DiscoverResponse, opts: EnrollOptions)
   }
   if (unescapeHtml(action ?? '') !== APPRU) throw new EnrollmentFailed('sign-in', `token form posts to ${action}, not to appru`);
   return unescapeHtml(wresult);
+}
+
+/** The code step after a correct password: the page's signed state and a code from the user's app. */
+async function secondFactor(pageUrl: URL, html: string, opts: EnrollOptions): Promise<string> {
+  if (!opts.totp) throw new EnrollmentFailed('sign-in', 'the sign-in page asks for a one-time code (MFA) and no authenticator was given', { hresult: 0x80180002 });
+  const state = /<input[^>]*name="state"[^>]*value="([^"]*)"/i.exec(html)?.[1];
+  if (!state) throw new EnrollmentFailed('sign-in', 'the code step carries no state');
+  const form = new URLSearchParams({ appru: APPRU, state: unescapeHtml(state), otp: await opts.totp() });
+  const posted = await call('sign-in', {
+    method: 'POST',
+    url: pageUrl.toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+    agent: opts.agent,
+  });
+  return posted.body.toString('utf8');
 }
 
 function checkProvisioning(xml: string, device: SimulatedDevice, enrollmentType: 'Full' | 'Device') {

@@ -3,7 +3,10 @@ import type { Storage } from '../../src/core/ports.js';
 import { WinrollError } from '../../src/shared/errors.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { pgTestUrl, withPostgresDatabase } from '../support/databases.js';
+import { adminConformanceSuite } from './admin.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
+import { mfaConformanceSuite } from './mfa.suite.js';
+import { policyConformanceSuite } from './policy.suite.js';
 import { type StorageTestTarget, storageConformanceSuite } from './storage.suite.js';
 
 // Throws (fails this file) in CI when WINROLL_TEST_PG is missing; otherwise prints why it skips.
@@ -20,6 +23,9 @@ describe.skipIf(server === undefined)('PostgreSQL storage', () => {
   };
   storageConformanceSuite(postgresTarget);
   managementConformanceSuite(postgresTarget);
+  adminConformanceSuite(postgresTarget);
+  mfaConformanceSuite(postgresTarget);
+  policyConformanceSuite(postgresTarget);
 
   describe('connection failures', () => {
     it('reports a missing database as storage_unavailable without the password', async () => {

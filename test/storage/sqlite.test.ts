@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, WinrollError } from '../../src/shared/errors.js';
 import { parseStorageUrl } from '../../src/storage/sql/dialects.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
+import { adminConformanceSuite } from './admin.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
+import { mfaConformanceSuite } from './mfa.suite.js';
+import { policyConformanceSuite } from './policy.suite.js';
 import { newEnrollment, type StorageTestTarget, storageConformanceSuite } from './storage.suite.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -43,6 +46,9 @@ const sqliteTarget: StorageTestTarget = {
 
 storageConformanceSuite(sqliteTarget);
 managementConformanceSuite(sqliteTarget);
+adminConformanceSuite(sqliteTarget);
+mfaConformanceSuite(sqliteTarget);
+policyConformanceSuite(sqliteTarget);
 
 describe('SQLite storage URLs', () => {
   it('parses the documented forms', () => {

@@ -92,6 +92,11 @@ export interface EnrollmentServiceDeps {
   deviceCertValidityDays: number;
   /** Defaults to renewalScheduleFor(deviceCertValidityDays). */
   renewal?: { renewPeriodDays: number; retryIntervalDays: number };
+  /**
+   * Whether a user must give a second factor (core/mfa). Windows asks an OnPremise (UsernameToken)
+   * domain's users only for a password, so such users are refused: their domain must use web sign-in.
+   */
+  secondFactor?: { isRequiredFor(user: User): Promise<boolean> };
 }
 
 interface Authenticated {
@@ -410,6 +415,14 @@ export class EnrollmentService {
       if (domain?.authPolicy !== 'OnPremise') {
         // The admin chose web sign-in for this domain; a bare password must not bypass it.
         throw new SoapFault({ subcode: 'Authentication', message: 'Your organisation requires web sign-in for enrollment.', detail: 'password token for a federated domain' });
+      }
+      if (await this.#d.secondFactor?.isRequiredFor(result.user)) {
+        // A password alone cannot satisfy the MFA setting, and Windows asks for nothing else here.
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message: 'Your organisation requires web sign-in with a second factor for enrollment. Contact your IT department.',
+          detail: 'MFA required for this user, but the domain uses OnPremise (password) sign-in; switch the domain to federated',
+        });
       }
       return { user: result.user, via: 'password' };
     }

@@ -41,6 +41,8 @@ export interface DevicesTable {
   current_enrollment_id: string | null;
   /** 'corporate' or 'personal'; set from the enrollment type on first enrollment, kept afterwards. */
   ownership: string;
+  /** Why it has its ownership, in words (migration 0004); null before rules were recorded. */
+  ownership_rule: string | null;
   last_check_in_at: string | null;
   /** JSON object (DeviceInventory). */
   inventory: string | null;
@@ -195,4 +197,244 @@ export interface Database {
   profiles: ProfilesTable;
   profile_assignments: ProfileAssignmentsTable;
   applied_settings: AppliedSettingsTable;
+  // who may enroll (migration 0004)
+  group_groups: GroupGroupsTable;
+  user_licenses: UserLicensesTable;
+  tenant_settings: TenantSettingsTable;
+  enrollment_restrictions: EnrollmentRestrictionsTable;
+  restriction_assignments: RestrictionAssignmentsTable;
+  device_enrollment_managers: DeviceEnrollmentManagersTable;
+  corporate_identifiers: CorporateIdentifiersTable;
+  enrollment_attempts: EnrollmentAttemptsTable;
+  mfa_factors: MfaFactorsTable;
+  admin_roles: AdminRolesTable;
+  admin_sessions: AdminSessionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+}
+
+// -- admin API (migration 0005) -------------------------------------------------------------------------
+
+export interface AdminRolesTable {
+  user_id: string;
+  role: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AdminSessionsTable {
+  /** SHA-256 hex of the cookie value. */
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  /** SHA-256 hex of the bearer value. */
+  token_hash: string;
+  role: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  actor_kind: string;
+  actor_user_id: string | null;
+  actor_upn: string | null;
+  actor_token_id: string | null;
+  actor_token_name: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  /** JSON text or null. */
+  before: string | null;
+  after: string | null;
+  outcome: string;
+  error: string | null;
+  trace_id: string | null;
+}
+
+// -- who may enroll (migration 0004) -------------------------------------------------------------------
+
+/** A group nested in another (a DAG: cycles are refused on insert). */
+export interface GroupGroupsTable {
+  parent_id: string;
+  child_id: string;
+}
+
+export interface UserLicensesTable {
+  user_id: string;
+  assigned_at: string;
+}
+
+/** One row (id 1): the TenantSettings JSON document, merged over the defaults when read. */
+export interface TenantSettingsTable {
+  id: number;
+  /** JSON TenantSettings. */
+  settings: string;
+  updated_at: string;
+}
+
+export interface EnrollmentRestrictionsTable {
+  id: string;
+  /** 'platform' or 'deviceLimit'. */
+  type: string;
+  name: string;
+  /** 1 = highest among a type's non-default policies; null only for the default. */
+  priority: number | null;
+  /** 0 or 1. */
+  is_default: number;
+  /** JSON configuration of the restriction type. */
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RestrictionAssignmentsTable {
+  restriction_id: string;
+  group_id: string;
+  created_at: string;
+}
+
+export interface DeviceEnrollmentManagersTable {
+  user_id: string;
+  added_at: string;
+}
+
+/** `*_key`: the matching form (trimmed, lower-case; the serial also without periods); the rest as uploaded. */
+export interface CorporateIdentifiersTable {
+  manufacturer_key: string;
+  model_key: string;
+  serial_key: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  added_at: string;
+}
+
+export interface EnrollmentAttemptsTable {
+  id: string;
+  at: string;
+  trace_id: string;
+  upn: string | null;
+  user_id: string | null;
+  device_id: string | null;
+  method: string;
+  enrollment_type: string | null;
+  os_version: string | null;
+  ownership: string | null;
+  /** 'mdm', 'mam' or 'refused'. */
+  outcome: string;
+  error_type: string | null;
+  subcode: string | null;
+  /** JSON array of strings. */
+  reasons: string;
+  /** JSON object { platform?, deviceLimit? }. */
+  policies: string;
+}
+
+// -- second factor for enrollment (migration 0006) -------------------------------------------------------
+
+export interface MfaFactorsTable {
+  user_id: string;
+  kind: string;
+  /** 'pending' or 'active'. */
+  status: string;
+  /** The service's AES-256-GCM ciphertext (core/mfa/secret-box.ts), never the secret. */
+  secret: string;
+  last_time_step: number | null;
+  attempts: number;
+  attempts_since: string | null;
+  created_at: string;
+  confirmed_at: string | null;
+  last_used_at: string | null;
+}
+
+// -- who may enroll (migration 0004) ----------------------------------------------------------------------
+
+/** A group nested in another (a DAG; cycles are refused on insert). */
+export interface GroupGroupsTable {
+  parent_id: string;
+  child_id: string;
+}
+
+export interface UserLicensesTable {
+  user_id: string;
+  assigned_at: string;
+}
+
+/** One row (id 1): the TenantSettings JSON document. */
+export interface TenantSettingsTable {
+  id: number;
+  settings: string;
+  updated_at: string;
+}
+
+export interface EnrollmentRestrictionsTable {
+  id: string;
+  /** 'platform' or 'deviceLimit'. */
+  type: string;
+  name: string;
+  /** 1 = highest, 1..n per type; null only for the default. */
+  priority: number | null;
+  /** 0 or 1. */
+  is_default: number;
+  /** JSON config of the type. */
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RestrictionAssignmentsTable {
+  restriction_id: string;
+  group_id: string;
+  created_at: string;
+}
+
+export interface DeviceEnrollmentManagersTable {
+  user_id: string;
+  added_at: string;
+}
+
+export interface CorporateIdentifiersTable {
+  /** Matching form: trimmed, lower-case (the serial also without periods). */
+  manufacturer_key: string;
+  model_key: string;
+  serial_key: string;
+  /** As uploaded (trimmed). */
+  manufacturer: string;
+  model: string;
+  serial: string;
+  added_at: string;
+}
+
+export interface EnrollmentAttemptsTable {
+  id: string;
+  at: string;
+  trace_id: string;
+  upn: string | null;
+  user_id: string | null;
+  device_id: string | null;
+  method: string;
+  enrollment_type: string | null;
+  os_version: string | null;
+  ownership: string | null;
+  /** 'mdm', 'mam' or 'refused'. */
+  outcome: string;
+  error_type: string | null;
+  subcode: string | null;
+  /** JSON array of strings. */
+  reasons: string;
+  /** JSON object { platform?, deviceLimit? }. */
+  policies: string;
 }

@@ -15,6 +15,18 @@ import type {
   QueuedCommand,
 } from '../../core/management/ports.js';
 import type {
+  AdminAccount,
+  AdminRole,
+  AdminSessionRecord,
+  ApiTokenRecord,
+  AuditEntry,
+  AuditOutcome,
+  AuditQuery,
+  DeviceQuery,
+  DeviceSummary,
+  NewAuditEntry,
+} from '../../core/admin/ports.js';
+import type {
   AuthPolicy,
   DeviceRecord,
   DeviceStatus,
@@ -27,12 +39,17 @@ import type {
   Storage,
   User,
 } from '../../core/ports.js';
+import type * as P from '../../core/policy/ports.js';
+import type { MfaFactor, MfaFactorSummary } from '../../core/mfa/ports.js';
 import { InvalidInputError, NotFoundError, WinrollError } from '../../shared/errors.js';
 import { boolFromDb, boolToDb, jsonToDb, timeFromDb, timeToDb } from './codecs.js';
 import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from './dialects.js';
 import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
 import { newId } from './ids.js';
+import * as adm from './admin.js';
 import * as m from './management.js';
+import * as mfa from './mfa.js';
+import * as pol from './policy.js';
 import { StaticMigrationProvider } from './migrations/index.js';
 import { selectDevices, toEnrollment, withWarnings } from './rows.js';
 import type { Database, DomainsTable, EnrollmentsTable, UsersTable } from './schema.js';
@@ -753,6 +770,309 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async removeApplied(devicePk: string, userId: string | null, locUri: string): Promise<void> {
     return this.#run((db) => m.removeApplied(db, devicePk, userId, locUri));
+  }
+
+  // -- admin API: roles, sessions, tokens, audit, paged devices (admin.ts) ---------------------------------
+
+  async setAdminRole(input: { userId: string; role: AdminRole; now: Date }, audit?: NewAuditEntry): Promise<AdminAccount> {
+    return this.#run((db) => adm.setAdminRole(db, input, audit), { missing: `user ${input.userId} does not exist` });
+  }
+
+  async removeAdmin(userId: string, now: Date, audit?: NewAuditEntry): Promise<boolean> {
+    return this.#run((db) => adm.removeAdmin(db, userId, now, audit));
+  }
+
+  async getAdmin(userId: string): Promise<AdminAccount | undefined> {
+    return this.#run((db) => adm.getAdmin(db, userId));
+  }
+
+  async listAdmins(): Promise<AdminAccount[]> {
+    return this.#run((db) => adm.listAdmins(db));
+  }
+
+  async createAdminSession(session: AdminSessionRecord): Promise<void> {
+    return this.#run((db) => adm.createAdminSession(db, session), { missing: `user ${session.userId} does not exist` });
+  }
+
+  async getAdminSession(idHash: string): Promise<AdminSessionRecord | undefined> {
+    return this.#run((db) => adm.getAdminSession(db, idHash));
+  }
+
+  async touchAdminSession(idHash: string, lastSeenAt: Date): Promise<void> {
+    return this.#run((db) => adm.touchAdminSession(db, idHash, lastSeenAt));
+  }
+
+  async deleteAdminSession(idHash: string): Promise<void> {
+    return this.#run((db) => adm.deleteAdminSession(db, idHash));
+  }
+
+  async pruneAdminSessions(now: Date, idleBefore: Date): Promise<number> {
+    return this.#run((db) => adm.pruneAdminSessions(db, now, idleBefore));
+  }
+
+  async createApiToken(input: Omit<ApiTokenRecord, 'createdByUpn' | 'lastUsedAt' | 'revokedAt'>, audit?: NewAuditEntry): Promise<ApiTokenRecord> {
+    return this.#run((db) => adm.createApiToken(db, input, audit), {
+      conflict: `an API token named "${input.name}" already exists`,
+      missing: `user ${input.createdByUserId} does not exist`,
+    });
+  }
+
+  async getApiTokenByHash(tokenHash: string): Promise<ApiTokenRecord | undefined> {
+    return this.#run((db) => adm.getApiTokenByHash(db, tokenHash));
+  }
+
+  async getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    return this.#run((db) => adm.getApiToken(db, id));
+  }
+
+  async listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.#run((db) => adm.listApiTokens(db));
+  }
+
+  async revokeApiToken(id: string, now: Date, audit?: NewAuditEntry): Promise<boolean> {
+    return this.#run((db) => adm.revokeApiToken(db, id, now, audit));
+  }
+
+  async touchApiToken(id: string, now: Date): Promise<void> {
+    return this.#run((db) => adm.touchApiToken(db, id, now));
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    return this.#run((db) => adm.appendAudit(db, entry));
+  }
+
+  async completeAudit(id: string, result: { outcome: Exclude<AuditOutcome, 'pending'>; after: unknown; error: string | null }): Promise<void> {
+    return this.#run((db) => adm.completeAudit(db, id, result));
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return this.#run((db) => adm.listAudit(db, query));
+  }
+
+  async listDevicesPage(query: DeviceQuery): Promise<DeviceSummary[]> {
+    return this.#run((db) => adm.listDevicesPage(db, query));
+  }
+
+  // -- second factor for enrollment (mfa.ts) ---------------------------------------------------------
+
+  async getMfaFactor(userId: string): Promise<MfaFactor | undefined> {
+    return this.#run((db) => mfa.getMfaFactor(db, userId));
+  }
+
+  async listMfaFactors(): Promise<MfaFactorSummary[]> {
+    return this.#run((db) => mfa.listMfaFactors(db));
+  }
+
+  async savePendingMfaFactor(input: { userId: string; secretCiphertext: string; now: Date }): Promise<boolean> {
+    return this.#run((db) => mfa.savePendingMfaFactor(db, input), { missing: `user ${input.userId} does not exist` });
+  }
+
+  async activateMfaFactor(userId: string, timeStep: number, now: Date): Promise<boolean> {
+    return this.#run((db) => mfa.activateMfaFactor(db, userId, timeStep, now));
+  }
+
+  async recordMfaUse(userId: string, timeStep: number, now: Date): Promise<boolean> {
+    return this.#run((db) => mfa.recordMfaUse(db, userId, timeStep, now));
+  }
+
+  async countMfaAttempt(userId: string, now: Date, windowStart: Date): Promise<number> {
+    return this.#run((db) => mfa.countMfaAttempt(db, userId, now, windowStart));
+  }
+
+  async deleteMfaFactor(userId: string): Promise<boolean> {
+    return this.#run((db) => mfa.deleteMfaFactor(db, userId));
+  }
+
+  // -- who may enroll (policy.ts; ports in core/policy/ports.ts) -------------------------------------------
+
+  async setUserEnabled(userId: string, enabled: boolean, now: Date): Promise<User> {
+    return this.#run((db) => pol.setUserEnabled(db, userId, enabled, now));
+  }
+
+  async addGroupToGroup(parentId: string, childId: string): Promise<void> {
+    return this.#run((db) => pol.addGroupToGroup(db, this.kind, parentId, childId), { missing: `group ${parentId} or ${childId} does not exist` });
+  }
+
+  async removeGroupFromGroup(parentId: string, childId: string): Promise<void> {
+    return this.#run((db) => pol.removeGroupFromGroup(db, parentId, childId));
+  }
+
+  async listChildGroups(groupId: string): Promise<Group[]> {
+    return this.#run((db) => pol.listChildGroups(db, groupId));
+  }
+
+  async groupsOfUser(userId: string): Promise<string[]> {
+    return this.#run((db) => pol.groupsOfUser(db, userId));
+  }
+
+  async usersInGroup(groupId: string): Promise<string[]> {
+    return this.#run((db) => pol.usersInGroup(db, groupId));
+  }
+
+  async groupHasUsers(groupId: string): Promise<boolean> {
+    return this.#run((db) => pol.groupHasUsers(db, groupId));
+  }
+
+  async listGroupsWithCounts(): Promise<P.GroupWithCounts[]> {
+    return this.#run((db) => pol.listGroupsWithCounts(db));
+  }
+
+  async assignLicense(userId: string, now: Date): Promise<boolean> {
+    return this.#run((db) => pol.assignLicense(db, this.kind, userId, now), { missing: `user ${userId} does not exist` });
+  }
+
+  async removeLicense(userId: string): Promise<boolean> {
+    return this.#run((db) => pol.removeLicense(db, userId));
+  }
+
+  async hasLicense(userId: string): Promise<boolean> {
+    return this.#run((db) => pol.hasLicense(db, userId));
+  }
+
+  async licenseCounts(): Promise<{ assigned: number; seats: number | null; available: number | null }> {
+    return this.#run((db) => pol.licenseCounts(db));
+  }
+
+  async listLicenses(): Promise<P.LicenseAssignment[]> {
+    return this.#run((db) => pol.listLicenses(db));
+  }
+
+  async getTenantSettings(): Promise<P.TenantSettings> {
+    return this.#run((db) => pol.getTenantSettings(db));
+  }
+
+  async saveTenantSettings(settings: P.TenantSettings, now: Date): Promise<P.TenantSettings> {
+    return this.#run((db) => pol.saveTenantSettings(db, settings, now));
+  }
+
+  async ensureDefaultRestrictions(now: Date): Promise<{ platform: P.Restriction<'platform'>; deviceLimit: P.Restriction<'deviceLimit'> }> {
+    return this.#run((db) => pol.ensureDefaultRestrictions(db, this.kind, now));
+  }
+
+  async createRestriction<T extends P.RestrictionType>(
+    input: { type: T; name: string; config: P.RestrictionConfigs[T] },
+    now: Date,
+  ): Promise<P.Restriction<T>> {
+    const conflict = `a ${String(input.type)} restriction named "${String(input.name).trim()}" already exists`;
+    return this.#run((db) => pol.createRestriction(db, this.kind, input, now), conflict);
+  }
+
+  async getRestriction(id: string): Promise<P.Restriction | undefined> {
+    return this.#run((db) => pol.getRestriction(db, id));
+  }
+
+  async updateRestriction(
+    id: string,
+    changes: { name?: string; config?: P.PlatformRestrictionConfig | P.DeviceLimitRestrictionConfig },
+    now: Date,
+  ): Promise<P.Restriction> {
+    const conflict = `a restriction of that type named "${String(changes.name).trim()}" already exists`;
+    return this.#run((db) => pol.updateRestriction(db, id, changes, now), conflict);
+  }
+
+  async setRestrictionPriority(id: string, priority: number, now: Date): Promise<void> {
+    return this.#run((db) => pol.setRestrictionPriority(db, this.kind, id, priority, now));
+  }
+
+  async deleteRestriction(id: string): Promise<void> {
+    return this.#run((db) => pol.deleteRestriction(db, this.kind, id));
+  }
+
+  async assignRestriction(id: string, groupId: string, now: Date): Promise<void> {
+    return this.#run((db) => pol.assignRestriction(db, id, groupId, now), {
+      missing: `restriction ${id} or group ${groupId} does not exist`,
+    });
+  }
+
+  async unassignRestriction(id: string, groupId: string): Promise<void> {
+    return this.#run((db) => pol.unassignRestriction(db, id, groupId));
+  }
+
+  async listRestrictions(type?: P.RestrictionType): Promise<P.Restriction[]> {
+    return this.#run((db) => pol.listRestrictions(db, type));
+  }
+
+  async restrictionsFor<T extends P.RestrictionType>(groupIds: string[], type: T): Promise<P.Restriction<T>> {
+    return this.#run((db) => pol.restrictionsFor(db, this.kind, groupIds, type));
+  }
+
+  async addDem(userId: string, now: Date): Promise<void> {
+    return this.#run((db) => pol.addDem(db, userId, now), { missing: `user ${userId} does not exist` });
+  }
+
+  async removeDem(userId: string): Promise<boolean> {
+    return this.#run((db) => pol.removeDem(db, userId));
+  }
+
+  async isDem(userId: string): Promise<boolean> {
+    return this.#run((db) => pol.isDem(db, userId));
+  }
+
+  async listDems(): Promise<P.DeviceEnrollmentManager[]> {
+    return this.#run((db) => pol.listDems(db));
+  }
+
+  async replaceCorporateIdentifiers(rows: P.CorporateIdentifier[], now: Date): Promise<number> {
+    return this.#run((db) => pol.replaceCorporateIdentifiers(db, rows, now));
+  }
+
+  async addCorporateIdentifiers(rows: P.CorporateIdentifier[], now: Date): Promise<number> {
+    return this.#run((db) => pol.addCorporateIdentifiers(db, rows, now));
+  }
+
+  async countCorporateIdentifiers(): Promise<number> {
+    return this.#run((db) => pol.countCorporateIdentifiers(db));
+  }
+
+  async isCorporateIdentifier(device: P.CorporateIdentifier): Promise<boolean> {
+    return this.#run((db) => pol.isCorporateIdentifier(db, device));
+  }
+
+  async removeCorporateIdentifier(row: P.CorporateIdentifier): Promise<boolean> {
+    return this.#run((db) => pol.removeCorporateIdentifier(db, row));
+  }
+
+  async listCorporateIdentifiers(opts?: { limit?: number; offset?: number }): Promise<Array<P.CorporateIdentifier & { addedAt: Date }>> {
+    return this.#run((db) => pol.listCorporateIdentifiers(db, opts));
+  }
+
+  async countUserDevicesForLimit(userId: string, opts: { since: Date; excludeDeviceId?: string }): Promise<number> {
+    return this.#run((db) => pol.countUserDevicesForLimit(db, userId, opts));
+  }
+
+  async countDevicesEnrolledBy(userId: string, opts?: { excludeDeviceId?: string }): Promise<number> {
+    return this.#run((db) => pol.countDevicesEnrolledBy(db, userId, opts));
+  }
+
+  async recordOwnership(devicePk: string, ownership: Ownership, rule: string): Promise<void> {
+    return this.#run((db) => pol.recordOwnership(db, devicePk, ownership, rule));
+  }
+
+  async getOwnership(devicePk: string): Promise<{ ownership: Ownership; rule: string | null } | undefined> {
+    return this.#run((db) => pol.getOwnership(db, devicePk));
+  }
+
+  async recordEnrollmentAttempt(attempt: P.NewEnrollmentAttempt): Promise<P.EnrollmentAttempt> {
+    return this.#run((db) => pol.recordEnrollmentAttempt(db, attempt));
+  }
+
+  async listEnrollmentAttempts(opts: {
+    limit: number;
+    upn?: string;
+    deviceId?: string;
+    outcome?: P.EnrollmentOutcome;
+    since?: Date;
+    before?: Date;
+  }): Promise<P.EnrollmentAttempt[]> {
+    return this.#run((db) => pol.listEnrollmentAttempts(db, opts));
+  }
+
+  async countEnrollmentAttempts(opts: { since: Date; outcome?: P.EnrollmentOutcome }): Promise<number> {
+    return this.#run((db) => pol.countEnrollmentAttempts(db, opts));
+  }
+
+  async pruneEnrollmentAttempts(before: Date): Promise<number> {
+    return this.#run((db) => pol.pruneEnrollmentAttempts(db, before));
   }
 }
 

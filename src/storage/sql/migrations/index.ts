@@ -2,6 +2,9 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001_initial.js';
 import { management } from './0002_management.js';
 import { renewal } from './0003_renewal.js';
+import { policy } from './0004_policy.js';
+import { admin } from './0005_admin.js';
+import { mfa } from './0006_mfa.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -14,6 +17,9 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
     '0001_initial': initial(dialect),
     '0002_management': management(dialect),
     '0003_renewal': renewal(dialect),
+    '0004_policy': policy(dialect),
+    '0005_admin': admin(dialect),
+    '0006_mfa': mfa(dialect),
   };
 }
 

@@ -1,0 +1,79 @@
+/** Enrolled devices, their commands, and remote actions. */
+import { z } from 'zod';
+import { ANY_ROLE, HELPDESK_ROLES, rolesForAction } from '../../../core/admin/roles.js';
+import type { RemoteAction } from '../../../core/management/actions.js';
+import { decodeCursor, encodeCursor, pageOf, pageQuery } from '../pagination.js';
+import { type ApiRoute, route } from '../route.js';
+import { ActionResultSchema, DeviceDetailSchema, DeviceSchema, toDevice, toDeviceDetail } from '../schemas.js';
+
+const deviceParam = z.object({ deviceId: z.string().min(1).max(64).describe('The Windows DeviceID') });
+
+const actionBody = z.discriminatedUnion('kind', [
+  z.object({ kind: z.enum(['sync', 'restart', 'retire', 'delete']) }),
+  z.object({ kind: z.literal('rename'), name: z.string().min(1).max(63) }),
+  z.object({ kind: z.literal('wipe'), keepEnrollment: z.boolean().default(false) }),
+]);
+
+export const deviceRoutes: ApiRoute[] = [
+  route({
+    method: 'GET',
+    path: '/devices',
+    operationId: 'listDevices',
+    summary: 'List devices',
+    description: 'Ordered by DeviceID; filter by status, ownership and enrolling user.',
+    tag: 'devices',
+    access: ANY_ROLE,
+    query: pageQuery.extend({
+      status: z.enum(['enrolled', 'unenrolled']).optional(),
+      ownership: z.enum(['corporate', 'personal']).optional(),
+      upn: z.string().max(320).optional(),
+    }),
+    response: { status: 200, description: 'A page of devices.', schema: pageOf(DeviceSchema) },
+    async handler({ query, deps }) {
+      const after = decodeCursor(query.cursor, ['d'])?.d;
+      const rows = await deps.reads.listDevicesPage({ status: query.status, ownership: query.ownership, upn: query.upn, limit: query.limit + 1, afterDeviceId: after });
+      const items = rows.slice(0, query.limit);
+      const last = items.at(-1);
+      return { items: items.map(toDevice), nextCursor: rows.length > query.limit && last ? encodeCursor({ d: last.device.deviceId }) : null };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/devices/{deviceId}',
+    operationId: 'getDevice',
+    summary: 'Show a device',
+    description: 'With its current enrollment, inventory and newest commands (remote actions included, with their state).',
+    tag: 'devices',
+    access: ANY_ROLE,
+    params: deviceParam,
+    response: { status: 200, description: 'The device.', schema: DeviceDetailSchema },
+    async handler({ params, deps }) {
+      return toDeviceDetail(await deps.management.device(params.deviceId));
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/devices/{deviceId}/actions',
+    operationId: 'queueDeviceAction',
+    summary: 'Queue a remote action',
+    description:
+      'sync and restart: help desk or administrator; rename (corporate devices), wipe, retire and delete: administrator. The device is woken through push when configured, else it picks the action up at its next check-in; follow it with GET /devices/{deviceId}.',
+    tag: 'devices',
+    access: HELPDESK_ROLES,
+    accessFor: ({ body }) => rolesForAction(body.kind),
+    params: deviceParam,
+    body: actionBody,
+    response: { status: 202, description: 'Queued.', schema: ActionResultSchema },
+    errors: [422],
+    async handler({ params, body, deps, audit }) {
+      const action: RemoteAction = body;
+      const q = await deps.operations.queueAction(audit, params.deviceId, action);
+      return {
+        actionId: q.origin.kind === 'action' ? q.origin.actionId : q.id,
+        commandId: q.id,
+        state: q.state,
+        push: q.push.ok ? { ok: true } : { ok: false, reason: q.push.reason, detail: q.push.detail },
+      };
+    },
+  }),
+];

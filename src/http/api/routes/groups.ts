@@ -1,0 +1,53 @@
+/** Groups of users, for assigning profiles (and, later, enrollment scopes and restrictions). */
+import { z } from 'zod';
+import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
+import { pageOf, pageQuery, paginate } from '../pagination.js';
+import { type ApiRoute, route } from '../route.js';
+import { GroupSchema, toGroup } from '../schemas.js';
+
+export const groupRoutes: ApiRoute[] = [
+  route({
+    method: 'GET',
+    path: '/groups',
+    operationId: 'listGroups',
+    summary: 'List groups',
+    tag: 'groups',
+    access: ANY_ROLE,
+    query: pageQuery,
+    response: { status: 200, description: 'A page of groups, by name.', schema: pageOf(GroupSchema) },
+    async handler({ query, deps }) {
+      const page = paginate(await deps.management.listGroups(), (g) => g.name, query);
+      return { items: page.items.map(toGroup), nextCursor: page.nextCursor };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/groups',
+    operationId: 'addGroup',
+    summary: 'Add a group',
+    tag: 'groups',
+    access: ADMINISTRATOR_ONLY,
+    body: z.object({ name: z.string().min(1).max(128) }),
+    response: { status: 201, description: 'The group.', schema: GroupSchema },
+    errors: [409, 422],
+    async handler({ body, deps, audit }) {
+      return toGroup(await deps.operations.addGroup(audit, body.name));
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/groups/{name}/members',
+    operationId: 'addGroupMember',
+    summary: 'Add a user to a group',
+    description: 'Idempotent.',
+    tag: 'groups',
+    access: ADMINISTRATOR_ONLY,
+    params: z.object({ name: z.string().min(1).max(128) }),
+    body: z.object({ upn: z.string().min(3).max(320) }),
+    response: { status: 204, description: 'Added.' },
+    async handler({ params, body, deps, audit }) {
+      await deps.operations.addGroupMember(audit, params.name, body.upn);
+      return undefined;
+    },
+  }),
+];

@@ -1,0 +1,119 @@
+/** Configuration profiles (CSP settings) and their assignments to groups and devices. */
+import { z } from 'zod';
+import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
+import { NotFoundError } from '../../../shared/errors.js';
+import { pageOf, pageQuery, paginate } from '../pagination.js';
+import { type ApiReads, type ApiRoute, route } from '../route.js';
+import { ProfileDetailSchema, ProfileSchema, settingSchema, toProfile } from '../schemas.js';
+
+const nameParam = z.object({ name: z.string().min(1).max(128) });
+
+async function assignmentsOf(reads: ApiReads, profileId: string) {
+  const targets = await reads.listAssignments(profileId);
+  if (targets.length === 0) return [];
+  const groups = new Map((await reads.listGroups()).map((g) => [g.id, g.name]));
+  const devices = targets.some((t) => t.kind === 'device') ? new Map((await reads.listDevices()).map((d) => [d.id, d.deviceId])) : new Map<string, string>();
+  return targets.map((t) =>
+    t.kind === 'group'
+      ? { kind: 'group' as const, group: groups.get(t.groupId) ?? t.groupId, device: null }
+      : { kind: 'device' as const, group: null, device: devices.get(t.devicePk) ?? t.devicePk },
+  );
+}
+
+const targetBody = z
+  .object({ group: z.string().min(1).max(128).optional(), device: z.string().min(1).max(64).optional() })
+  .refine((t) => (t.group === undefined) !== (t.device === undefined), { message: 'give exactly one of group or device' });
+
+export const profileRoutes: ApiRoute[] = [
+  route({
+    method: 'GET',
+    path: '/profiles',
+    operationId: 'listProfiles',
+    summary: 'List profiles',
+    tag: 'profiles',
+    access: ANY_ROLE,
+    query: pageQuery,
+    response: { status: 200, description: 'A page of profiles, by name.', schema: pageOf(ProfileSchema) },
+    async handler({ query, deps }) {
+      const page = paginate(await deps.management.listProfiles(), (p) => p.name, query);
+      return { items: page.items.map(toProfile), nextCursor: page.nextCursor };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/profiles/{name}',
+    operationId: 'getProfile',
+    summary: 'Show a profile',
+    description: 'With its settings and assignments.',
+    tag: 'profiles',
+    access: ANY_ROLE,
+    params: nameParam,
+    response: { status: 200, description: 'The profile.', schema: ProfileDetailSchema },
+    async handler({ params, deps }) {
+      const p = await deps.reads.getProfileByName(params.name);
+      if (!p) throw new NotFoundError(`no profile named "${params.name}"`);
+      return { ...toProfile(p), assignments: await assignmentsOf(deps.reads, p.id) };
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/profiles/{name}',
+    operationId: 'saveProfile',
+    summary: 'Add or update a profile',
+    description: 'Creates the profile or replaces its scope and settings; its version increases when they change. Assigned devices converge at their next check-in.',
+    tag: 'profiles',
+    access: ADMINISTRATOR_ONLY,
+    params: nameParam,
+    body: z.object({ scope: z.enum(['user', 'device']), settings: z.array(settingSchema).min(1).max(500) }),
+    response: { status: 200, description: 'The profile.', schema: ProfileSchema },
+    errors: [422],
+    async handler({ params, body, deps, audit }) {
+      return toProfile(await deps.operations.saveProfile(audit, { name: params.name, scope: body.scope, settings: body.settings }));
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/profiles/{name}',
+    operationId: 'deleteProfile',
+    summary: 'Delete a profile',
+    description: 'Devices remove its settings at their next check-in.',
+    tag: 'profiles',
+    access: ADMINISTRATOR_ONLY,
+    params: nameParam,
+    response: { status: 204, description: 'Deleted.' },
+    async handler({ params, deps, audit }) {
+      await deps.operations.deleteProfile(audit, params.name);
+      return undefined;
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/profiles/{name}/assignments',
+    operationId: 'assignProfile',
+    summary: 'Assign a profile',
+    description: 'To a group of users (by name) or one device (by DeviceID). Device-scope settings are queued for every targeted device at once.',
+    tag: 'profiles',
+    access: ADMINISTRATOR_ONLY,
+    params: nameParam,
+    body: targetBody,
+    response: { status: 200, description: 'Assigned.', schema: z.object({ queued: z.number().int().describe('Commands queued now') }) },
+    async handler({ params, body, deps, audit }) {
+      return { queued: await deps.operations.assignProfile(audit, params.name, body) };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/profiles/{name}/assignments/{kind}/{target}',
+    operationId: 'unassignProfile',
+    summary: 'Remove a profile assignment',
+    description: 'kind is group (target: group name) or device (target: DeviceID). Devices remove the settings at their next check-in.',
+    tag: 'profiles',
+    access: ADMINISTRATOR_ONLY,
+    params: nameParam.extend({ kind: z.enum(['group', 'device']), target: z.string().min(1).max(128) }),
+    response: { status: 204, description: 'Removed.' },
+    async handler({ params, deps, audit }) {
+      await deps.operations.unassignProfile(audit, params.name, params.kind === 'group' ? { group: params.target } : { device: params.target });
+      return undefined;
+    },
+  }),
+];

@@ -1,0 +1,82 @@
+/** Directory users (people who sign in and enroll). Passwords go in, never out. */
+import { z } from 'zod';
+import { userView } from '../../../core/admin/operations.js';
+import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
+import { NotFoundError } from '../../../shared/errors.js';
+import { pageOf, pageQuery, paginate } from '../pagination.js';
+import { type ApiRoute, route } from '../route.js';
+import { UserSchema, toUser } from '../schemas.js';
+
+const userParam = z.object({ user: z.string().min(1).max(320).describe('UPN or user id') });
+
+export const userRoutes: ApiRoute[] = [
+  route({
+    method: 'GET',
+    path: '/users',
+    operationId: 'listUsers',
+    summary: 'List users',
+    tag: 'users',
+    access: ANY_ROLE,
+    query: pageQuery,
+    response: { status: 200, description: 'A page of users, by UPN.', schema: pageOf(UserSchema) },
+    async handler({ query, deps }) {
+      const page = paginate(await deps.directory.listUsers(), (u) => u.upn, query);
+      return { items: page.items.map((u) => toUser(userView(u))), nextCursor: page.nextCursor };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/users/{user}',
+    operationId: 'getUser',
+    summary: 'Show a user',
+    tag: 'users',
+    access: ANY_ROLE,
+    params: userParam,
+    response: { status: 200, description: 'The user.', schema: UserSchema },
+    async handler({ params, deps }) {
+      const u = params.user.includes('@') ? await deps.directory.findUser(params.user) : await deps.directory.getUserById(params.user);
+      if (!u) throw new NotFoundError(`no user ${params.user}`);
+      return toUser(userView(u));
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/users',
+    operationId: 'addUser',
+    summary: 'Add a user',
+    description: 'The UPN\'s domain must be configured. The password (at least 8 characters) is stored as a scrypt hash.',
+    tag: 'users',
+    access: ADMINISTRATOR_ONLY,
+    body: z.object({ upn: z.string().min(3).max(320), password: z.string().min(1).max(1024), displayName: z.string().max(256).nullable().optional() }),
+    response: { status: 201, description: 'The user.', schema: UserSchema },
+    errors: [404, 409, 422],
+    async handler({ body, deps, audit }) {
+      return toUser(await deps.operations.addUser(audit, body));
+    },
+  }),
+];
+
+/** Enabling and disabling users, once the policy storage provides it (see AdminOperations.canSetUserEnabled). */
+export const userStatusRoutes: ApiRoute[] = [
+  route({
+    method: 'PATCH',
+    path: '/users/{user}',
+    operationId: 'setUserEnabled',
+    summary: 'Enable or disable a user',
+    description: 'A disabled user cannot sign in or enroll; enrolled devices stay enrolled.',
+    tag: 'users',
+    access: ADMINISTRATOR_ONLY,
+    params: userParam,
+    body: z.object({ enabled: z.boolean() }),
+    response: { status: 200, description: 'The user.', schema: UserSchema },
+    async handler({ params, body, deps, audit }) {
+      let upn = params.user;
+      if (!upn.includes('@')) {
+        const u = await deps.directory.getUserById(upn);
+        if (!u) throw new NotFoundError(`no user ${params.user}`);
+        upn = u.upn;
+      }
+      return toUser(await deps.operations.setUserEnabled(audit, upn, body.enabled));
+    },
+  }),
+];
