@@ -154,7 +154,8 @@ async function setUpDirectory(config: { dataDir: string; databaseUrl?: string },
     await directory.addDomain(FEDERATED_DOMAIN, 'Federated');
     // scrypt runs on libuv's pool; a few at a time keeps SQLite writes orderly.
     for (let i = 0; i < users.length; i += 8) {
-      await Promise.all(users.slice(i, i + 8).map((u) => directory.addUser(u)));
+      // Every enrolling user needs a license (UserLicense otherwise).
+      await Promise.all(users.slice(i, i + 8).map(async (u) => storage.assignLicense((await directory.addUser(u)).id, new Date())));
     }
   } finally {
     await storage.close();

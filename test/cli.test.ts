@@ -74,6 +74,9 @@ describe('winroll CLI', () => {
     const user = await winroll(['users', 'add', 'Alice@contoso.com', '--password', 'correct horse', '--display-name', 'Alice Smith', '--json', '--data-dir', dir]);
     expect(JSON.parse(user.stdout)).toMatchObject({ upn: 'alice@contoso.com', displayName: 'Alice Smith', enabled: true });
     expect(user.stdout).not.toContain('scrypt');
+    // Enrolling needs a license.
+    const lic = await winroll(['licenses', 'assign', 'alice@contoso.com', '--data-dir', dir]);
+    expect(lic.stdout).toContain('assigned a license to alice@contoso.com');
     const users = await winroll(['users', 'list', '--data-dir', dir]);
     expect(users.stdout).toMatch(/alice@contoso\.com\s+Alice Smith\s+yes/);
   });
@@ -110,6 +113,7 @@ describe('winroll CLI', () => {
 
       expect((await winroll(['domains', 'add', 'fabrikam.com', '--auth-policy', 'federated', '--data-dir', dir])).code).toBe(0);
       expect((await winroll(['users', 'add', 'dan@fabrikam.com', '--password', 'correct horse', '--data-dir', dir])).code).toBe(0);
+      expect((await winroll(['licenses', 'assign', 'dan@fabrikam.com', '--data-dir', dir])).code).toBe(0);
       let names = '';
       for (let i = 0; i < 50 && !names.includes('fabrikam'); i++) {
         await new Promise((r) => setTimeout(r, 200));
@@ -208,6 +212,7 @@ describe('winroll CLI', () => {
       const env = { WINROLL_DATABASE_URL: db.url };
       expect((await winroll(['domains', 'add', 'contoso.com', '--data-dir', pgDir], env)).code).toBe(0);
       expect((await winroll(['users', 'add', 'alice@contoso.com', '--password', 'correct horse', '--data-dir', pgDir], env)).code).toBe(0);
+      expect((await winroll(['licenses', 'assign', 'alice@contoso.com', '--data-dir', pgDir], env)).code).toBe(0);
       const { proc, port } = await serve(['--data-dir', pgDir, '--database-url', db.url]);
       try {
         const sim = await winroll(['simulate', '--upn', 'alice@contoso.com', '--password', 'correct horse', '--server', `https://localhost:${port}`, '--data-dir', pgDir]);

@@ -11,6 +11,7 @@ import { type EnrollmentUrls, buildEnrollmentUrls } from '../core/enrollment/end
 import { EnrollmentService, PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
+import { EnrollmentPolicy } from '../core/policy/enrollment-policy.js';
 import { MfaService } from '../core/mfa/mfa-service.js';
 import { DeviceAuthenticator } from '../core/management/device-auth.js';
 import { SessionEngine } from '../core/management/session-engine.js';
@@ -79,7 +80,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
     // URLs carry the real bound ports (port 0 in tests); filled in once both listeners are up.
     let urls = buildEnrollmentUrls(config.publicHost, config.port, config.managementPort);
+    const policy = new EnrollmentPolicy({ storage, clock });
     const enrollment = new EnrollmentService({
+      policy,
       storage,
       directory,
       tokens,

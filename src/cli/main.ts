@@ -8,6 +8,7 @@ import { WinrollError } from '../shared/errors.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerManagementCommands } from './management-commands.js';
+import { registerPolicyCommands } from './policy-commands.js';
 import { registerMfaCommands } from './mfa-commands.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerMfaCommands(program);
   registerManagementCommands(program);
+  registerPolicyCommands(program);
   registerSimulate(program);
   return program;
 }

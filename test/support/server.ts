@@ -28,7 +28,8 @@ export interface TestServer {
   addDomain(name: string, policy?: AuthPolicy): Promise<void>;
   /** Stops the server and starts a new one on the same data folder and database (a crash and restart). */
   restart(): Promise<void>;
-  addUser(upn: string, password: string): Promise<void>;
+  /** Adds a user; licensed unless `{ license: false }` (enrolling needs a license). */
+  addUser(upn: string, password: string, opts?: { license?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,8 +74,9 @@ export async function startTestServer(
     async addDomain(name, policy = 'OnPremise') {
       await t.directory.addDomain(name, policy);
     },
-    async addUser(upn, password) {
-      await t.directory.addUser({ upn, password });
+    async addUser(upn, password, opts = {}) {
+      const user = await t.directory.addUser({ upn, password });
+      if (opts.license !== false) await t.server.storage.assignLicense(user.id, new Date());
     },
     async restart() {
       await t.server.close();

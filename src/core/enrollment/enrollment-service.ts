@@ -23,6 +23,8 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, WinrollError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DirectoryService } from '../directory/directory-service.js';
+import type { Decision, EnrollmentMethod } from '../policy/decide.js';
+import type { EnrollmentPolicy } from '../policy/enrollment-policy.js';
 import { DeviceAuthenticator } from '../management/device-auth.js';
 import type { AuthPolicy, EnrollmentType, Storage, User } from '../ports.js';
 import type { EnrollmentUrls } from './endpoints.js';
@@ -97,6 +99,8 @@ export interface EnrollmentServiceDeps {
    * domain's users only for a password, so such users are refused: their domain must use web sign-in.
    */
   secondFactor?: { isRequiredFor(user: User): Promise<boolean> };
+  /** Who may enroll: licenses, scopes, restrictions; every attempt is recorded with its reasons. */
+  policy: EnrollmentPolicy;
 }
 
 interface Authenticated {
@@ -160,8 +164,22 @@ export class EnrollmentService {
 
   /** POST Policy.svc: authenticate, then describe the key and hash Windows must use for its CSR. */
   getPolicies(body: Buffer, traceId: string): Promise<SoapResult> {
+    // A refusal here (bad password, disabled account, MFA required) is an enrollment attempt too.
+    let upn: string | null = null;
+    const recordFault = (fault: SoapFault) =>
+      this.#d.policy.record({
+        traceId,
+        user: null,
+        upn,
+        deviceId: null,
+        method: 'user',
+        enrollmentType: null,
+        osVersion: null,
+        fault: { subcode: fault.subcode, errorType: fault.errorType, reasons: [fault.detail ?? fault.message] },
+      });
     return this.#answer(ACTIONS.getPoliciesResponse, traceId, body, async (envelope) => {
       const req = decodeGetPoliciesRequest(envelope);
+      if (req.security?.kind === 'username') upn = req.security.username.slice(0, 256).toLowerCase();
       const auth = await this.#authenticate(req.security);
       const validitySeconds = this.#d.deviceCertValidityDays * 86400;
       return {
@@ -175,13 +193,30 @@ export class EnrollmentService {
         }),
         info: { upn: auth.user.upn, via: auth.via },
       };
-    });
+    }, recordFault);
   }
 
   /** POST Enrollment.svc: authenticate, check the CSR, issue the device certificate, provision. */
   requestSecurityToken(body: Buffer, traceId: string): Promise<SoapResult> {
+    // What is known about the attempt so far; recorded with its outcome whatever happens.
+    const attempt: {
+      user: User | null;
+      upn: string | null;
+      deviceId: string | null;
+      method: EnrollmentMethod;
+      enrollmentType: 'Full' | 'Device' | null;
+      osVersion: string | null;
+      decision?: Decision;
+    } = { user: null, upn: null, deviceId: null, method: 'user', enrollmentType: null, osVersion: null };
+    const recordFault = (fault: SoapFault) =>
+      this.#d.policy.record({
+        traceId,
+        ...attempt,
+        fault: { subcode: fault.subcode, errorType: fault.errorType, reasons: [fault.detail ?? fault.message] },
+      });
     return this.#answer(ACTIONS.requestSecurityTokenResponse, traceId, body, async (envelope) => {
       const req = decodeRequestSecurityToken(envelope);
+      if (req.security?.kind === 'username') attempt.upn = req.security.username.slice(0, 256).toLowerCase();
       if (req.requestType === 'Renew') {
         // This listener never sees a client certificate; renewal is provisioned at the management port.
         throw new SoapFault({
@@ -192,6 +227,7 @@ export class EnrollmentService {
         });
       }
       const auth = await this.#authenticate(req.security);
+      attempt.user = auth.user;
       if (req.requestType !== 'Issue') {
         throw new SoapFault({ subcode: 'Authorization', errorType: 'NotSupported', message: 'Enrollment recovery is not supported.' });
       }
@@ -208,8 +244,24 @@ export class EnrollmentService {
       const hwDevIdRaw = ctx.get('HWDevID');
       const hwDevId = hwDevIdRaw && HW_DEV_ID.test(hwDevIdRaw) ? hwDevIdRaw.toUpperCase() : null;
       const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
+      Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
+      // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
+      // package, programmatic) sends Device. Directory tokens (automatic enrollment) arrive with Entra.
+      attempt.method = enrollmentType === 'Device' ? 'bulk' : 'user';
 
       const csr = parseAndCheckCsr(req.binaryToken.value, deviceId);
+
+      const decision = await this.#d.policy.decide({ user: auth.user, method: attempt.method, enrollmentType, osVersion: attempt.osVersion, deviceId });
+      attempt.decision = decision;
+      attempt.method = decision.input.method;
+      if (decision.outcome !== 'mdm') {
+        throw new SoapFault({
+          subcode: decision.subcode ?? 'Authorization',
+          ...(decision.errorType ? { errorType: decision.errorType } : decision.outcome === 'mam' ? { errorType: 'NotSupported' as const } : {}),
+          message: decision.userMessage ?? 'This device is registered for app protection only; it is not enrolled in device management.',
+          detail: decision.reasons.at(-1),
+        });
+      }
 
       // Everything about the request is valid: only now spend a one-time token, so a retry after a
       // malformed request does not force the user to sign in again.
@@ -224,7 +276,7 @@ export class EnrollmentService {
       const certStore = enrollmentType === 'Device' ? 'System' : 'User';
 
       // Serials are 128 random bits; the unique index is the backstop, so one retry covers a collision.
-      for (let attempt = 0; ; attempt++) {
+      for (let tries = 0; ; tries++) {
         const cert = await this.#d.ca.issueDeviceCertificateAsync({
           subjectCommonName: deviceId,
           publicKeySpki: csr.publicKeySpki,
@@ -252,6 +304,8 @@ export class EnrollmentService {
             certDer: cert.der,
             now,
           });
+          await this.#d.storage.recordOwnership(recorded.device.id, decision.ownership, decision.ownershipRule);
+          await this.#d.policy.record({ traceId, ...attempt });
           const doc = encodeProvisioningDoc({
             rootCertificate: { thumbprint: this.#d.ca.thumbprint, der: this.#d.ca.certDer },
             clientCertificate: { thumbprint: cert.thumbprint, der: cert.der },
@@ -287,11 +341,11 @@ export class EnrollmentService {
             },
           };
         } catch (err) {
-          if (err instanceof ConflictError && attempt === 0) continue;
+          if (err instanceof ConflictError && tries === 0) continue;
           throw err;
         }
       }
-    });
+    }, recordFault);
   }
 
   /**
@@ -353,7 +407,7 @@ export class EnrollmentService {
 
       // The same validity as at enrollment, from now: never back-dated (peers.md §4 item 7).
       const notAfter = new Date(now.getTime() + this.#d.deviceCertValidityDays * 86400_000);
-      for (let attempt = 0; ; attempt++) {
+      for (let tries = 0; ; tries++) {
         const cert = await this.#d.ca.issueDeviceCertificateAsync({
           subjectCommonName: deviceId,
           publicKeySpki: csr.publicKeySpki,
@@ -395,7 +449,7 @@ export class EnrollmentService {
             },
           };
         } catch (err) {
-          if (err instanceof ConflictError && attempt === 0) continue;
+          if (err instanceof ConflictError && tries === 0) continue;
           throw err;
         }
       }
@@ -450,6 +504,7 @@ export class EnrollmentService {
     traceId: string,
     body: Buffer,
     handle: (envelope: ReturnType<typeof decodeSoapEnvelope>) => Promise<Omit<SoapResult, 'fault'>>,
+    onFault?: (fault: SoapFault) => Promise<unknown>,
   ): Promise<SoapResult> {
     let relatesTo: string | undefined;
     try {
@@ -460,6 +515,9 @@ export class EnrollmentService {
       const fault = toSoapFault(err);
       if (!(err instanceof SoapFault) && !(err instanceof XmlError)) {
         this.#d.logger.error({ err, traceId }, 'enrollment endpoint failed');
+      }
+      if (onFault) {
+        await onFault(fault).catch((e: unknown) => this.#d.logger.error({ err: e, traceId }, 'could not record the enrollment attempt'));
       }
       return {
         xml: encodeSoapFault({ fault, action, ...(relatesTo ? { relatesTo } : {}), traceId }),
