@@ -181,6 +181,39 @@ describe('winroll CLI', () => {
     }
   });
 
+  it('decides who may enroll: licenses, scopes, restrictions, explain, import', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'winroll-cli-policy-'));
+    const run = (...args: string[]) => winroll([...args, '--data-dir', own]);
+    expect((await run('domains', 'add', 'contoso.com')).code).toBe(0);
+    expect((await run('groups', 'add', 'engineering')).code).toBe(0);
+    expect((await run('groups', 'add', 'empty')).code).toBe(0);
+    const noUsers = await run('scope', 'set', '--mdm', 'some', '--mdm-group', 'empty');
+    expect(noUsers.stderr.trim()).toBe('winroll: group "empty" contains no users; the MDM user scope must be a group of users (devices do not count)');
+
+    const csv = path.join(own, 'users.csv');
+    await writeFile(csv, 'upn,password,displayName,groups,license\nfrank@contoso.com,frank password,Frank,engineering,yes\nbad-row,x,,,\ngina@contoso.com,gina password,Gina,,no\n');
+    const imported = await run('users', 'import', csv, '--json');
+    expect(JSON.parse(imported.stdout)).toMatchObject({ added: 2, errors: [{ row: 3 }] });
+
+    const gina = JSON.parse((await run('explain', 'gina@contoso.com', '--json')).stdout);
+    expect(gina).toMatchObject({ outcome: 'refused', errorType: 'UserLicense', ownership: 'personal' });
+    expect((await run('restrictions', 'add', 'platform', 'Windows 11 only', '--min-os', '10.0.22000')).code).toBe(0);
+    expect((await run('restrictions', 'assign', 'platform', 'Windows 11 only', '--group', 'engineering')).code).toBe(0);
+    const frank = JSON.parse((await run('explain', 'frank@contoso.com', '--os-version', '10.0.19045', '--json')).stdout);
+    expect(frank).toMatchObject({ outcome: 'refused', errorType: 'DeviceNotSupported', policies: { platform: 'Windows 11 only' } });
+    expect(frank.reasons.at(-1)).toContain('older than 10.0.22000');
+    const human = await run('explain', 'frank@contoso.com', '--os-version', '10.0.26100');
+    expect(human.stdout).toContain('frank@contoso.com: MDM enrollment, personal');
+
+    const scope = await run('scope', 'set', '--mdm', 'all', '--mam', 'some', '--mam-group', 'engineering');
+    expect(scope.stdout).toMatch(/WARNING: .* in both the MDM and the MAM scope/);
+    const auto = JSON.parse((await run('explain', 'frank@contoso.com', '--method', 'automatic', '--os-version', '10.0.26100', '--json')).stdout);
+    expect(auto.outcome).toBe('mam');
+    expect((await run('restrictions', 'list')).stdout).toMatch(/platform\s+1\s+Windows 11 only\s+Windows MDM allow, min 10\.0\.22000/);
+    expect((await run('settings', 'show')).stdout).toMatch(/MDM discovery URL\s+https:\/\/localhost:8443\/EnrollmentServer\/Discovery\.svc \(default\)/);
+    await rm(own, { recursive: true, force: true });
+  });
+
   it('serves an admin-supplied TLS certificate instead of making its own', async () => {
     const adminDir = await mkdtemp(path.join(tmpdir(), 'winroll-cli-tls-'));
     try {

@@ -8,7 +8,7 @@ import { WinrollError } from '../shared/errors.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerManagementCommands } from './management-commands.js';
-import { registerPolicyCommands } from './policy-commands.js';
+import { registerPolicyCommands, registerSettingsCommands } from './policy-commands.js';
 import { registerMfaCommands } from './mfa-commands.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
@@ -54,6 +54,7 @@ export function buildProgram(): Command {
   registerMfaCommands(program);
   registerManagementCommands(program);
   registerPolicyCommands(program);
+  registerSettingsCommands(program);
   registerSimulate(program);
   return program;
 }

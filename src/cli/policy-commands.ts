@@ -264,3 +264,59 @@ export function registerPolicyCommands(program: Command): void {
     },
   );
 }
+
+/** Tenant settings that are not scopes: the three MDM URLs and the unlicensed-admins switch. */
+export function registerSettingsCommands(program: Command): void {
+  const settings = program.command('settings').description('tenant settings: MDM terms-of-use, discovery and compliance URLs; unlicensed admins');
+  const effective = (s: TenantSettings, publicHost: string, port: number) => {
+    const base = `https://${publicHost}${port === 443 ? '' : `:${port}`}`;
+    // Winroll's own pages when the admin has not set another (null).
+    return {
+      termsOfUse: s.urls.termsOfUse ?? `${base}/EnrollmentServer/TermsOfUse`,
+      discovery: s.urls.discovery ?? `${base}/EnrollmentServer/Discovery.svc`,
+      compliance: s.urls.compliance ?? `${base}/compliance`,
+    };
+  };
+  const show = (opts: DataFlags & { publicHost?: string; port?: string }, s: TenantSettings) => {
+    const cfg = loadConfig({ dataDir: opts.dataDir, publicHost: opts.publicHost, port: opts.port });
+    const urls = effective(s, cfg.publicHost, cfg.port);
+    print(opts.json, { urls, customized: s.urls, allowUnlicensedAdmins: s.allowUnlicensedAdmins, licenseSeats: s.licenseSeats }, () =>
+      [
+        `MDM terms of use URL   ${urls.termsOfUse}${s.urls.termsOfUse ? '' : ' (default)'}`,
+        `MDM discovery URL      ${urls.discovery}${s.urls.discovery ? '' : ' (default)'}`,
+        `MDM compliance URL     ${urls.compliance}${s.urls.compliance ? '' : ' (default)'}`,
+        `unlicensed admins may sign in: ${s.allowUnlicensedAdmins ? 'yes' : 'no'}`,
+      ].join('\n'),
+    );
+  };
+  const hostOptions = (c: Command) => c.addOption(new Option('--public-host <host>', 'public host the defaults are built from (env WINROLL_PUBLIC_HOST)')).addOption(new Option('--port <port>', 'public port (env WINROLL_PORT)'));
+  addDataOptions(hostOptions(settings.command('show'))).action(async (opts: DataFlags & { publicHost?: string; port?: string }) => {
+    show(opts, await withPolicy(opts, (a) => a.settings()));
+  });
+  addDataOptions(
+    hostOptions(
+      settings
+        .command('urls')
+        .option('--terms-of-use <url>')
+        .option('--discovery <url>')
+        .option('--compliance <url>')
+        .option('--restore-defaults', "go back to Winroll's own pages"),
+    ),
+  ).action(async (opts: DataFlags & { publicHost?: string; port?: string; termsOfUse?: string; discovery?: string; compliance?: string; restoreDefaults?: boolean }) => {
+    const s = await withPolicy(opts, (a) =>
+      opts.restoreDefaults
+        ? a.restoreDefaultUrls()
+        : a.setUrls({
+            ...(opts.termsOfUse !== undefined ? { termsOfUse: opts.termsOfUse } : {}),
+            ...(opts.discovery !== undefined ? { discovery: opts.discovery } : {}),
+            ...(opts.compliance !== undefined ? { compliance: opts.compliance } : {}),
+          }),
+    );
+    show(opts, s);
+  });
+  addDataOptions(settings.command('unlicensed-admins').argument('<allow|deny>')).action(async (v: string, opts: DataFlags) => {
+    if (v !== 'allow' && v !== 'deny') throw new CliError('say allow or deny');
+    const s = await withPolicy(opts, (a) => a.setAllowUnlicensedAdmins(v === 'allow'));
+    print(opts.json, { allowUnlicensedAdmins: s.allowUnlicensedAdmins }, () => `unlicensed admins ${s.allowUnlicensedAdmins ? 'may' : 'may not'} sign in to the console (enrolling devices always needs a license)`);
+  });
+}
