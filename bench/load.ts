@@ -111,7 +111,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const { upn, password } = opts.account(i);
       const begin = performance.now();
       try {
-        const outcome = await enroll({ server: opts.server, upn, password, device, csrDer, agent: opts.agent });
+        // Device-context (bulk-style) enrollments: one account enrolls thousands of PCs, which the per-user
+        // device limit (user enrollments only) would refuse after a few.
+        const outcome = await enroll({ server: opts.server, upn, password, device, csrDer, agent: opts.agent, enrollmentType: 'Device' });
         authPolicies.add(outcome.authPolicy);
       } catch (err) {
         if (err instanceof EnrollmentFailed) {

@@ -55,8 +55,9 @@ describe('refusals', () => {
   };
   afterEach(async () => {
     expect((await t.server.storage.listDevices()).length).toBe(devicesBefore);
-    const r = await enroll({ server: t.base, upn: 'alice@contoso.com', password: PASSWORD, device: newSimulatedDevice(KEY), agent: t.agent });
-    expect(r.store).toBe('User');
+    // A device-context enrollment: corporate, so these many PCs of one user stay outside the device limit.
+    const r = await enroll({ server: t.base, upn: 'alice@contoso.com', password: PASSWORD, device: newSimulatedDevice(KEY), agent: t.agent, enrollmentType: 'Device' });
+    expect(r.store).toBe('System');
     await snapshot();
   });
   const url = (p: string) => `${t.base}${p}`;

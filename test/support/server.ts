@@ -62,6 +62,10 @@ export async function startTestServer(
   const logs: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
   const server = await startServer(config, { logger, domainPollMs: 200, ...(opts.clock ? { clock: opts.clock } : {}) });
+  // Tests enroll many PCs for one user; the Intune-like default of 5 per user would get in their way.
+  // (The policy tests set their own limits.)
+  const defaultLimit = (await server.storage.listRestrictions('deviceLimit')).find((r) => r.isDefault);
+  if (defaultLimit) await server.storage.updateRestriction(defaultLimit.id, { config: { limit: 15 } }, new Date());
   const directory = new DirectoryService({ storage: server.storage, clock: systemClock });
   const agent = createAgent({ ca: server.tlsRootCaPem, maxSockets: 8 });
   const t: TestServer = {

@@ -4,7 +4,7 @@
  * response, or the fault Windows understands (protocol.md 9). Transports only move the bytes.
  */
 import { randomBytes } from 'node:crypto';
-import type { CertificateAuthority } from '../../pki/authority.js';
+import type { CertificateAuthority, IssuedCertificate } from '../../pki/authority.js';
 import { openRenewalRequest } from '../../pki/renewal-request.js';
 import { randomSerial } from '../../pki/serial.js';
 import { CertificateRequestError, assertAcceptableKey, parseCertificateRequest, verifyCertificateRequest } from '../../pki/windows-csr.js';
@@ -177,23 +177,29 @@ export class EnrollmentService {
         osVersion: null,
         fault: { subcode: fault.subcode, errorType: fault.errorType, reasons: [fault.detail ?? fault.message] },
       });
-    return this.#answer(ACTIONS.getPoliciesResponse, traceId, body, async (envelope) => {
-      const req = decodeGetPoliciesRequest(envelope);
-      if (req.security?.kind === 'username') upn = req.security.username.slice(0, 256).toLowerCase();
-      const auth = await this.#authenticate(req.security);
-      const validitySeconds = this.#d.deviceCertValidityDays * 86400;
-      return {
-        xml: encodeGetPoliciesResponse({
-          relatesTo: req.messageId,
-          activityId: traceId,
-          minimalKeyLength: MINIMUM_KEY_BITS,
-          validitySeconds,
-          // The same window the provisioning document gives the device (Fleet's disagreed, #52601).
-          renewalSeconds: this.#renewal.renewPeriodDays * 86400,
-        }),
-        info: { upn: auth.user.upn, via: auth.via },
-      };
-    }, recordFault);
+    return this.#answer(
+      ACTIONS.getPoliciesResponse,
+      traceId,
+      body,
+      async (envelope) => {
+        const req = decodeGetPoliciesRequest(envelope);
+        if (req.security?.kind === 'username') upn = req.security.username.slice(0, 256).toLowerCase();
+        const auth = await this.#authenticate(req.security);
+        const validitySeconds = this.#d.deviceCertValidityDays * 86400;
+        return {
+          xml: encodeGetPoliciesResponse({
+            relatesTo: req.messageId,
+            activityId: traceId,
+            minimalKeyLength: MINIMUM_KEY_BITS,
+            validitySeconds,
+            // The same window the provisioning document gives the device (Fleet's disagreed, #52601).
+            renewalSeconds: this.#renewal.renewPeriodDays * 86400,
+          }),
+          info: { upn: auth.user.upn, via: auth.via },
+        };
+      },
+      recordFault,
+    );
   }
 
   /** POST Enrollment.svc: authenticate, check the CSR, issue the device certificate, provision. */
@@ -214,77 +220,82 @@ export class EnrollmentService {
         ...attempt,
         fault: { subcode: fault.subcode, errorType: fault.errorType, reasons: [fault.detail ?? fault.message] },
       });
-    return this.#answer(ACTIONS.requestSecurityTokenResponse, traceId, body, async (envelope) => {
-      const req = decodeRequestSecurityToken(envelope);
-      if (req.security?.kind === 'username') attempt.upn = req.security.username.slice(0, 256).toLowerCase();
-      if (req.requestType === 'Renew') {
-        // This listener never sees a client certificate; renewal is provisioned at the management port.
-        throw new SoapFault({
-          subcode: 'Authorization',
-          errorType: 'NotEligibleToRenew',
-          message: 'Certificates are renewed at the renewal address provisioned at enrollment, with the current device certificate.',
-          detail: `Renew posted to the enrollment URL; renewal is served at ${this.#d.urls().renewal}`,
+    return this.#answer(
+      ACTIONS.requestSecurityTokenResponse,
+      traceId,
+      body,
+      async (envelope) => {
+        const req = decodeRequestSecurityToken(envelope);
+        if (req.security?.kind === 'username') attempt.upn = req.security.username.slice(0, 256).toLowerCase();
+        if (req.requestType === 'Renew') {
+          // This listener never sees a client certificate; renewal is provisioned at the management port.
+          throw new SoapFault({
+            subcode: 'Authorization',
+            errorType: 'NotEligibleToRenew',
+            message: 'Certificates are renewed at the renewal address provisioned at enrollment, with the current device certificate.',
+            detail: `Renew posted to the enrollment URL; renewal is served at ${this.#d.urls().renewal}`,
+          });
+        }
+        const auth = await this.#authenticate(req.security);
+        attempt.user = auth.user;
+        if (req.requestType !== 'Issue') {
+          throw new SoapFault({ subcode: 'Authorization', errorType: 'NotSupported', message: 'Enrollment recovery is not supported.' });
+        }
+        if (!req.binaryToken.valueType.endsWith('#PKCS10')) {
+          throw new SoapFault({ subcode: 'MessageFormat', message: 'An enrollment request must carry a PKCS#10 certificate request.' });
+        }
+
+        const ctx = req.context;
+        const deviceIdRaw = ctx.get('DeviceID');
+        if (!deviceIdRaw || !DEVICE_ID.test(deviceIdRaw)) {
+          throw new SoapFault({ subcode: 'MessageFormat', message: 'The DeviceID context item is missing or malformed.' });
+        }
+        const deviceId = deviceIdRaw.replace(/[{}]/g, '').toUpperCase();
+        const hwDevIdRaw = ctx.get('HWDevID');
+        const hwDevId = hwDevIdRaw && HW_DEV_ID.test(hwDevIdRaw) ? hwDevIdRaw.toUpperCase() : null;
+        const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
+        Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
+        // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
+        // package, programmatic) sends Device. Directory tokens (automatic enrollment) arrive with Entra.
+        attempt.method = enrollmentType === 'Device' ? 'bulk' : 'user';
+
+        const csr = parseAndCheckCsr(req.binaryToken.value, deviceId);
+
+        const decision = await this.#d.policy.decide({
+          user: auth.user,
+          method: attempt.method,
+          enrollmentType,
+          osVersion: attempt.osVersion,
+          deviceId,
         });
-      }
-      const auth = await this.#authenticate(req.security);
-      attempt.user = auth.user;
-      if (req.requestType !== 'Issue') {
-        throw new SoapFault({ subcode: 'Authorization', errorType: 'NotSupported', message: 'Enrollment recovery is not supported.' });
-      }
-      if (!req.binaryToken.valueType.endsWith('#PKCS10')) {
-        throw new SoapFault({ subcode: 'MessageFormat', message: 'An enrollment request must carry a PKCS#10 certificate request.' });
-      }
+        attempt.decision = decision;
+        attempt.method = decision.input.method;
+        if (decision.outcome !== 'mdm') {
+          throw new SoapFault({
+            subcode: decision.subcode ?? 'Authorization',
+            ...(decision.errorType
+              ? { errorType: decision.errorType }
+              : decision.outcome === 'mam'
+                ? { errorType: 'NotSupported' as const }
+                : {}),
+            message: decision.userMessage ?? 'This device is registered for app protection only; it is not enrolled in device management.',
+            detail: decision.reasons.at(-1),
+          });
+        }
 
-      const ctx = req.context;
-      const deviceIdRaw = ctx.get('DeviceID');
-      if (!deviceIdRaw || !DEVICE_ID.test(deviceIdRaw)) {
-        throw new SoapFault({ subcode: 'MessageFormat', message: 'The DeviceID context item is missing or malformed.' });
-      }
-      const deviceId = deviceIdRaw.replace(/[{}]/g, '').toUpperCase();
-      const hwDevIdRaw = ctx.get('HWDevID');
-      const hwDevId = hwDevIdRaw && HW_DEV_ID.test(hwDevIdRaw) ? hwDevIdRaw.toUpperCase() : null;
-      const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
-      Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
-      // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
-      // package, programmatic) sends Device. Directory tokens (automatic enrollment) arrive with Entra.
-      attempt.method = enrollmentType === 'Device' ? 'bulk' : 'user';
+        // Everything about the request is valid: only now spend a one-time token, so a retry after a
+        // malformed request does not force the user to sign in again.
+        if (auth.token && !(await this.#d.storage.spendToken(auth.token.jti, auth.token.expiresAt, this.#d.clock.now()))) {
+          throw new SoapFault({ subcode: 'Authentication', message: 'This sign-in was already used to enroll a device. Sign in again.' });
+        }
 
-      const csr = parseAndCheckCsr(req.binaryToken.value, deviceId);
+        const now = this.#d.clock.now();
+        const notAfter = new Date(now.getTime() + this.#d.deviceCertValidityDays * 86400_000);
+        const osEditionRaw = ctx.get('OSEdition');
+        const osEdition = osEditionRaw && /^\d{1,5}$/.test(osEditionRaw) ? Number(osEditionRaw) : null;
+        const certStore = enrollmentType === 'Device' ? 'System' : 'User';
 
-      const decision = await this.#d.policy.decide({ user: auth.user, method: attempt.method, enrollmentType, osVersion: attempt.osVersion, deviceId });
-      attempt.decision = decision;
-      attempt.method = decision.input.method;
-      if (decision.outcome !== 'mdm') {
-        throw new SoapFault({
-          subcode: decision.subcode ?? 'Authorization',
-          ...(decision.errorType ? { errorType: decision.errorType } : decision.outcome === 'mam' ? { errorType: 'NotSupported' as const } : {}),
-          message: decision.userMessage ?? 'This device is registered for app protection only; it is not enrolled in device management.',
-          detail: decision.reasons.at(-1),
-        });
-      }
-
-      // Everything about the request is valid: only now spend a one-time token, so a retry after a
-      // malformed request does not force the user to sign in again.
-      if (auth.token && !(await this.#d.storage.spendToken(auth.token.jti, auth.token.expiresAt, this.#d.clock.now()))) {
-        throw new SoapFault({ subcode: 'Authentication', message: 'This sign-in was already used to enroll a device. Sign in again.' });
-      }
-
-      const now = this.#d.clock.now();
-      const notAfter = new Date(now.getTime() + this.#d.deviceCertValidityDays * 86400_000);
-      const osEditionRaw = ctx.get('OSEdition');
-      const osEdition = osEditionRaw && /^\d{1,5}$/.test(osEditionRaw) ? Number(osEditionRaw) : null;
-      const certStore = enrollmentType === 'Device' ? 'System' : 'User';
-
-      // Serials are 128 random bits; the unique index is the backstop, so one retry covers a collision.
-      for (let tries = 0; ; tries++) {
-        const cert = await this.#d.ca.issueDeviceCertificateAsync({
-          subjectCommonName: deviceId,
-          publicKeySpki: csr.publicKeySpki,
-          serial: randomSerial(randomBytes),
-          notBefore: now,
-          notAfter,
-        });
-        try {
+        return this.#issueAndRecord(deviceId, csr.publicKeySpki, now, notAfter, async (cert) => {
           const recorded = await this.#d.storage.recordEnrollment({
             deviceId,
             hwDevId,
@@ -296,7 +307,10 @@ export class EnrollmentService {
             osVersion: clip(ctx.get('OSVersion'), 64),
             osEdition,
             locale: clip(ctx.get('Locale'), 32),
-            macAddresses: ctx.getAll('MAC').slice(0, 32).map((m) => m.slice(0, 32)),
+            macAddresses: ctx
+              .getAll('MAC')
+              .slice(0, 32)
+              .map((m) => m.slice(0, 32)),
             certSerial: cert.serialHex,
             certThumbprint: cert.thumbprint,
             certNotBefore: cert.notBefore,
@@ -340,12 +354,10 @@ export class EnrollmentService {
               sharedHwDevIdWith: recorded.sharedHwDevIdWith,
             },
           };
-        } catch (err) {
-          if (err instanceof ConflictError && tries === 0) continue;
-          throw err;
-        }
-      }
-    }, recordFault);
+        });
+      },
+      recordFault,
+    );
   }
 
   /**
@@ -358,7 +370,10 @@ export class EnrollmentService {
     return this.#answer(ACTIONS.requestSecurityTokenResponse, traceId, body, async (envelope) => {
       const req = decodeRequestSecurityToken(envelope);
       if (req.requestType !== 'Renew') {
-        throw new SoapFault({ subcode: 'MessageFormat', message: 'This address only renews certificates; enroll at the enrollment address.' });
+        throw new SoapFault({
+          subcode: 'MessageFormat',
+          message: 'This address only renews certificates; enroll at the enrollment address.',
+        });
       }
       if (req.binaryToken.format !== 'PKCS7') {
         throw new SoapFault({ subcode: 'MessageFormat', message: 'A renewal request must carry a PKCS#7 certificate request.' });
@@ -379,11 +394,18 @@ export class EnrollmentService {
       const now = this.#d.clock.now();
       const { enrollment, device } = who;
       if (now < who.notBefore) {
-        throw new SoapFault({ subcode: 'Authentication', message: 'The device certificate is not valid yet.', detail: `certificate valid from ${who.notBefore.toISOString()}` });
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message: 'The device certificate is not valid yet.',
+          detail: `certificate valid from ${who.notBefore.toISOString()}`,
+        });
       }
       if (now > who.notAfter) {
         // Windows does not renew an expired certificate itself; the device has to enroll again.
-        throw notEligible('The device certificate has expired; enroll the device again.', `certificate expired ${who.notAfter.toISOString()}`);
+        throw notEligible(
+          'The device certificate has expired; enroll the device again.',
+          `certificate expired ${who.notAfter.toISOString()}`,
+        );
       }
       if (enrollment.status === 'unenrolled' || device.status === 'unenrolled') {
         throw notEligible('This device is no longer enrolled; enroll it again.', `certificate of an ${enrollment.status} enrollment`);
@@ -393,67 +415,93 @@ export class EnrollmentService {
       }
       const opens = new Date(who.notAfter.getTime() - this.#renewal.renewPeriodDays * 86_400_000);
       if (now.getTime() < opens.getTime() - RENEWAL_EARLY_SLACK_MS) {
-        throw notEligible(`The device certificate cannot be renewed before ${opens.toISOString().slice(0, 10)}.`, `renewal window opens ${opens.toISOString()}`);
+        throw notEligible(
+          `The device certificate cannot be renewed before ${opens.toISOString().slice(0, 10)}.`,
+          `renewal window opens ${opens.toISOString()}`,
+        );
       }
       // A superseded certificate goes on only for the lost-response retry that recordRenewal recognises.
 
       const deviceId = enrollment.deviceId;
       const claimed = req.context.get('DeviceID');
       if (claimed !== undefined && claimed.replace(/[{}]/g, '').toUpperCase() !== deviceId.toUpperCase()) {
-        throw new SoapFault({ subcode: 'Authorization', message: 'The renewal request names a different device than its certificate.', detail: `DeviceID ${claimed.slice(0, 64)} with the certificate of ${deviceId}` });
+        throw new SoapFault({
+          subcode: 'Authorization',
+          message: 'The renewal request names a different device than its certificate.',
+          detail: `DeviceID ${claimed.slice(0, 64)} with the certificate of ${deviceId}`,
+        });
       }
       const opened = openRenewalRequest(req.binaryToken.value, presented);
       const csr = parseAndCheckCsr(opened.csrDer, deviceId);
 
       // The same validity as at enrollment, from now: never back-dated (peers.md §4 item 7).
       const notAfter = new Date(now.getTime() + this.#d.deviceCertValidityDays * 86400_000);
-      for (let tries = 0; ; tries++) {
-        const cert = await this.#d.ca.issueDeviceCertificateAsync({
-          subjectCommonName: deviceId,
-          publicKeySpki: csr.publicKeySpki,
-          serial: randomSerial(randomBytes),
-          notBefore: now,
-          notAfter,
+      return this.#issueAndRecord(deviceId, csr.publicKeySpki, now, notAfter, async (cert) => {
+        const recorded = await this.#d.storage.recordRenewal({
+          presentedThumbprint: who.thumbprint,
+          certSerial: cert.serialHex,
+          certThumbprint: cert.thumbprint,
+          certNotBefore: cert.notBefore,
+          certNotAfter: cert.notAfter,
+          certDer: cert.der,
+          now,
         });
-        try {
-          const recorded = await this.#d.storage.recordRenewal({
-            presentedThumbprint: who.thumbprint,
-            certSerial: cert.serialHex,
-            certThumbprint: cert.thumbprint,
-            certNotBefore: cert.notBefore,
-            certNotAfter: cert.notAfter,
-            certDer: cert.der,
-            now,
-          });
-          if (!recorded) {
-            throw notEligible('This device certificate has already been replaced; use the newer one or enroll again.', `certificate of a ${enrollment.status} enrollment`);
-          }
-          const doc = encodeRenewalProvisioningDoc({
-            clientCertificate: { thumbprint: cert.thumbprint, der: cert.der },
-            certStore: recorded.enrollment.enrollmentType === 'Device' ? 'System' : 'User',
-          });
-          return {
-            xml: encodeRequestSecurityTokenResponse({
-              relatesTo: req.messageId,
-              activityId: traceId,
-              provisioningDocXml: doc,
-              created: now,
-              expires: new Date(now.getTime() + 5 * 60_000),
-            }),
-            info: {
-              deviceId,
-              renewed: recorded.replaced.certSerial,
-              certSerial: cert.serialHex,
-              retry: recorded.replaced.id !== enrollment.id,
-              digest: opened.digest,
-            },
-          };
-        } catch (err) {
-          if (err instanceof ConflictError && tries === 0) continue;
-          throw err;
+        if (!recorded) {
+          throw notEligible(
+            'This device certificate has already been replaced; use the newer one or enroll again.',
+            `certificate of a ${enrollment.status} enrollment`,
+          );
         }
-      }
+        const doc = encodeRenewalProvisioningDoc({
+          clientCertificate: { thumbprint: cert.thumbprint, der: cert.der },
+          certStore: recorded.enrollment.enrollmentType === 'Device' ? 'System' : 'User',
+        });
+        return {
+          xml: encodeRequestSecurityTokenResponse({
+            relatesTo: req.messageId,
+            activityId: traceId,
+            provisioningDocXml: doc,
+            created: now,
+            expires: new Date(now.getTime() + 5 * 60_000),
+          }),
+          info: {
+            deviceId,
+            renewed: recorded.replaced.certSerial,
+            certSerial: cert.serialHex,
+            retry: recorded.replaced.id !== enrollment.id,
+            digest: opened.digest,
+          },
+        };
+      });
     });
+  }
+
+  /**
+   * Issues a device certificate and hands it to `record`. Serials are 128 random bits; the unique index
+   * is the backstop, so one retry with a fresh serial covers a collision.
+   */
+  async #issueAndRecord<T>(
+    deviceId: string,
+    spki: Buffer,
+    notBefore: Date,
+    notAfter: Date,
+    record: (cert: IssuedCertificate) => Promise<T>,
+  ): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      const cert = await this.#d.ca.issueDeviceCertificateAsync({
+        subjectCommonName: deviceId,
+        publicKeySpki: spki,
+        serial: randomSerial(randomBytes),
+        notBefore,
+        notAfter,
+      });
+      try {
+        return await record(cert);
+      } catch (err) {
+        if (err instanceof ConflictError && tries === 0) continue;
+        throw err;
+      }
+    }
   }
 
   async #authenticate(token: WsSecurityToken | undefined): Promise<Authenticated> {
@@ -463,12 +511,20 @@ export class EnrollmentService {
     if (token.kind === 'username') {
       const result = await this.#d.directory.signIn(token.username, token.password);
       if (!result.ok) {
-        throw new SoapFault({ subcode: 'Authentication', message: 'The user name or password is incorrect.', detail: `sign-in refused: ${result.reason}` });
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message: 'The user name or password is incorrect.',
+          detail: `sign-in refused: ${result.reason}`,
+        });
       }
       const domain = await this.#d.directory.findDomain(result.user.upn.slice(result.user.upn.lastIndexOf('@') + 1));
       if (domain?.authPolicy !== 'OnPremise') {
         // The admin chose web sign-in for this domain; a bare password must not bypass it.
-        throw new SoapFault({ subcode: 'Authentication', message: 'Your organisation requires web sign-in for enrollment.', detail: 'password token for a federated domain' });
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message: 'Your organisation requires web sign-in for enrollment.',
+          detail: 'password token for a federated domain',
+        });
       }
       if (await this.#d.secondFactor?.isRequiredFor(result.user)) {
         // A password alone cannot satisfy the MFA setting, and Windows asks for nothing else here.
@@ -491,11 +547,19 @@ export class EnrollmentService {
       }
       const user = await this.#d.directory.getUserById(check.claims.userId);
       if (!user?.enabled || user.upn !== check.claims.upn) {
-        throw new SoapFault({ subcode: 'Authentication', message: 'The account behind this sign-in is no longer allowed to enroll.', detail: 'token user missing or disabled' });
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message: 'The account behind this sign-in is no longer allowed to enroll.',
+          detail: 'token user missing or disabled',
+        });
       }
       return { user, via: 'token', token: check.claims };
     }
-    throw new SoapFault({ subcode: 'Authentication', message: 'This kind of credential is not accepted by this server.', detail: `token value type ${token.valueType}` });
+    throw new SoapFault({
+      subcode: 'Authentication',
+      message: 'This kind of credential is not accepted by this server.',
+      detail: `token value type ${token.valueType}`,
+    });
   }
 
   /** Runs one endpoint: parse, handle, and turn every refusal into the fault Windows parses. */
@@ -529,12 +593,21 @@ export class EnrollmentService {
 
 function toSoapFault(err: unknown): SoapFault {
   if (err instanceof SoapFault) return err;
-  if (err instanceof XmlError) return new SoapFault({ subcode: 'MessageFormat', message: 'The request is not well-formed XML.', detail: err.message });
+  if (err instanceof XmlError)
+    return new SoapFault({ subcode: 'MessageFormat', message: 'The request is not well-formed XML.', detail: err.message });
   if (err instanceof CertificateRequestError) return csrFault(err);
   if (err instanceof WinrollError && err.code === 'storage_unavailable') {
-    return new SoapFault({ subcode: 'EnrollmentServer', message: 'The enrollment server is temporarily unavailable. Try again later.', detail: err.message });
+    return new SoapFault({
+      subcode: 'EnrollmentServer',
+      message: 'The enrollment server is temporarily unavailable. Try again later.',
+      detail: err.message,
+    });
   }
-  return new SoapFault({ subcode: 'InternalServiceFault', message: 'The enrollment server hit an unexpected error.', detail: err instanceof Error ? err.message : String(err) });
+  return new SoapFault({
+    subcode: 'InternalServiceFault',
+    message: 'The enrollment server hit an unexpected error.',
+    detail: err instanceof Error ? err.message : String(err),
+  });
 }
 
 function notEligible(message: string, detail: string): SoapFault {
@@ -551,7 +624,11 @@ function csrFault(err: CertificateRequestError): SoapFault {
     device_mismatch: 'The certificate request names a different device.',
     signer_mismatch: 'The renewal request is not signed with the certificate being renewed.',
   };
-  return new SoapFault({ subcode: 'CertificateRequest', message: messages[err.reason] ?? 'The certificate request was refused.', detail: err.message });
+  return new SoapFault({
+    subcode: 'CertificateRequest',
+    message: messages[err.reason] ?? 'The certificate request was refused.',
+    detail: err.message,
+  });
 }
 
 function parseAndCheckCsr(der: Buffer, deviceId: string) {
