@@ -5,7 +5,7 @@
 import type { Config } from '../config/config.js';
 import { AdminAccounts } from '../core/admin/accounts.js';
 import { AdminAuth } from '../core/admin/auth.js';
-import { AdminOperations, type UserStatusPort } from '../core/admin/operations.js';
+import { AdminOperations } from '../core/admin/operations.js';
 import type { DirectoryService } from '../core/directory/directory-service.js';
 import { PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { ManagementAdmin } from '../core/management/admin.js';
@@ -17,17 +17,18 @@ import type { Clock } from '../shared/clock.js';
 /** How often expired and idle admin sessions are deleted. */
 const SESSION_PRUNE_MS = 15 * 60 * 1000;
 
-export function buildAdminApi(deps: { storage: Storage; directory: DirectoryService; clock: Clock; config: Config }): { api: ApiDeps; close(): Promise<void> } {
+export function buildAdminApi(deps: { storage: Storage; directory: DirectoryService; clock: Clock; config: Config }): {
+  api: ApiDeps;
+  close(): Promise<void>;
+} {
   const { storage, directory, clock, config } = deps;
   const push = config.wns ? new WnsClient(config.wns) : undefined;
   const management = new ManagementAdmin({ storage, clock, providerId: PROVIDER_ID, push });
-  // Enabling and disabling users comes with the policy storage; offered only once Storage has it.
-  const userStatus = typeof (storage as Partial<UserStatusPort>).setUserEnabled === 'function' ? (storage as unknown as UserStatusPort) : undefined;
   const auth = new AdminAuth({ storage, directory, clock });
   const api: ApiDeps = {
     auth,
     accounts: new AdminAccounts({ storage, directory, clock }),
-    operations: new AdminOperations({ storage, directory, management, clock, userStatus }),
+    operations: new AdminOperations({ storage, directory, management, clock }),
     directory,
     management,
     reads: storage,

@@ -33,28 +33,51 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export function registerAdminCommands(program: Command): void {
   const admins = program
     .command('admins')
-    .description('admin API accounts: directory users with a role (administrator, helpdesk, readonly); they sign in with their directory password');
+    .description(
+      'admin API accounts: directory users with a role (administrator, helpdesk, readonly); they sign in with their directory password',
+    );
   addDataOptions(
     admins
       .command('add')
       .description('make a user an admin, or change their role')
       .argument('<upn>', 'an existing user, e.g. alice@contoso.com')
-      .addOption(new Option('--role <role>', 'administrator: everything; helpdesk: read, sync and restart devices; readonly: read, audit log included').choices(ADMIN_ROLES).makeOptionMandatory()),
+      .addOption(
+        new Option(
+          '--role <role>',
+          'administrator: everything; helpdesk: read, sync and restart devices; readonly: read, audit log included',
+        )
+          .choices(ADMIN_ROLES)
+          .makeOptionMandatory(),
+      ),
   ).action(async (upn: string, opts: DataFlags & { role: string }) => {
     // The CLI runs with the data folder's rights, so it may demote the last administrator (and fix it again).
     const a = await withAccounts(opts, (acc) => acc.add(CLI_CONTEXT, upn, opts.role, { allowLastAdministrator: true }));
-    print(opts.json, a, () => `${a.upn} is now ${a.role === 'administrator' ? 'an administrator' : `a ${a.role} admin`}; they sign in to the API with their directory password`);
+    print(
+      opts.json,
+      a,
+      () =>
+        `${a.upn} is now ${a.role === 'administrator' ? 'an administrator' : `a ${a.role} admin`}; they sign in to the API with their directory password`,
+    );
   });
   addDataOptions(admins.command('list').description('list admins and their roles')).action(async (opts: DataFlags) => {
     const list = await withAccounts(opts, (acc) => acc.list());
-    print(opts.json, list, () => table(['UPN', 'ROLE', 'ENABLED', 'SINCE'], list.map((a) => [a.upn, a.role, a.enabled ? 'yes' : 'no (user disabled)', iso(a.createdAt)])));
+    print(opts.json, list, () =>
+      table(
+        ['UPN', 'ROLE', 'ENABLED', 'SINCE'],
+        list.map((a) => [a.upn, a.role, a.enabled ? 'yes' : 'no (user disabled)', iso(a.createdAt)]),
+      ),
+    );
   });
-  addDataOptions(admins.command('remove').description('take the admin role away; ends their sessions and revokes their API tokens').argument('<upn>')).action(
-    async (upn: string, opts: DataFlags) => {
-      const a = await withAccounts(opts, (acc) => acc.remove(CLI_CONTEXT, upn, { allowLastAdministrator: true }));
-      print(opts.json, { upn: a.upn, removed: true }, () => `${a.upn} is no longer an admin; their sessions ended and their API tokens were revoked`);
-    },
-  );
+  addDataOptions(
+    admins.command('remove').description('take the admin role away; ends their sessions and revokes their API tokens').argument('<upn>'),
+  ).action(async (upn: string, opts: DataFlags) => {
+    const a = await withAccounts(opts, (acc) => acc.remove(CLI_CONTEXT, upn, { allowLastAdministrator: true }));
+    print(
+      opts.json,
+      { upn: a.upn, removed: true },
+      () => `${a.upn} is no longer an admin; their sessions ended and their API tokens were revoked`,
+    );
+  });
 }
 
 /**

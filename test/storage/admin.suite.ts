@@ -98,7 +98,15 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         await s.setAdminRole({ userId: u.id, role: 'administrator', now: T0 });
         const idHash = hash();
         await s.createAdminSession({ idHash, userId: u.id, csrfToken: 'c', createdAt: T0, lastSeenAt: T0, expiresAt: at(3600_000) });
-        const token = await s.createApiToken({ id: uid(), name: `n-${uid()}`, tokenHash: hash(), role: 'readonly', createdByUserId: u.id, createdAt: T0, expiresAt: null });
+        const token = await s.createApiToken({
+          id: uid(),
+          name: `n-${uid()}`,
+          tokenHash: hash(),
+          role: 'readonly',
+          createdByUserId: u.id,
+          createdAt: T0,
+          expiresAt: null,
+        });
         expect(await s.removeAdmin(u.id, at(5000))).toBe(true);
         expect(await s.getAdmin(u.id)).toBeUndefined();
         expect(await s.getAdminSession(idHash)).toBeUndefined();
@@ -113,10 +121,38 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         const live = hash();
         const idle = hash();
         const expired = hash();
-        await s.createAdminSession({ idHash: live, userId: u.id, csrfToken: 'csrf-1', createdAt: T0, lastSeenAt: T0, expiresAt: at(12 * 3600_000) });
-        await s.createAdminSession({ idHash: idle, userId: u.id, csrfToken: 'csrf-2', createdAt: T0, lastSeenAt: T0, expiresAt: at(12 * 3600_000) });
-        await s.createAdminSession({ idHash: expired, userId: u.id, csrfToken: 'csrf-3', createdAt: T0, lastSeenAt: at(3600_000), expiresAt: at(3600_000) });
-        expect(await s.getAdminSession(live)).toEqual({ idHash: live, userId: u.id, csrfToken: 'csrf-1', createdAt: T0, lastSeenAt: T0, expiresAt: at(12 * 3600_000) });
+        await s.createAdminSession({
+          idHash: live,
+          userId: u.id,
+          csrfToken: 'csrf-1',
+          createdAt: T0,
+          lastSeenAt: T0,
+          expiresAt: at(12 * 3600_000),
+        });
+        await s.createAdminSession({
+          idHash: idle,
+          userId: u.id,
+          csrfToken: 'csrf-2',
+          createdAt: T0,
+          lastSeenAt: T0,
+          expiresAt: at(12 * 3600_000),
+        });
+        await s.createAdminSession({
+          idHash: expired,
+          userId: u.id,
+          csrfToken: 'csrf-3',
+          createdAt: T0,
+          lastSeenAt: at(3600_000),
+          expiresAt: at(3600_000),
+        });
+        expect(await s.getAdminSession(live)).toEqual({
+          idHash: live,
+          userId: u.id,
+          csrfToken: 'csrf-1',
+          createdAt: T0,
+          lastSeenAt: T0,
+          expiresAt: at(12 * 3600_000),
+        });
 
         await s.touchAdminSession(live, at(60_000));
         await s.touchAdminSession(live, at(30_000));
@@ -135,7 +171,11 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
       });
 
       it('refuses a session for an unknown user', async () => {
-        await expectError(s.createAdminSession({ idHash: hash(), userId: 'nobody', csrfToken: 'c', createdAt: T0, lastSeenAt: T0, expiresAt: at(1) }), 'not_found', NotFoundError);
+        await expectError(
+          s.createAdminSession({ idHash: hash(), userId: 'nobody', csrfToken: 'c', createdAt: T0, lastSeenAt: T0, expiresAt: at(1) }),
+          'not_found',
+          NotFoundError,
+        );
       });
     });
 
@@ -144,8 +184,24 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         const u = await user();
         const name = `deploy-${uid()}`;
         const h = hash();
-        const t = await s.createApiToken({ id: uid(), name, tokenHash: h, role: 'helpdesk', createdByUserId: u.id, createdAt: T0, expiresAt: at(86400_000) });
-        expect(t).toMatchObject({ name, role: 'helpdesk', createdByUserId: u.id, createdByUpn: u.upn, lastUsedAt: null, revokedAt: null, expiresAt: at(86400_000) });
+        const t = await s.createApiToken({
+          id: uid(),
+          name,
+          tokenHash: h,
+          role: 'helpdesk',
+          createdByUserId: u.id,
+          createdAt: T0,
+          expiresAt: at(86400_000),
+        });
+        expect(t).toMatchObject({
+          name,
+          role: 'helpdesk',
+          createdByUserId: u.id,
+          createdByUpn: u.upn,
+          lastUsedAt: null,
+          revokedAt: null,
+          expiresAt: at(86400_000),
+        });
         expect((await s.getApiTokenByHash(h))?.id).toBe(t.id);
         expect(await s.getApiTokenByHash(hash())).toBeUndefined();
 
@@ -160,7 +216,15 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         expect(await s.revokeApiToken(t.id, at(20))).toBe(true);
         expect(await s.revokeApiToken(t.id, at(30))).toBe(false);
         expect((await s.getApiToken(t.id))?.revokedAt).toEqual(at(20));
-        const again = await s.createApiToken({ id: uid(), name, tokenHash: hash(), role: 'readonly', createdByUserId: u.id, createdAt: at(40), expiresAt: null });
+        const again = await s.createApiToken({
+          id: uid(),
+          name,
+          tokenHash: hash(),
+          role: 'readonly',
+          createdByUserId: u.id,
+          createdAt: at(40),
+          expiresAt: null,
+        });
         const listed = (await s.listApiTokens()).filter((x) => x.name === name);
         expect(listed.map((x) => x.id)).toEqual([again.id, t.id]);
       });
@@ -168,7 +232,10 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
       it('writes the audit entry with the token, and not when revocation changes nothing', async () => {
         const u = await user();
         const id = uid();
-        await s.createApiToken({ id, name: `a-${uid()}`, tokenHash: hash(), role: 'readonly', createdByUserId: u.id, createdAt: T0, expiresAt: null }, entry({ targetType: 'api_token', targetId: id }));
+        await s.createApiToken(
+          { id, name: `a-${uid()}`, tokenHash: hash(), role: 'readonly', createdByUserId: u.id, createdAt: T0, expiresAt: null },
+          entry({ targetType: 'api_token', targetId: id }),
+        );
         await s.revokeApiToken(id, at(1), entry({ targetType: 'api_token', targetId: id, action: 'revoke' }));
         await s.revokeApiToken(id, at(2), entry({ targetType: 'api_token', targetId: id, action: 'revoke' }));
         const entries = await s.listAudit({ targetType: 'api_token', targetId: id, limit: 10 });
@@ -182,7 +249,13 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         expect(e.outcome).toBe('pending');
         await s.completeAudit(e.id, { outcome: 'succeeded', after: { n: 1, nested: { list: [1, 'two'] } }, error: null });
         const [read] = await s.listAudit({ targetId: e.targetId ?? '', limit: 5 });
-        expect(read).toMatchObject({ id: e.id, outcome: 'succeeded', after: { n: 1, nested: { list: [1, 'two'] } }, before: null, actorName: 'cli' });
+        expect(read).toMatchObject({
+          id: e.id,
+          outcome: 'succeeded',
+          after: { n: 1, nested: { list: [1, 'two'] } },
+          before: null,
+          actorName: 'cli',
+        });
         await expectError(s.completeAudit(e.id, { outcome: 'failed', after: null, error: 'x' }), 'not_found', NotFoundError);
       });
 
@@ -193,7 +266,9 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) {
           // Two entries share each timestamp: the id breaks the tie.
-          const e = await s.appendAudit(entry({ targetType: 'device', targetId, at: at(Math.floor(i / 2) * 1000), actor: i === 4 ? token : admin, before: { i } }));
+          const e = await s.appendAudit(
+            entry({ targetType: 'device', targetId, at: at(Math.floor(i / 2) * 1000), actor: i === 4 ? token : admin, before: { i } }),
+          );
           ids.push(e.id);
         }
         const all = await s.listAudit({ targetType: 'device', targetId, limit: 10 });
@@ -205,7 +280,12 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         const last = page1.at(-1);
         if (!last) throw new Error('empty page');
         const page2 = await s.listAudit({ targetType: 'device', targetId, limit: 2, after: { at: last.at, id: last.id } });
-        const page3 = await s.listAudit({ targetType: 'device', targetId, limit: 2, after: { at: (page2.at(-1) as { at: Date }).at, id: (page2.at(-1) as { id: string }).id } });
+        const page3 = await s.listAudit({
+          targetType: 'device',
+          targetId,
+          limit: 2,
+          after: { at: (page2.at(-1) as { at: Date }).at, id: (page2.at(-1) as { id: string }).id },
+        });
         expect([...page1, ...page2, ...page3].map((e) => e.id)).toEqual(all.map((e) => e.id));
 
         expect(await s.listAudit({ targetId, actor: admin.upn.toLowerCase(), limit: 10 })).toHaveLength(4);
@@ -238,7 +318,10 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         const next = await s.listDevicesPage({ upn, limit: 10, afterDeviceId: first.at(-1)?.device.deviceId });
         expect([...first, ...next].map((d) => d.device.deviceId)).toEqual(sortedIds);
 
-        expect((await s.listDevicesPage({ upn, ownership: 'corporate', limit: 10 })).map((d) => d.ownership)).toEqual(['corporate', 'corporate']);
+        expect((await s.listDevicesPage({ upn, ownership: 'corporate', limit: 10 })).map((d) => d.ownership)).toEqual([
+          'corporate',
+          'corporate',
+        ]);
         const gone = await s.listDevicesPage({ upn, status: 'unenrolled', limit: 10 });
         expect(gone.map((d) => d.device.deviceId)).toEqual([unenrolled.deviceId]);
         expect(gone[0]).toMatchObject({ lastCheckInAt: null, retiredAt: null });

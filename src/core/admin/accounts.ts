@@ -53,7 +53,13 @@ export class AdminAccounts {
     const before = user && (await this.#storage.getAdmin(user.id));
     if (!before) throw new NotFoundError(`${upn} is not an admin`);
     if (!opts.allowLastAdministrator) await this.#refuseLosingLastAdministrator(before, null);
-    const entry = this.#audit.entry(ctx, { action: 'admin.remove', targetType: 'admin', targetId: before.upn, before: { role: before.role }, after: null });
+    const entry = this.#audit.entry(ctx, {
+      action: 'admin.remove',
+      targetType: 'admin',
+      targetId: before.upn,
+      before: { role: before.role },
+      after: null,
+    });
     if (!(await this.#storage.removeAdmin(before.userId, this.#clock.now(), entry))) throw new NotFoundError(`${upn} is not an admin`);
     return before;
   }

@@ -30,8 +30,9 @@ const SESSION_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Whether this directory user may sign in to the admin API at all, whatever their role. Licenses plug
- * in here: the tenant setting "allow unlicensed admins to sign in" will refuse admins without a Winroll
- * license when it is off. Until licenses exist every admin may sign in.
+ * in here: with the tenant setting "allow unlicensed admins to sign in" off, an admin without a Winroll
+ * license is refused. It is consulted at sign-in and on every request (sessions and tokens), so a change
+ * takes effect at once. Until the setting is wired in, every admin may sign in.
  */
 export function mayAdminSignIn(_user: User): boolean {
   return true;
@@ -117,8 +118,16 @@ export class AdminAuth {
     const expiresAt = new Date(now.getTime() + SESSION_ABSOLUTE_MS);
     const idHash = sha256(sessionId);
     await this.#storage.createAdminSession({ idHash, userId: admin.userId, csrfToken, createdAt: now, lastSeenAt: now, expiresAt });
-    const principal: Principal = { userId: admin.userId, upn: admin.upn, role: admin.role, via: { kind: 'session', idHash, csrfToken, expiresAt } };
-    await this.#audit.note({ actor: actorOf(principal), traceId }, { action: 'session.create', targetType: 'admin', targetId: admin.upn, after: { role: admin.role, expiresAt } });
+    const principal: Principal = {
+      userId: admin.userId,
+      upn: admin.upn,
+      role: admin.role,
+      via: { kind: 'session', idHash, csrfToken, expiresAt },
+    };
+    await this.#audit.note(
+      { actor: actorOf(principal), traceId },
+      { action: 'session.create', targetType: 'admin', targetId: admin.upn, after: { role: admin.role, expiresAt } },
+    );
     return { ok: true, sessionId, csrfToken, principal, expiresAt };
   }
 
@@ -136,7 +145,12 @@ export class AdminAuth {
     const role = await this.#activeRole(session.userId);
     if (!role) return undefined;
     if (now.getTime() - session.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await this.#storage.touchAdminSession(idHash, now);
-    return { userId: session.userId, upn: role.upn, role: role.role, via: { kind: 'session', idHash, csrfToken: session.csrfToken, expiresAt: session.expiresAt } };
+    return {
+      userId: session.userId,
+      upn: role.upn,
+      role: role.role,
+      via: { kind: 'session', idHash, csrfToken: session.csrfToken, expiresAt: session.expiresAt },
+    };
   }
 
   /** Whether a state-changing request carries the session's CSRF token. Token principals need none. */
@@ -158,13 +172,23 @@ export class AdminAuth {
     const creator = await this.#activeRole(token.createdByUserId);
     if (!creator) return undefined;
     if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() >= TOUCH_EVERY_MS) await this.#storage.touchApiToken(token.id, now);
-    return { userId: token.createdByUserId, upn: creator.upn, role: lowerRole(token.role, creator.role), via: { kind: 'token', tokenId: token.id, name: token.name } };
+    return {
+      userId: token.createdByUserId,
+      upn: creator.upn,
+      role: lowerRole(token.role, creator.role),
+      via: { kind: 'token', tokenId: token.id, name: token.name },
+    };
   }
 
   /** Creates an API token; the secret is in the result only, never stored. */
-  async createToken(p: Principal, input: { name: string; role?: AdminRole | undefined; expiresAt?: Date | undefined }, traceId: string | null): Promise<{ token: string; record: PublicApiToken }> {
+  async createToken(
+    p: Principal,
+    input: { name: string; role?: AdminRole | undefined; expiresAt?: Date | undefined },
+    traceId: string | null,
+  ): Promise<{ token: string; record: PublicApiToken }> {
     const name = input.name.trim();
-    if (!/^[\w .@-]{1,64}$/.test(name)) throw new InvalidInputError('token name must be 1-64 letters, digits, spaces, dots, @, dashes or underscores');
+    if (!/^[\w .@-]{1,64}$/.test(name))
+      throw new InvalidInputError('token name must be 1-64 letters, digits, spaces, dots, @, dashes or underscores');
     const role = input.role ?? p.role;
     if (!roleAtLeast(p.role, role)) throw new WinrollError('forbidden', `a ${p.role} cannot create a token with role ${role}`);
     const now = this.#clock.now();
@@ -208,7 +232,7 @@ export class AdminAuth {
 
   async #activeRole(userId: string): Promise<{ upn: string; role: AdminRole } | undefined> {
     const admin = await this.#storage.getAdmin(userId);
-    if (!admin || !admin.enabled) return undefined;
+    if (!admin?.enabled) return undefined;
     const user = await this.#directory.getUserById(userId);
     if (!user || !mayAdminSignIn(user)) return undefined;
     return { upn: admin.upn, role: admin.role };

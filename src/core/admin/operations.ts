@@ -27,11 +27,6 @@ export function userView(u: User): UserView {
   return { id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, createdAt: u.createdAt, updatedAt: u.updatedAt };
 }
 
-/** Enabling and disabling users; provided by the policy storage once it is composed into Storage. */
-export interface UserStatusPort {
-  setUserEnabled(userId: string, enabled: boolean, now: Date): Promise<User>;
-}
-
 export type QueuedAction = QueuedCommand & { push: PushOutcome };
 
 export class AdminOperations {
@@ -40,24 +35,17 @@ export class AdminOperations {
   readonly #management: ManagementAdmin;
   readonly #clock: Clock;
   readonly #audit: AuditTrail;
-  readonly #userStatus: UserStatusPort | undefined;
 
-  constructor(deps: { storage: Storage; directory: DirectoryService; management: ManagementAdmin; clock: Clock; userStatus?: UserStatusPort | undefined }) {
+  constructor(deps: { storage: Storage; directory: DirectoryService; management: ManagementAdmin; clock: Clock }) {
     this.#storage = deps.storage;
     this.#directory = deps.directory;
     this.#management = deps.management;
     this.#clock = deps.clock;
     this.#audit = new AuditTrail({ store: deps.storage, clock: deps.clock });
-    this.#userStatus = deps.userStatus;
   }
 
   get audit(): AuditTrail {
     return this.#audit;
-  }
-
-  /** Whether enabling/disabling users is available (the policy storage is composed in). */
-  get canSetUserEnabled(): boolean {
-    return this.#userStatus !== undefined;
   }
 
   // -- directory ---------------------------------------------------------------------------------------
@@ -93,14 +81,12 @@ export class AdminOperations {
   }
 
   async setUserEnabled(ctx: AuditContext, upn: string, enabled: boolean): Promise<UserView> {
-    const port = this.#userStatus;
-    if (!port) throw new NotFoundError('enabling and disabling users is not available in this build');
     const before = await this.#directory.findUser(upn);
     if (!before) throw new NotFoundError(`no user ${upn}`);
     const after = await this.#audit.record(
       ctx,
       { action: enabled ? 'user.enable' : 'user.disable', targetType: 'user', targetId: before.upn, before: userView(before) },
-      () => port.setUserEnabled(before.id, enabled, this.#clock.now()),
+      () => this.#storage.setUserEnabled(before.id, enabled, this.#clock.now()),
       userView,
     );
     return userView(after);
@@ -109,7 +95,12 @@ export class AdminOperations {
   // -- groups ------------------------------------------------------------------------------------------
 
   addGroup(ctx: AuditContext, name: string): Promise<Group> {
-    return this.#audit.record(ctx, { action: 'group.add', targetType: 'group', targetId: name.trim() }, () => this.#management.addGroup(name), (g) => g);
+    return this.#audit.record(
+      ctx,
+      { action: 'group.add', targetType: 'group', targetId: name.trim() },
+      () => this.#management.addGroup(name),
+      (g) => g,
+    );
   }
 
   async addGroupMember(ctx: AuditContext, group: string, upn: string): Promise<void> {
@@ -157,7 +148,11 @@ export class AdminOperations {
     );
   }
 
-  async assignProfile(ctx: AuditContext, name: string, where: { group?: string | undefined; device?: string | undefined }): Promise<number> {
+  async assignProfile(
+    ctx: AuditContext,
+    name: string,
+    where: { group?: string | undefined; device?: string | undefined },
+  ): Promise<number> {
     const before = await this.#assignments(name);
     return this.#audit.record(
       ctx,
@@ -167,7 +162,11 @@ export class AdminOperations {
     );
   }
 
-  async unassignProfile(ctx: AuditContext, name: string, where: { group?: string | undefined; device?: string | undefined }): Promise<void> {
+  async unassignProfile(
+    ctx: AuditContext,
+    name: string,
+    where: { group?: string | undefined; device?: string | undefined },
+  ): Promise<void> {
     const before = await this.#assignments(name);
     await this.#audit.record(
       ctx,

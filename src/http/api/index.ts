@@ -16,7 +16,7 @@ import { groupRoutes } from './routes/groups.js';
 import { profileRoutes } from './routes/profiles.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
-import { userRoutes, userStatusRoutes } from './routes/users.js';
+import { userRoutes } from './routes/users.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest JSON body: a profile of 500 settings fits; single settings are capped at 256 KB by schema. */
@@ -24,24 +24,21 @@ const BODY_LIMIT = 4 * 1024 * 1024;
 export type { ApiDeps } from './route.js';
 
 /** Every resource's routes. One line per resource file. */
-function resources(deps: ApiDeps): ApiRoute[][] {
-  return [
-    sessionRoutes,
-    tokenRoutes,
-    adminRoutes,
-    domainRoutes,
-    userRoutes,
-    deps.operations.canSetUserEnabled ? userStatusRoutes : [],
-    groupRoutes,
-    deviceRoutes,
-    profileRoutes,
-    auditRoutes,
-  ];
-}
+const RESOURCES: ApiRoute[][] = [
+  sessionRoutes,
+  tokenRoutes,
+  adminRoutes,
+  domainRoutes,
+  userRoutes,
+  groupRoutes,
+  deviceRoutes,
+  profileRoutes,
+  auditRoutes,
+];
 
 /** The full route table (the OpenAPI route included), for the server and for tests. */
-export function apiRoutes(deps: ApiDeps, version = '0.1.0'): ApiRoute[] {
-  const routes = resources(deps).flat();
+export function apiRoutes(version = '0.1.0'): ApiRoute[] {
+  const routes = RESOURCES.flat();
   let doc: unknown;
   const openapi = route({
     method: 'GET',
@@ -69,6 +66,8 @@ export async function adminApi(app: FastifyInstance, deps: ApiDeps): Promise<voi
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, app.getDefaultJsonParser('error', 'error'));
   app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err, traceIdOf(req)));
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new ApiProblem(404, 'not_found', `no API route ${req.method} ${req.url.split('?')[0]}`), traceIdOf(req)));
-  registerRoutes(app, apiRoutes(deps), deps);
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, req, new ApiProblem(404, 'not_found', `no API route ${req.method} ${req.url.split('?')[0]}`), traceIdOf(req)),
+  );
+  registerRoutes(app, apiRoutes(), deps);
 }

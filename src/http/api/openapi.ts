@@ -46,7 +46,8 @@ function rewriteRefs(v: unknown, suffix: string): unknown {
   if (v && typeof v === 'object') {
     const out: Json = {};
     for (const [k, val] of Object.entries(v)) {
-      out[k] = k === '$ref' && typeof val === 'string' ? val.replace(/^#\/\$defs\/(.+)$/, `${COMPONENT}$1${suffix}`) : rewriteRefs(val, suffix);
+      out[k] =
+        k === '$ref' && typeof val === 'string' ? val.replace(/^#\/\$defs\/(.+)$/, `${COMPONENT}$1${suffix}`) : rewriteRefs(val, suffix);
     }
     return out;
   }
@@ -102,7 +103,12 @@ export function buildOpenApi(routes: readonly ApiRoute[], opts: { version: strin
       description: [r.description, rolesText(r.access)].filter(Boolean).join('\n\n'),
       tags: [r.tag],
       'x-winroll-roles': r.access === 'public' ? [] : [...r.access],
-      security: r.access === 'public' ? [] : safe ? [{ sessionCookie: [] }, { bearerToken: [] }] : [{ sessionCookie: [], csrfToken: [] }, { bearerToken: [] }],
+      security:
+        r.access === 'public'
+          ? []
+          : safe
+            ? [{ sessionCookie: [] }, { bearerToken: [] }]
+            : [{ sessionCookie: [], csrfToken: [] }, { bearerToken: [] }],
       parameters: [...parameters(r.params, 'path', defs), ...parameters(r.query, 'query', defs)],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(r.body, 'input', defs) } } } } : {}),
       responses,
@@ -131,8 +137,18 @@ export function buildOpenApi(routes: readonly ApiRoute[], opts: { version: strin
       responses,
       securitySchemes: {
         sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Set by POST /session.' },
-        csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'The csrfToken of the session; required with the cookie on POST, PUT, PATCH and DELETE.' },
-        bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'wr_<43 base64url characters>', description: 'An API token from POST /tokens.' },
+        csrfToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-CSRF-Token',
+          description: 'The csrfToken of the session; required with the cookie on POST, PUT, PATCH and DELETE.',
+        },
+        bearerToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'wr_<43 base64url characters>',
+          description: 'An API token from POST /tokens.',
+        },
       },
     },
   };

@@ -32,11 +32,14 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (v && typeof v === 'object' && keys.every((k) => typeof (v as Record<string, unknown>)[k] === 'string')) return v as Record<K, string>;
+    if (v && typeof v === 'object' && keys.every((k) => typeof (v as Record<string, unknown>)[k] === 'string'))
+      return v as Record<K, string>;
   } catch {
     // fall through
   }
-  throw new ApiProblem(400, 'invalid_request', 'query.cursor: not a cursor this API returned', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });
+  throw new ApiProblem(400, 'invalid_request', 'query.cursor: not a cursor this API returned', {
+    errors: [{ path: 'query.cursor', message: 'invalid cursor' }],
+  });
 }
 
 /**

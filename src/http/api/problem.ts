@@ -84,7 +84,8 @@ function toProblem(err: unknown, req: FastifyRequest): ApiProblem {
     const status = STATUS_OF_CODE[err.code] ?? 500;
     if (status >= 500) {
       req.log.error({ code: err.code, err: err.message }, 'admin API request failed');
-      const detail = err.code === 'storage_unavailable' ? 'The database is unavailable; try again shortly.' : 'An unexpected error occurred.';
+      const detail =
+        err.code === 'storage_unavailable' ? 'The database is unavailable; try again shortly.' : 'An unexpected error occurred.';
       return new ApiProblem(status, err.code, detail, status === 503 ? { headers: { 'retry-after': '5' } } : {});
     }
     return new ApiProblem(status, err.code, err.message);
@@ -92,7 +93,12 @@ function toProblem(err: unknown, req: FastifyRequest): ApiProblem {
   // fastify's own request errors (bad JSON, body too large, unknown content type) are safe to describe.
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'invalid_request';
+    const code =
+      e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? 'unsupported_media_type'
+        : e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'too_large'
+          : 'invalid_request';
     return new ApiProblem(e.statusCode, code, typeof e.message === 'string' ? e.message.slice(0, 300) : 'the request is invalid');
   }
   req.log.error({ err }, 'admin API request failed unexpectedly');

@@ -24,7 +24,14 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The read side the API lists and shows from (core ports; the API never sees a storage adapter). */
 export type ApiReads = Pick<
   Storage,
-  'listDevicesPage' | 'getProfileByName' | 'listAssignments' | 'listGroups' | 'getGroupByName' | 'listGroupMembers' | 'getUserById' | 'listDevices'
+  | 'listDevicesPage'
+  | 'getProfileByName'
+  | 'listAssignments'
+  | 'listGroups'
+  | 'getGroupByName'
+  | 'listGroupMembers'
+  | 'getUserById'
+  | 'listDevices'
 >;
 
 /** Everything a route handler may use. */
@@ -74,7 +81,8 @@ export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType
 }
 
 /** A route with its types erased, as the table holds it. */
-export interface ApiRoute extends Omit<RouteDef<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>, 'handler' | 'accessFor'> {
+export interface ApiRoute
+  extends Omit<RouteDef<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>, 'handler' | 'accessFor'> {
   accessFor?: (input: { params: unknown; query: unknown; body: unknown }) => readonly AdminRole[];
   handler(c: RouteContext<unknown, unknown, unknown>): Promise<unknown>;
 }
@@ -105,7 +113,8 @@ export function fastifyPath(path: string): string {
   return path.replace(/\{(\w+)\}/g, ':$1');
 }
 
-const unauthenticated = (detail: string) => new ApiProblem(401, 'unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer realm="winroll"' } });
+const unauthenticated = (detail: string) =>
+  new ApiProblem(401, 'unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer realm="winroll"' } });
 
 /** The caller from `Authorization: Bearer wr_...` or, without that header, the session cookie. */
 async function authenticate(req: FastifyRequest, auth: AdminAuth): Promise<Principal> {
@@ -131,7 +140,8 @@ function parse<S extends z.ZodType | undefined>(schema: S, value: unknown, where
 }
 
 function refuseRole(p: Principal, allowed: readonly AdminRole[], what: string): void {
-  if (!allowed.includes(p.role)) throw new ApiProblem(403, 'forbidden', `the ${p.role} role cannot ${what}; it needs ${allowed.join(' or ')}`);
+  if (!allowed.includes(p.role))
+    throw new ApiProblem(403, 'forbidden', `the ${p.role} role cannot ${what}; it needs ${allowed.join(' or ')}`);
 }
 
 export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[], deps: ApiDeps): void {

@@ -33,7 +33,11 @@ export const ProblemSchema = named(
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().describe('Machine-readable error code: not_found, conflict, invalid_input, invalid_request, unauthenticated, forbidden, rate_limited, storage_unavailable, internal, ...'),
+    code: z
+      .string()
+      .describe(
+        'Machine-readable error code: not_found, conflict, invalid_input, invalid_request, unauthenticated, forbidden, rate_limited, storage_unavailable, internal, ...',
+      ),
     traceId: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
@@ -55,10 +59,26 @@ export const SessionSchema = named(
 
 export const AdminSchema = named(
   'Admin',
-  z.object({ userId: z.string(), upn: z.string(), displayName: z.string().nullable(), enabled: z.boolean(), role: roleSchema, createdAt: dateTime, updatedAt: dateTime }),
+  z.object({
+    userId: z.string(),
+    upn: z.string(),
+    displayName: z.string().nullable(),
+    enabled: z.boolean(),
+    role: roleSchema,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  }),
 );
 export function toAdmin(a: AdminAccount): z.output<typeof AdminSchema> {
-  return { userId: a.userId, upn: a.upn, displayName: a.displayName, enabled: a.enabled, role: a.role, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt) };
+  return {
+    userId: a.userId,
+    upn: a.upn,
+    displayName: a.displayName,
+    enabled: a.enabled,
+    role: a.role,
+    createdAt: iso(a.createdAt),
+    updatedAt: iso(a.updatedAt),
+  };
 }
 
 export const ApiTokenSchema = named(
@@ -103,7 +123,14 @@ export function toDomain(d: Domain): z.output<typeof DomainSchema> {
 
 export const UserSchema = named(
   'User',
-  z.object({ id: z.string(), upn: z.string(), displayName: z.string().nullable(), enabled: z.boolean(), createdAt: dateTime, updatedAt: dateTime }),
+  z.object({
+    id: z.string(),
+    upn: z.string(),
+    displayName: z.string().nullable(),
+    enabled: z.boolean(),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  }),
 );
 export function toUser(u: UserView): z.output<typeof UserSchema> {
   return { id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt) };
@@ -156,12 +183,22 @@ function deviceFields(d: DeviceRecord) {
     lastEnrolledAt: iso(d.lastEnrolledAt),
     certThumbprint: d.certThumbprint,
     certNotAfter: isoOrNull(d.certNotAfter),
-    warnings: d.warnings.map((w) => ({ kind: w.kind, detail: w.detail, relatedDeviceIds: w.relatedDeviceIds, createdAt: iso(w.createdAt) })),
+    warnings: d.warnings.map((w) => ({
+      kind: w.kind,
+      detail: w.detail,
+      relatedDeviceIds: w.relatedDeviceIds,
+      createdAt: iso(w.createdAt),
+    })),
   };
 }
 
 export function toDevice(s: DeviceSummary): z.output<typeof DeviceSchema> {
-  return { ...deviceFields(s.device), ownership: s.ownership, lastCheckInAt: isoOrNull(s.lastCheckInAt), retiredAt: isoOrNull(s.retiredAt) };
+  return {
+    ...deviceFields(s.device),
+    ownership: s.ownership,
+    lastCheckInAt: isoOrNull(s.lastCheckInAt),
+    retiredAt: isoOrNull(s.retiredAt),
+  };
 }
 
 export const CommandSchema = named(
@@ -174,7 +211,12 @@ export const CommandSchema = named(
     state: z.enum(['pending', 'sent', 'acknowledged', 'failed', 'canceled']),
     status: z.number().int().nullable().describe("The device's OMA-DM status code, once answered."),
     attempts: z.number().int(),
-    origin: z.object({ kind: z.enum(['profile', 'action', 'inventory', 'system']), actionId: z.string().optional(), profileId: z.string().optional(), purpose: z.string().optional() }),
+    origin: z.object({
+      kind: z.enum(['profile', 'action', 'inventory', 'system']),
+      actionId: z.string().optional(),
+      profileId: z.string().optional(),
+      purpose: z.string().optional(),
+    }),
     createdAt: dateTime,
     updatedAt: dateTime,
   }),
@@ -189,7 +231,14 @@ export function toCommand(c: QueuedCommand): z.output<typeof CommandSchema> {
     state: c.state,
     status: c.status,
     attempts: c.attempts,
-    origin: o.kind === 'action' ? { kind: o.kind, actionId: o.actionId } : o.kind === 'profile' ? { kind: o.kind, profileId: o.profileId } : o.kind === 'system' ? { kind: o.kind, purpose: o.purpose } : { kind: o.kind },
+    origin:
+      o.kind === 'action'
+        ? { kind: o.kind, actionId: o.actionId }
+        : o.kind === 'profile'
+          ? { kind: o.kind, profileId: o.profileId }
+          : o.kind === 'system'
+            ? { kind: o.kind, purpose: o.purpose }
+            : { kind: o.kind },
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
   };
@@ -198,7 +247,14 @@ export function toCommand(c: QueuedCommand): z.output<typeof CommandSchema> {
 export const DeviceDetailSchema = named(
   'DeviceDetail',
   DeviceSchema.extend({
-    enrollment: z.object({ id: z.string(), status: z.enum(['active', 'superseded', 'unenrolled']), authPolicy: authPolicySchema, createdAt: dateTime, certNotBefore: dateTime, certNotAfter: dateTime }),
+    enrollment: z.object({
+      id: z.string(),
+      status: z.enum(['active', 'superseded', 'unenrolled']),
+      authPolicy: authPolicySchema,
+      createdAt: dateTime,
+      certNotBefore: dateTime,
+      certNotAfter: dateTime,
+    }),
     inventory: z.record(z.string(), z.unknown()).nullable(),
     commands: z.array(CommandSchema).describe('The newest 200 commands and remote actions, with their state.'),
   }),
@@ -225,7 +281,9 @@ export const ActionResultSchema = named(
     actionId: z.string(),
     commandId: z.string(),
     state: z.enum(['pending', 'sent', 'acknowledged', 'failed', 'canceled']),
-    push: z.object({ ok: z.boolean(), reason: z.string().optional(), detail: z.string().optional() }).describe('Whether the device was woken through WNS; otherwise it picks the action up at its next check-in.'),
+    push: z
+      .object({ ok: z.boolean(), reason: z.string().optional(), detail: z.string().optional() })
+      .describe('Whether the device was woken through WNS; otherwise it picks the action up at its next check-in.'),
   }),
 );
 
@@ -241,15 +299,35 @@ const SettingOut = z.object({ path: z.string(), format: z.enum(['chr', 'int', 'b
 
 export const ProfileSchema = named(
   'Profile',
-  z.object({ id: z.string(), name: z.string(), scope: z.enum(['user', 'device']), version: z.number().int(), settings: z.array(SettingOut), createdAt: dateTime, updatedAt: dateTime }),
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    scope: z.enum(['user', 'device']),
+    version: z.number().int(),
+    settings: z.array(SettingOut),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  }),
 );
 export function toProfile(p: Profile): z.output<typeof ProfileSchema> {
-  return { id: p.id, name: p.name, scope: p.scope, version: p.version, settings: p.settings.map((s) => ({ ...s })), createdAt: iso(p.createdAt), updatedAt: iso(p.updatedAt) };
+  return {
+    id: p.id,
+    name: p.name,
+    scope: p.scope,
+    version: p.version,
+    settings: p.settings.map((s) => ({ ...s })),
+    createdAt: iso(p.createdAt),
+    updatedAt: iso(p.updatedAt),
+  };
 }
 
 export const AssignmentSchema = named(
   'Assignment',
-  z.object({ kind: z.enum(['group', 'device']), group: z.string().nullable().describe('Group name'), device: z.string().nullable().describe('DeviceID') }),
+  z.object({
+    kind: z.enum(['group', 'device']),
+    group: z.string().nullable().describe('Group name'),
+    device: z.string().nullable().describe('DeviceID'),
+  }),
 );
 
 export const ProfileDetailSchema = named('ProfileDetail', ProfileSchema.extend({ assignments: z.array(AssignmentSchema) }));

@@ -65,7 +65,13 @@ function auditRow(entry: NewAuditEntry, id: string = newId()): AuditLogTable {
 function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
   let actor: AuditActor;
   if (row.actor_kind === 'token') {
-    actor = { kind: 'token', tokenId: row.actor_token_id ?? '', name: row.actor_token_name ?? '', userId: row.actor_user_id ?? '', upn: row.actor_upn ?? '' };
+    actor = {
+      kind: 'token',
+      tokenId: row.actor_token_id ?? '',
+      name: row.actor_token_name ?? '',
+      userId: row.actor_user_id ?? '',
+      upn: row.actor_upn ?? '',
+    };
   } else if (row.actor_kind === 'admin') {
     actor = { kind: 'admin', userId: row.actor_user_id ?? '', upn: row.actor_upn ?? '' };
   } else {
@@ -97,7 +103,11 @@ export function appendAudit(db: Db, entry: NewAuditEntry): Promise<AuditEntry> {
   return insertAudit(db, entry);
 }
 
-export async function completeAudit(db: Db, id: string, result: { outcome: Exclude<AuditOutcome, 'pending'>; after: unknown; error: string | null }): Promise<void> {
+export async function completeAudit(
+  db: Db,
+  id: string,
+  result: { outcome: Exclude<AuditOutcome, 'pending'>; after: unknown; error: string | null },
+): Promise<void> {
   const res = await db
     .updateTable('audit_log')
     .set({ outcome: result.outcome, after: jsonOrNull(result.after), error: result.error })
@@ -167,7 +177,11 @@ export async function listAdmins(db: Db): Promise<AdminAccount[]> {
   return (await selectAdmins(db).orderBy('u.upn').execute()).map(toAdmin);
 }
 
-export async function setAdminRole(db: Db, input: { userId: string; role: AdminRole; now: Date }, audit?: NewAuditEntry): Promise<AdminAccount> {
+export async function setAdminRole(
+  db: Db,
+  input: { userId: string; role: AdminRole; now: Date },
+  audit?: NewAuditEntry,
+): Promise<AdminAccount> {
   const now = timeToDb(input.now);
   return db.transaction().execute(async (trx) => {
     await trx
@@ -187,7 +201,12 @@ export async function removeAdmin(db: Db, userId: string, now: Date, audit?: New
     const res = await trx.deleteFrom('admin_roles').where('user_id', '=', userId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) return false;
     await trx.deleteFrom('admin_sessions').where('user_id', '=', userId).execute();
-    await trx.updateTable('api_tokens').set({ revoked_at: timeToDb(now) }).where('created_by', '=', userId).where('revoked_at', 'is', null).execute();
+    await trx
+      .updateTable('api_tokens')
+      .set({ revoked_at: timeToDb(now) })
+      .where('created_by', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
     if (audit) await insertAudit(trx, audit);
     return true;
   });
@@ -303,7 +322,12 @@ export async function listApiTokens(db: Db): Promise<ApiTokenRecord[]> {
 
 export async function revokeApiToken(db: Db, id: string, now: Date, audit?: NewAuditEntry): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const res = await trx.updateTable('api_tokens').set({ revoked_at: timeToDb(now) }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const res = await trx
+      .updateTable('api_tokens')
+      .set({ revoked_at: timeToDb(now) })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return false;
     if (audit) await insertAudit(trx, audit);
     return true;
@@ -311,7 +335,11 @@ export async function revokeApiToken(db: Db, id: string, now: Date, audit?: NewA
 }
 
 export async function touchApiToken(db: Db, id: string, now: Date): Promise<void> {
-  await db.updateTable('api_tokens').set({ last_used_at: timeToDb(now) }).where('id', '=', id).execute();
+  await db
+    .updateTable('api_tokens')
+    .set({ last_used_at: timeToDb(now) })
+    .where('id', '=', id)
+    .execute();
 }
 
 // -- devices, paged --------------------------------------------------------------------------------------

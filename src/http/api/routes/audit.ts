@@ -33,7 +33,10 @@ export const auditRoutes: ApiRoute[] = [
       });
       const items = rows.slice(0, query.limit);
       const last = items.at(-1);
-      return { items: items.map(toAuditEntry), nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.at.toISOString(), id: last.id }) : null };
+      return {
+        items: items.map(toAuditEntry),
+        nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.at.toISOString(), id: last.id }) : null,
+      };
     },
   }),
 ];

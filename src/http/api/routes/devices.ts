@@ -31,10 +31,19 @@ export const deviceRoutes: ApiRoute[] = [
     response: { status: 200, description: 'A page of devices.', schema: pageOf(DeviceSchema) },
     async handler({ query, deps }) {
       const after = decodeCursor(query.cursor, ['d'])?.d;
-      const rows = await deps.reads.listDevicesPage({ status: query.status, ownership: query.ownership, upn: query.upn, limit: query.limit + 1, afterDeviceId: after });
+      const rows = await deps.reads.listDevicesPage({
+        status: query.status,
+        ownership: query.ownership,
+        upn: query.upn,
+        limit: query.limit + 1,
+        afterDeviceId: after,
+      });
       const items = rows.slice(0, query.limit);
       const last = items.at(-1);
-      return { items: items.map(toDevice), nextCursor: rows.length > query.limit && last ? encodeCursor({ d: last.device.deviceId }) : null };
+      return {
+        items: items.map(toDevice),
+        nextCursor: rows.length > query.limit && last ? encodeCursor({ d: last.device.deviceId }) : null,
+      };
     },
   }),
   route({

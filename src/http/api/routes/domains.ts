@@ -39,7 +39,7 @@ export const domainRoutes: ApiRoute[] = [
     method: 'PATCH',
     path: '/domains/{name}',
     operationId: 'setDomainAuthPolicy',
-    summary: 'Set a domain\'s auth policy',
+    summary: "Set a domain's auth policy",
     tag: 'domains',
     access: ADMINISTRATOR_ONLY,
     params: z.object({ name: z.string().min(1).max(253) }),

@@ -12,7 +12,9 @@ async function assignmentsOf(reads: ApiReads, profileId: string) {
   const targets = await reads.listAssignments(profileId);
   if (targets.length === 0) return [];
   const groups = new Map((await reads.listGroups()).map((g) => [g.id, g.name]));
-  const devices = targets.some((t) => t.kind === 'device') ? new Map((await reads.listDevices()).map((d) => [d.id, d.deviceId])) : new Map<string, string>();
+  const devices = targets.some((t) => t.kind === 'device')
+    ? new Map((await reads.listDevices()).map((d) => [d.id, d.deviceId]))
+    : new Map<string, string>();
   return targets.map((t) =>
     t.kind === 'group'
       ? { kind: 'group' as const, group: groups.get(t.groupId) ?? t.groupId, device: null }
@@ -60,7 +62,8 @@ export const profileRoutes: ApiRoute[] = [
     path: '/profiles/{name}',
     operationId: 'saveProfile',
     summary: 'Add or update a profile',
-    description: 'Creates the profile or replaces its scope and settings; its version increases when they change. Assigned devices converge at their next check-in.',
+    description:
+      'Creates the profile or replaces its scope and settings; its version increases when they change. Assigned devices converge at their next check-in.',
     tag: 'profiles',
     access: ADMINISTRATOR_ONLY,
     params: nameParam,
@@ -91,7 +94,8 @@ export const profileRoutes: ApiRoute[] = [
     path: '/profiles/{name}/assignments',
     operationId: 'assignProfile',
     summary: 'Assign a profile',
-    description: 'To a group of users (by name) or one device (by DeviceID). Device-scope settings are queued for every targeted device at once.',
+    description:
+      'To a group of users (by name) or one device (by DeviceID). Device-scope settings are queued for every targeted device at once.',
     tag: 'profiles',
     access: ADMINISTRATOR_ONLY,
     params: nameParam,
@@ -112,7 +116,11 @@ export const profileRoutes: ApiRoute[] = [
     params: nameParam.extend({ kind: z.enum(['group', 'device']), target: z.string().min(1).max(128) }),
     response: { status: 204, description: 'Removed.' },
     async handler({ params, deps, audit }) {
-      await deps.operations.unassignProfile(audit, params.name, params.kind === 'group' ? { group: params.target } : { device: params.target });
+      await deps.operations.unassignProfile(
+        audit,
+        params.name,
+        params.kind === 'group' ? { group: params.target } : { device: params.target },
+      );
       return undefined;
     },
   }),

@@ -1,6 +1,6 @@
 /** Signing in and out: a server-side session in an HttpOnly cookie, and the CSRF token that goes with it. */
 import { z } from 'zod';
-import type { Principal } from '../../../core/admin/auth.js';
+import { type Principal, SESSION_ABSOLUTE_MS } from '../../../core/admin/auth.js';
 import { ANY_ROLE } from '../../../core/admin/roles.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
 import { ApiProblem } from '../problem.js';
@@ -25,7 +25,7 @@ export const sessionRoutes: ApiRoute[] = [
     operationId: 'signIn',
     summary: 'Sign in',
     description:
-      'Checks a directory user\'s password and, if the user is an admin, sets the session cookie (HttpOnly, Secure, SameSite=Strict; idle timeout 30 minutes, at most 12 hours) and returns the CSRF token to send as X-CSRF-Token on every change. At most 10 failed attempts per 15 minutes per client address and per account; then 429 with Retry-After.',
+      "Checks a directory user's password and, if the user is an admin, sets the session cookie (HttpOnly, Secure, SameSite=Strict; idle timeout 30 minutes, at most 12 hours) and returns the CSRF token to send as X-CSRF-Token on every change. At most 10 failed attempts per 15 minutes per client address and per account; then 429 with Retry-After.",
     tag: 'session',
     access: 'public',
     body: z.object({ upn: z.string().min(1).max(320), password: z.string().min(1).max(1024) }),
@@ -44,7 +44,7 @@ export const sessionRoutes: ApiRoute[] = [
         throw new ApiProblem(401, 'unauthenticated', 'the UPN or password is wrong, or the account may not use the admin API');
       }
       req.log.info({ traceId, upn: result.principal.upn, role: result.principal.role }, 'admin signed in');
-      reply.header('set-cookie', sessionCookie(result.sessionId, (result.expiresAt.getTime() - Date.now()) / 1000));
+      reply.header('set-cookie', sessionCookie(result.sessionId, SESSION_ABSOLUTE_MS / 1000));
       return toSession(result.principal);
     },
   }),

@@ -27,7 +27,7 @@ export const tokenRoutes: ApiRoute[] = [
     operationId: 'createApiToken',
     summary: 'Create an API token',
     description:
-      'Returns the bearer value (`Authorization: Bearer wr_...`) once; only its SHA-256 is stored. The role defaults to the creator\'s and cannot be higher; the token never has more rights than its creator has at the time it is used.',
+      "Returns the bearer value (`Authorization: Bearer wr_...`) once; only its SHA-256 is stored. The role defaults to the creator's and cannot be higher; the token never has more rights than its creator has at the time it is used.",
     tag: 'tokens',
     access: ADMINISTRATOR_ONLY,
     body: z.object({ name: z.string().min(1).max(64), role: roleSchema.optional(), expiresAt: dateTimeInput.optional() }),

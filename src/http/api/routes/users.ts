@@ -44,20 +44,20 @@ export const userRoutes: ApiRoute[] = [
     path: '/users',
     operationId: 'addUser',
     summary: 'Add a user',
-    description: 'The UPN\'s domain must be configured. The password (at least 8 characters) is stored as a scrypt hash.',
+    description: "The UPN's domain must be configured. The password (at least 8 characters) is stored as a scrypt hash.",
     tag: 'users',
     access: ADMINISTRATOR_ONLY,
-    body: z.object({ upn: z.string().min(3).max(320), password: z.string().min(1).max(1024), displayName: z.string().max(256).nullable().optional() }),
+    body: z.object({
+      upn: z.string().min(3).max(320),
+      password: z.string().min(1).max(1024),
+      displayName: z.string().max(256).nullable().optional(),
+    }),
     response: { status: 201, description: 'The user.', schema: UserSchema },
     errors: [404, 409, 422],
     async handler({ body, deps, audit }) {
       return toUser(await deps.operations.addUser(audit, body));
     },
   }),
-];
-
-/** Enabling and disabling users, once the policy storage provides it (see AdminOperations.canSetUserEnabled). */
-export const userStatusRoutes: ApiRoute[] = [
   route({
     method: 'PATCH',
     path: '/users/{user}',
