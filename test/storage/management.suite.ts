@@ -719,6 +719,128 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         expect(await s.devicesForProfile(p.id)).toEqual([a.pk, b.pk, c.pk].sort());
         expect(await s.devicesForProfile(`missing-${uid()}`)).toEqual([]);
       });
+
+      describe('through nested groups', () => {
+        /** A group named after `tag`, nested in each of `parents`. */
+        async function group(store: Storage, tag: string, ...parents: Array<{ id: string }>) {
+          const g = await store.addGroup({ name: `${tag}-${uid()}`, now: T0 });
+          for (const p of parents) await store.addGroupToGroup(p.id, g.id);
+          return g;
+        }
+        const profileCommand = (profileId: string): NewCommand => ({
+          verb: 'Add',
+          item: { locUri: `./Device/${camera.path}`, format: 'int', data: '0' },
+          userId: null,
+          origin: { kind: 'profile', profileId, setting: camera.path },
+        });
+        const queued = async (store: Storage, pk: string, profileId: string) =>
+          (await store.listCommands(pk)).filter((c) => c.origin.kind === 'profile' && c.origin.profileId === profileId).length;
+
+        it('a profile assigned to a parent group reaches devices enrolled by members of a nested child group', async () => {
+          const f = await freshStorage();
+          const child = `child-${uid()}`;
+          const outsider = `outsider-${uid()}`;
+          const d1 = await enroll({ userId: child }, f);
+          const d2 = await enroll({ userId: child }, f);
+          const other = await enroll({ userId: outsider }, f);
+          const parent = await group(f, 'parent');
+          const sub = await group(f, 'child', parent);
+          const unrelated = await group(f, 'unrelated');
+          await f.addGroupMember(sub.id, child);
+          await f.addGroupMember(unrelated.id, outsider);
+          const dev = await f.saveProfile({ name: `nested-d-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+          const usr = await f.saveProfile({ name: `nested-u-${uid()}`, scope: 'user', settings: [sleep], now: T0 });
+          await f.assignProfile(dev.id, { kind: 'group', groupId: parent.id }, T0);
+          await f.assignProfile(usr.id, { kind: 'group', groupId: parent.id }, T0);
+
+          // Device scope through the enrolling user; user scope for the signed-in member only.
+          expect((await f.profilesForDevice(d1.pk, [])).map((x) => [x.profile.id, x.forUserId])).toEqual([[dev.id, null]]);
+          expect((await f.profilesForDevice(d1.pk, [child, outsider])).map((x) => [x.profile.id, x.forUserId]).sort()).toEqual(
+            [
+              [dev.id, null],
+              [usr.id, child],
+            ].sort(),
+          );
+          expect(await f.profilesForDevice(other.pk, [outsider])).toEqual([]);
+          // A signed-in member of the nested group on someone else's device gets the user-scope profile only.
+          expect((await f.profilesForDevice(other.pk, [child])).map((x) => [x.profile.id, x.forUserId])).toEqual([[usr.id, child]]);
+
+          expect(await f.devicesForProfile(dev.id)).toEqual([d1.pk, d2.pk].sort());
+          expect(await f.enqueueForDevices({ groupId: parent.id }, profileCommand(dev.id), T0)).toBe(2);
+          expect([await queued(f, d1.pk, dev.id), await queued(f, d2.pk, dev.id), await queued(f, other.pk, dev.id)]).toEqual([1, 1, 0]);
+
+          // The child group itself reaches only its own members; unnesting it cuts the parent's reach.
+          expect(await f.enqueueForDevices({ groupId: sub.id }, cmd('./child-only'), T0)).toBe(2);
+          await f.removeGroupFromGroup(parent.id, sub.id);
+          expect(await f.profilesForDevice(d1.pk, [child])).toEqual([]);
+          expect(await f.devicesForProfile(dev.id)).toEqual([]);
+          expect(await f.enqueueForDevices({ groupId: parent.id }, profileCommand(dev.id), T0)).toBe(0);
+        });
+
+        it('follows a three-level chain', async () => {
+          const f = await freshStorage();
+          const top = `top-${uid()}`;
+          const mid = `mid-${uid()}`;
+          const leaf = `leaf-${uid()}`;
+          const dTop = await enroll({ userId: top }, f);
+          const dMid = await enroll({ userId: mid }, f);
+          const dLeaf = await enroll({ userId: leaf }, f);
+          const a = await group(f, 'A');
+          const b = await group(f, 'B', a);
+          const c = await group(f, 'C', b);
+          await f.addGroupMember(a.id, top);
+          await f.addGroupMember(b.id, mid);
+          await f.addGroupMember(c.id, leaf);
+          const pa = await f.saveProfile({ name: `chain-a-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+          const pb = await f.saveProfile({ name: `chain-b-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+          await f.assignProfile(pa.id, { kind: 'group', groupId: a.id }, T0);
+          await f.assignProfile(pb.id, { kind: 'group', groupId: b.id }, T0);
+
+          const ids = async (pk: string) => (await f.profilesForDevice(pk, [])).map((x) => x.profile.id).sort();
+          expect(await ids(dLeaf.pk)).toEqual([pa.id, pb.id].sort());
+          expect(await ids(dMid.pk)).toEqual([pa.id, pb.id].sort());
+          expect(await ids(dTop.pk)).toEqual([pa.id]);
+          expect(await f.devicesForProfile(pa.id)).toEqual([dTop.pk, dMid.pk, dLeaf.pk].sort());
+          expect(await f.devicesForProfile(pb.id)).toEqual([dMid.pk, dLeaf.pk].sort());
+          expect(await f.enqueueForDevices({ groupId: a.id }, profileCommand(pa.id), T0)).toBe(3);
+          expect(await f.enqueueForDevices({ groupId: b.id }, profileCommand(pb.id), T0)).toBe(2);
+          expect(await f.enqueueForDevices({ groupId: c.id }, cmd('./leaf'), T0)).toBe(1);
+          for (const pk of [dTop.pk, dMid.pk, dLeaf.pk]) expect(await queued(f, pk, pa.id)).toBe(1);
+        });
+
+        it('counts a user reached through two paths (a diamond) once', async () => {
+          const f = await freshStorage();
+          const U = `diamond-${uid()}`;
+          const d1 = await enroll({ userId: U }, f);
+          const d2 = await enroll({ userId: U }, f);
+          //     top
+          //    /   \
+          // left   right
+          //    \   /
+          //   bottom ∋ U (and U directly in left too)
+          const top = await group(f, 'top');
+          const left = await group(f, 'left', top);
+          const right = await group(f, 'right', top);
+          const bottom = await group(f, 'bottom', left, right);
+          await f.addGroupMember(bottom.id, U);
+          await f.addGroupMember(left.id, U);
+          const dev = await f.saveProfile({ name: `diamond-d-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+          const usr = await f.saveProfile({ name: `diamond-u-${uid()}`, scope: 'user', settings: [sleep], now: T0 });
+          await f.assignProfile(dev.id, { kind: 'group', groupId: top.id }, T0);
+          await f.assignProfile(usr.id, { kind: 'group', groupId: top.id }, T0);
+
+          expect((await f.profilesForDevice(d1.pk, [U])).map((x) => [x.profile.id, x.forUserId]).sort()).toEqual(
+            [
+              [dev.id, null],
+              [usr.id, U],
+            ].sort(),
+          );
+          expect(await f.devicesForProfile(dev.id)).toEqual([d1.pk, d2.pk].sort());
+          expect(await f.enqueueForDevices({ groupId: top.id }, profileCommand(dev.id), T0)).toBe(2);
+          expect(await queued(f, d1.pk, dev.id)).toBe(1);
+          expect(await queued(f, d2.pk, dev.id)).toBe(1);
+        });
+      });
     });
 
     describe('applied settings', () => {

@@ -115,7 +115,8 @@ export interface CommandQueue {
   enqueue(devicePk: string, commands: NewCommand[], now: Date): Promise<QueuedCommand[]>;
   /**
    * Fan-out: the same command for every device selected, as ONE set-based insert (INSERT ... SELECT),
-   * never a loop. Selection: explicit device pks, every enrolled device, or the devices enrolled by members of a group.
+   * never a loop. Selection: explicit device pks, every enrolled device, or the devices enrolled by members of a group
+   * (transitively: members of groups nested in it count; a device gets one command however many paths reach its user).
    * Returns how many commands were queued.
    */
   enqueueForDevices(
@@ -206,10 +207,11 @@ export interface ProfileStore {
   listAssignments(profileId: string): Promise<AssignmentTarget[]>;
   /**
    * Profiles that apply on a device: assigned to the device itself, or to a group containing the device's
-   * enrolling user (device-scope profiles) / containing `userId` (user-scope profiles, for that user).
+   * enrolling user (device-scope profiles) / containing `userId` (user-scope profiles, for that user). Group membership
+   * is transitive (core/policy/ports.ts): a profile assigned to a group reaches members of groups nested in it.
    */
   profilesForDevice(devicePk: string, userIds: string[]): Promise<Array<{ profile: Profile; forUserId: string | null }>>;
-  /** Devices affected by a profile's assignments (to queue changes when it is edited). */
+  /** Devices affected by a profile's assignments, group membership transitive (to queue changes when it is edited). */
   devicesForProfile(profileId: string): Promise<string[]>;
 }
 

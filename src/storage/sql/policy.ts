@@ -36,6 +36,7 @@ import {
 import type { EnrollmentType, User } from '../../core/ports.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../shared/errors.js';
 import { boolFromDb, boolToDb, stringArrayFromDb, timeFromDb, timeToDb } from './codecs.js';
+import { groupsOfUsers, usersInGroups } from './group-closure.js';
 import { newId } from './ids.js';
 import type { SqlDialectKind } from './migrations/index.js';
 import type { CorporateIdentifiersTable, Database, EnrollmentAttemptsTable, EnrollmentRestrictionsTable, UsersTable } from './schema.js';
@@ -238,45 +239,23 @@ export async function listChildGroups(db: Db, groupId: string): Promise<Group[]>
   return rows.map((r) => ({ id: r.id, name: r.name, createdAt: timeFromDb(r.created_at) }));
 }
 
-/**
- * The groups holding the user directly, then their ancestors, level by level. The CTE carries the depth
- * and stops at MAX_GROUP_NESTING_DEPTH (which addGroupToGroup never lets nesting exceed), so it ends
- * even on a cycle; UNION keeps each (group, depth) once.
- */
+/** The groups holding the user directly or through nesting (group-closure.ts). */
 export async function groupsOfUser(db: Db, userId: string): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`
-    with recursive up(id, depth) as (
-      select m.group_id, 0 from group_members m where m.user_id = ${userId}
-      union
-      select gg.parent_id, up.depth + 1 from group_groups gg join up on gg.child_id = up.id
-      where up.depth < ${sql.lit(MAX_GROUP_NESTING_DEPTH)}
-    )
-    select distinct id from up order by id`.execute(db);
+    select distinct ug.group_id as id from ${groupsOfUsers([userId])} as ug order by id`.execute(db);
   return rows.map((r) => r.id);
 }
 
-/** The group and its descendants (depth-limited as above), then their direct members. */
+/** The users in the group or in a group nested in it (group-closure.ts). */
 export async function usersInGroup(db: Db, groupId: string): Promise<string[]> {
   const { rows } = await sql<{ user_id: string }>`
-    with recursive down(id, depth) as (
-      select cast(${groupId} as text), 0
-      union
-      select gg.child_id, down.depth + 1 from group_groups gg join down on gg.parent_id = down.id
-      where down.depth < ${sql.lit(MAX_GROUP_NESTING_DEPTH)}
-    )
-    select distinct m.user_id from group_members m where m.group_id in (select id from down) order by m.user_id`.execute(db);
+    select distinct u.user_id from ${usersInGroups([groupId])} as u order by u.user_id`.execute(db);
   return rows.map((r) => r.user_id);
 }
 
 export async function groupHasUsers(db: Db, groupId: string): Promise<boolean> {
   const { rows } = await sql<{ one: number }>`
-    with recursive down(id, depth) as (
-      select cast(${groupId} as text), 0
-      union
-      select gg.child_id, down.depth + 1 from group_groups gg join down on gg.parent_id = down.id
-      where down.depth < ${sql.lit(MAX_GROUP_NESTING_DEPTH)}
-    )
-    select 1 as one from group_members m where m.group_id in (select id from down) limit 1`.execute(db);
+    select 1 as one from ${usersInGroups([groupId])} as u limit 1`.execute(db);
   return rows.length > 0;
 }
 
