@@ -8,10 +8,18 @@ import { X509Certificate } from 'node:crypto';
 import { sha1Thumbprint } from '../../pki/thumbprint.js';
 import type { Clock } from '../../shared/clock.js';
 import type { DeviceRecord, EnrollmentRecord } from '../ports.js';
-import type { DeviceStateStore, Ownership } from './ports.js';
+import type { DeviceInventory, DeviceStateStore, Ownership } from './ports.js';
 
 export type DeviceAuthResult =
-  | { ok: true; device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null; thumbprint: string }
+  | {
+      ok: true;
+      device: DeviceRecord;
+      enrollment: EnrollmentRecord;
+      ownership: Ownership;
+      retiredAt: Date | null;
+      inventory: DeviceInventory | null;
+      thumbprint: string;
+    }
   | { ok: false; status: 401 | 403; reason: string };
 
 /**
@@ -62,7 +70,7 @@ export class DeviceAuthenticator {
     if (found.device.deviceId.toUpperCase() !== claimedDeviceId.replace(/[{}]/g, '').toUpperCase()) {
       return { ok: false, status: 403, reason: `certificate of device ${found.device.deviceId} presented for ${claimedDeviceId.slice(0, 64)}` };
     }
-    return { ok: true, device: found.device, enrollment: found.enrollment, ownership: found.ownership, retiredAt: found.retiredAt, thumbprint: chain.thumbprint };
+    return { ok: true, device: found.device, enrollment: found.enrollment, ownership: found.ownership, retiredAt: found.retiredAt, inventory: found.inventory, thumbprint: chain.thumbprint };
   }
 
   /**

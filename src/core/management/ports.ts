@@ -40,7 +40,9 @@ export interface DeviceStateStore {
    * The device whose enrollment certificate has this thumbprint, with that enrollment, whatever its
    * status (the caller decides: superseded, unenrolled and revoked certificates get no commands).
    */
-  findByCertificate(thumbprint: string): Promise<{ device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null } | undefined>;
+  findByCertificate(
+    thumbprint: string,
+  ): Promise<{ device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null; inventory: DeviceInventory | null } | undefined>;
   getManagedDevice(deviceId: string): Promise<ManagedDevice | undefined>;
   recordCheckIn(devicePk: string, now: Date): Promise<void>;
   /** Merges the given fields into the stored inventory (fields not given are kept). */

@@ -18,7 +18,7 @@ import type { Storage } from '../ports.js';
 import type { DeviceAuthenticator } from './device-auth.js';
 import { desiredFingerprint, desiredState, planChanges, settingKey } from './desired-state.js';
 import { INVENTORY_NODES, inventoryFromItems, inventoryIsStale } from './inventory.js';
-import type { QueuedCommand } from './ports.js';
+import type { DeviceInventory, QueuedCommand } from './ports.js';
 import { CHANNEL_REFRESH_MS, pushCommands, pushNodes } from './push.js';
 
 export const SYNCML_CONTENT_TYPE = 'application/vnd.syncml.dm+xml';
@@ -139,9 +139,15 @@ export class SessionEngine {
       const cmd = await storage.recordStatus(device.id, s.id, s.status, now);
       if (cmd) outcomes.push(cmd);
     }
+    let inventory = auth.inventory;
     if (devInfo.length > 0) {
-      const inv = inventoryFromItems(devInfo);
-      if (Object.keys(inv).length > 0) await storage.updateInventory(device.id, inv, now);
+      // Package 1 repeats DevInfo every session; write only what changed.
+      const reported = inventoryFromItems(devInfo);
+      const changed = Object.fromEntries(Object.entries(reported).filter(([k, v]) => inventory?.[k as keyof typeof reported] !== v));
+      if (Object.keys(changed).length > 0) {
+        await storage.updateInventory(device.id, changed, now);
+        inventory = { ...(inventory ?? { collectedAt: now.toISOString() }), ...changed };
+      }
     }
     const log: Record<string, unknown> = { deviceId: device.deviceId, sessionId: msg.header.sessionId, msgId: msg.header.msgId, user: session.userId ?? undefined };
 
@@ -156,7 +162,7 @@ export class SessionEngine {
       return this.#reply({ ...header, statuses, commands: [], final: true }, { ...log, outcome: 'unenrolled' });
     }
 
-    if (msg.header.msgId === 1) await this.#startOfSession(device.id, device.deviceId, device.userId, enrollment.enrollmentType, now);
+    if (msg.header.msgId === 1) await this.#startOfSession(device.id, inventory, device.userId, enrollment.enrollmentType, now);
 
     const next = await storage.nextCommands(device.id, { sessionKey: session.key, userId: session.userId, limit: COMMANDS_PER_MESSAGE });
     const sendable = await this.#dropSuperseded(device.id, next, now);
@@ -207,7 +213,7 @@ export class SessionEngine {
   }
 
   /** Package 1: queue what desired state and inventory call for. */
-  async #startOfSession(devicePk: string, deviceId: string, enrollingUserId: string, enrollmentType: string, now: Date): Promise<void> {
+  async #startOfSession(devicePk: string, inventory: DeviceInventory | null, enrollingUserId: string, enrollmentType: string, now: Date): Promise<void> {
     const storage = this.#d.storage;
     // A per-user (Full) enrollment is single-user; device enrollments learn their users from the directory later.
     const users = enrollmentType === 'Full' ? [enrollingUserId] : [];
@@ -222,8 +228,7 @@ export class SessionEngine {
       if (plan.commands.length > 0) await storage.enqueue(devicePk, plan.commands, now);
       this.#reconciled.set(devicePk, fingerprint);
     }
-    const managed = await storage.getManagedDevice(deviceId);
-    if (managed && inventoryIsStale(managed.inventory, now)) {
+    if (inventoryIsStale(inventory, now)) {
       const queued = await storage.listCommands(devicePk, { limit: 1000 });
       if (!queued.some((c) => c.origin.kind === 'inventory' && (c.state === 'pending' || c.state === 'sent'))) {
         await storage.enqueue(devicePk, INVENTORY_NODES.map((n) => ({ verb: 'Get' as const, item: { locUri: n.locUri }, userId: null, origin: { kind: 'inventory' as const } })), now);

@@ -4,6 +4,7 @@ import type {
   AssignmentTarget,
   CommandOrigin,
   DeviceInventory,
+  DeviceStateStore,
   Group,
   ManagedDevice,
   ManagementStorage,
@@ -597,7 +598,7 @@ class SqlStorage implements Storage, ManagementStorage {
 
   // -- management: device state ----------------------------------------------------------------------
 
-  async findByCertificate(thumbprint: string): Promise<{ device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null } | undefined> {
+  async findByCertificate(thumbprint: string): ReturnType<DeviceStateStore['findByCertificate']> {
     return this.#run((db) => m.findByCertificate(db, thumbprint));
   }
 
