@@ -106,6 +106,7 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
           enrollment: { ...a.recorded.enrollment, status: 'superseded', supersededAt: at(1000) },
           ownership: 'personal',
           retiredAt: null,
+          inventory: null,
         });
         const byNew = await s.findByCertificate(b.input.certThumbprint);
         expect(byNew?.enrollment).toEqual(b.recorded.enrollment);
