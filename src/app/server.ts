@@ -96,7 +96,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     });
     const federated = new FederatedSignIn({ directory, tokens, mfa });
 
-    const adminApi = buildAdminApi({ storage, directory, clock, config });
+    const adminApi = buildAdminApi({ storage, directory, clock, config, policy, webBase: () => new URL(urls.discovery).origin });
     closers.unshift(() => adminApi.close());
     const web = createWebServer({
       adminApi: adminApi.api,

@@ -4,6 +4,7 @@ import { openConfiguredStorage } from '../app/storage.js';
 import { loadConfig } from '../config/config.js';
 import { AdminAccounts } from '../core/admin/accounts.js';
 import { type AuditContext, CLI_CONTEXT } from '../core/admin/audit.js';
+import { mayAdminSignIn } from '../core/admin/auth.js';
 import { AdminOperations } from '../core/admin/operations.js';
 import { ADMIN_ROLES } from '../core/admin/ports.js';
 import { DirectoryService } from '../core/directory/directory-service.js';
@@ -19,10 +20,10 @@ interface DataFlags {
   json?: boolean | undefined;
 }
 
-async function withAccounts<T>(flags: DataFlags, fn: (accounts: AdminAccounts) => Promise<T>): Promise<T> {
+async function withAccounts<T>(flags: DataFlags, fn: (accounts: AdminAccounts, storage: Storage) => Promise<T>): Promise<T> {
   const storage = await openConfiguredStorage(loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl }));
   try {
-    return await fn(new AdminAccounts({ storage, directory: new DirectoryService({ storage, clock: systemClock }), clock: systemClock }));
+    return await fn(new AdminAccounts({ storage, directory: new DirectoryService({ storage, clock: systemClock }), clock: systemClock }), storage);
   } finally {
     await storage.close();
   }
@@ -51,12 +52,21 @@ export function registerAdminCommands(program: Command): void {
       ),
   ).action(async (upn: string, opts: DataFlags & { role: string }) => {
     // The CLI runs with the data folder's rights, so it may demote the last administrator (and fix it again).
-    const a = await withAccounts(opts, (acc) => acc.add(CLI_CONTEXT, upn, opts.role, { allowLastAdministrator: true }));
-    print(
-      opts.json,
-      a,
-      () =>
+    const [a, maySignIn] = await withAccounts(opts, async (acc, storage) => {
+      const added = await acc.add(CLI_CONTEXT, upn, opts.role, { allowLastAdministrator: true });
+      const user = await storage.getUserById(added.userId);
+      // A disabled user cannot sign in either way; the note is about the license rule only.
+      return [added, !user?.enabled || (await mayAdminSignIn(storage, user))] as const;
+    });
+    print(opts.json, a, () =>
+      [
         `${a.upn} is now ${a.role === 'administrator' ? 'an administrator' : `a ${a.role} admin`}; they sign in to the API with their directory password`,
+        ...(maySignIn
+          ? []
+          : [
+              `note: ${a.upn} cannot sign in yet: they hold no Winroll license and unlicensed admins may not sign in (winroll licenses assign ${a.upn}, or winroll settings unlicensed-admins allow)`,
+            ]),
+      ].join('\n'),
     );
   });
   addDataOptions(admins.command('list').description('list admins and their roles')).action(async (opts: DataFlags) => {

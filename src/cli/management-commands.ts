@@ -12,6 +12,7 @@ import { WnsClient } from '../push/wns.js';
 import { systemClock } from '../shared/clock.js';
 import { CliError, addDataOptions, print, table } from './main.js';
 import { cliOperations } from './admin-commands.js';
+import { withPolicy } from './policy-commands.js';
 import { CLI_CONTEXT } from '../core/admin/audit.js';
 import type { AdminOperations } from '../core/admin/operations.js';
 
@@ -170,8 +171,14 @@ export function registerManagementCommands(program: Command): void {
     const list = await withAdmin(opts, (a) => a.listGroups());
     print(opts.json, list, () => table(['NAME', 'ADDED'], list.map((g) => [g.name, iso(g.createdAt)])));
   });
-  addDataOptions(groups.command('add-member').argument('<group>').argument('<upn>')).action(async (group: string, upn: string, opts: DataFlags) => {
-    await withAdmin(opts, (_a, o) => o.addGroupMember(CLI_CONTEXT, group, upn));
-    print(opts.json, { ok: true }, () => `added ${upn} to ${group}`);
+  addDataOptions(
+    groups
+      .command('add-member')
+      .description('add a user, or nest a group (membership is evaluated transitively: members of nested groups count)')
+      .argument('<group>')
+      .argument('<upn-or-group>', 'a UPN (with @) or the name of a group to nest'),
+  ).action(async (group: string, member: string, opts: DataFlags) => {
+    const kind = await withPolicy(opts, (p) => p.addGroupMember(CLI_CONTEXT, group, member));
+    print(opts.json, { ok: true, kind }, () => (kind === 'group' ? `nested group ${member} in ${group}; its members are now members of ${group}` : `added ${member} to ${group}`));
   });
 }

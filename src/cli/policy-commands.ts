@@ -9,7 +9,8 @@ import { openConfiguredStorage } from '../app/storage.js';
 import { loadConfig } from '../config/config.js';
 import { DirectoryService } from '../core/directory/directory-service.js';
 import { EnrollmentPolicy } from '../core/policy/enrollment-policy.js';
-import { PolicyAdmin, type ScopeChange } from '../core/policy/policy-admin.js';
+import { CLI_CONTEXT } from '../core/admin/audit.js';
+import { PolicyAdmin, type ScopeChange, effectiveMdmUrls } from '../core/policy/policy-admin.js';
 import type { Restriction, RestrictionType, ScopeMode, TenantSettings } from '../core/policy/ports.js';
 import type { Storage } from '../core/ports.js';
 import { systemClock } from '../shared/clock.js';
@@ -21,7 +22,7 @@ interface DataFlags {
   json?: boolean;
 }
 
-async function withPolicy<T>(flags: DataFlags, fn: (admin: PolicyAdmin, storage: Storage) => Promise<T>): Promise<T> {
+export async function withPolicy<T>(flags: DataFlags, fn: (admin: PolicyAdmin, storage: Storage) => Promise<T>): Promise<T> {
   const storage = await openConfiguredStorage(loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl }));
   try {
     const directory = new DirectoryService({ storage, clock: systemClock });
@@ -102,11 +103,11 @@ function describeScopes(s: TenantSettings, names: Map<string, string>): string {
 export function registerPolicyCommands(program: Command): void {
   const licenses = program.command('licenses').description('Winroll licenses: a user needs one to enroll devices');
   addDataOptions(licenses.command('assign').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-    const added = await withPolicy(opts, (a) => a.assignLicense(upn));
+    const added = await withPolicy(opts, (a) => a.assignLicense(CLI_CONTEXT, upn));
     print(opts.json, { upn, assigned: true, changed: added }, () => (added ? `assigned a license to ${upn}` : `${upn} already holds a license`));
   });
   addDataOptions(licenses.command('remove').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-    const removed = await withPolicy(opts, (a) => a.removeLicense(upn));
+    const removed = await withPolicy(opts, (a) => a.removeLicense(CLI_CONTEXT, upn));
     print(opts.json, { upn, assigned: false, changed: removed }, () => (removed ? `removed the license of ${upn}; their next enrollment is refused (UserLicense)` : `${upn} held no license`));
   });
   addDataOptions(licenses.command('list')).action(async (opts: DataFlags) => {
@@ -117,7 +118,7 @@ export function registerPolicyCommands(program: Command): void {
   });
   addDataOptions(licenses.command('seats').argument('<seats>', 'a number, or "unlimited"')).action(async (v: string, opts: DataFlags) => {
     const seats = v === 'unlimited' ? null : Number(v);
-    const s = await withPolicy(opts, (a) => a.setLicenseSeats(seats));
+    const s = await withPolicy(opts, (a) => a.setLicenseSeats(CLI_CONTEXT, seats));
     print(opts.json, { seats: s.licenseSeats }, () => `license seats: ${s.licenseSeats ?? 'unlimited'}`);
   });
 
@@ -134,7 +135,7 @@ export function registerPolicyCommands(program: Command): void {
     const change: { mdm?: ScopeChange; mam?: ScopeChange } = {};
     if (opts.mdm) change.mdm = { mode: scopeMode(opts.mdm, '--mdm'), groups: opts.mdmGroup ?? [] };
     if (opts.mam) change.mam = { mode: scopeMode(opts.mam, '--mam'), groups: opts.mamGroup ?? [] };
-    const { settings, warnings } = await withPolicy(opts, (a) => a.setScopes(change));
+    const { settings, warnings } = await withPolicy(opts, (a) => a.setScopes(CLI_CONTEXT, change));
     const names = await withPolicy(opts, async (_a, s) => new Map((await s.listGroups()).map((g) => [g.id, g.name])));
     print(opts.json, { mdmScope: settings.mdmScope, mamScope: settings.mamScope, warnings }, () => [describeScopes(settings, names), ...warnings.map((w) => `WARNING: ${w}`)].join('\n'));
   });
@@ -157,35 +158,35 @@ export function registerPolicyCommands(program: Command): void {
     );
   });
   addDataOptions(restrictionOptions(restrictions.command('add').argument('<type>', 'platform or device-limit').argument('<name>'))).action(async (type: string, name: string, opts: DataFlags & RestrictionFlags) => {
-    const r = await withPolicy(opts, (a) => a.createRestriction(restrictionType(type), name, restrictionConfigFrom(opts)));
+    const r = await withPolicy(opts, (a) => a.createRestriction(CLI_CONTEXT, restrictionType(type), name, restrictionConfigFrom(opts)));
     print(opts.json, r, () => `added ${type} restriction "${r.name}" at priority ${r.priority}: ${describeRestriction(r)}; assign it to a group to take effect`);
   });
   addDataOptions(restrictionOptions(restrictions.command('set').argument('<type>').argument('<name>', 'a restriction, or Default'))).action(async (type: string, name: string, opts: DataFlags & RestrictionFlags) => {
-    const r = await withPolicy(opts, (a) => a.updateRestriction(restrictionType(type), name, restrictionConfigFrom(opts)));
+    const r = await withPolicy(opts, (a) => a.updateRestriction(CLI_CONTEXT, restrictionType(type), name, restrictionConfigFrom(opts)));
     print(opts.json, r, () => `updated "${r.name}": ${describeRestriction(r)} (applies to new enrollments)`);
   });
   addDataOptions(restrictions.command('priority').argument('<type>').argument('<name>').argument('<priority>', '1 is highest')).action(async (type: string, name: string, p: string, opts: DataFlags) => {
-    await withPolicy(opts, (a) => a.setRestrictionPriority(restrictionType(type), name, Number(p)));
+    await withPolicy(opts, (a) => a.setRestrictionPriority(CLI_CONTEXT, restrictionType(type), name, Number(p)));
     print(opts.json, { ok: true }, () => `"${name}" now has priority ${p}`);
   });
   for (const verb of ['assign', 'unassign'] as const) {
     addDataOptions(restrictions.command(verb).argument('<type>').argument('<name>').requiredOption('--group <group>', 'a group of users')).action(async (type: string, name: string, opts: DataFlags & { group: string }) => {
-      await withPolicy(opts, (a) => (verb === 'assign' ? a.assignRestriction(restrictionType(type), name, opts.group) : a.unassignRestriction(restrictionType(type), name, opts.group)));
+      await withPolicy(opts, (a) => (verb === 'assign' ? a.assignRestriction(CLI_CONTEXT, restrictionType(type), name, opts.group) : a.unassignRestriction(CLI_CONTEXT, restrictionType(type), name, opts.group)));
       print(opts.json, { ok: true }, () => `${verb === 'assign' ? 'assigned' : 'unassigned'} "${name}" ${verb === 'assign' ? 'to' : 'from'} ${opts.group}`);
     });
   }
   addDataOptions(restrictions.command('delete').argument('<type>').argument('<name>')).action(async (type: string, name: string, opts: DataFlags) => {
-    await withPolicy(opts, (a) => a.deleteRestriction(restrictionType(type), name));
+    await withPolicy(opts, (a) => a.deleteRestriction(CLI_CONTEXT, restrictionType(type), name));
     print(opts.json, { ok: true }, () => `deleted "${name}"`);
   });
 
   const dem = program.command('dem').description('device enrollment managers: enroll up to 1,000 shared corporate devices');
   addDataOptions(dem.command('add').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-    await withPolicy(opts, (a) => a.addDem(upn));
+    await withPolicy(opts, (a) => a.addDem(CLI_CONTEXT, upn));
     print(opts.json, { ok: true }, () => `${upn} is now a device enrollment manager`);
   });
   addDataOptions(dem.command('remove').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-    await withPolicy(opts, (a) => a.removeDem(upn));
+    await withPolicy(opts, (a) => a.removeDem(CLI_CONTEXT, upn));
     print(opts.json, { ok: true }, () => `${upn} is no longer a device enrollment manager`);
   });
   addDataOptions(dem.command('list')).action(async (opts: DataFlags) => {
@@ -199,7 +200,7 @@ export function registerPolicyCommands(program: Command): void {
       const text = await readFile(file, 'utf8').catch((err: Error) => {
         throw new CliError(`cannot read ${file}: ${err.message}`);
       });
-      const r = await withPolicy(opts, (a) => a.importCorporateIdentifiers(text, opts.replace ? 'replace' : 'add'));
+      const r = await withPolicy(opts, (a) => a.importCorporateIdentifiers(CLI_CONTEXT, text, opts.replace ? 'replace' : 'add'));
       print(opts.json, r, () => [`imported ${r.imported} identifiers`, ...r.errors.map((e) => `line ${e.row}: ${e.error}`)].join('\n'));
     },
   );
@@ -207,7 +208,7 @@ export function registerPolicyCommands(program: Command): void {
   const users = program.commands.find((c) => c.name() === 'users') ?? program.command('users');
   for (const verb of ['disable', 'enable'] as const) {
     addDataOptions(users.command(verb).argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-      const u = await withPolicy(opts, (a) => a.setUserEnabled(upn, verb === 'enable'));
+      const u = await withPolicy(opts, (a) => a.setUserEnabled(CLI_CONTEXT, upn, verb === 'enable'));
       print(opts.json, { upn: u.upn, enabled: u.enabled }, () => `${u.upn} is ${u.enabled ? 'enabled' : 'disabled (sign-in and enrollment refused)'}`);
     });
   }
@@ -218,7 +219,7 @@ export function registerPolicyCommands(program: Command): void {
     const bar = opts.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'importing users [{bar}] {value}/{total} ({eta}s left)', stream: process.stderr }, cliProgress.Presets.shades_classic);
     let started = false;
     const r = await withPolicy(opts, (a) =>
-      a.importUsers(text, (done, total) => {
+      a.importUsers(CLI_CONTEXT, text, (done, total) => {
         if (!bar) return;
         if (!started) {
           bar.start(total, 0);
@@ -268,15 +269,9 @@ export function registerPolicyCommands(program: Command): void {
 /** Tenant settings that are not scopes: the three MDM URLs and the unlicensed-admins switch. */
 export function registerSettingsCommands(program: Command): void {
   const settings = program.command('settings').description('tenant settings: MDM terms-of-use, discovery and compliance URLs; unlicensed admins');
-  const effective = (s: TenantSettings, publicHost: string, port: number) => {
-    const base = `https://${publicHost}${port === 443 ? '' : `:${port}`}`;
+  const effective = (s: TenantSettings, publicHost: string, port: number) =>
     // Winroll's own pages when the admin has not set another (null).
-    return {
-      termsOfUse: s.urls.termsOfUse ?? `${base}/EnrollmentServer/TermsOfUse`,
-      discovery: s.urls.discovery ?? `${base}/EnrollmentServer/Discovery.svc`,
-      compliance: s.urls.compliance ?? `${base}/compliance`,
-    };
-  };
+    effectiveMdmUrls(s.urls, `https://${publicHost}${port === 443 ? '' : `:${port}`}`);
   const show = (opts: DataFlags & { publicHost?: string; port?: string }, s: TenantSettings) => {
     const cfg = loadConfig({ dataDir: opts.dataDir, publicHost: opts.publicHost, port: opts.port });
     const urls = effective(s, cfg.publicHost, cfg.port);
@@ -305,8 +300,8 @@ export function registerSettingsCommands(program: Command): void {
   ).action(async (opts: DataFlags & { publicHost?: string; port?: string; termsOfUse?: string; discovery?: string; compliance?: string; restoreDefaults?: boolean }) => {
     const s = await withPolicy(opts, (a) =>
       opts.restoreDefaults
-        ? a.restoreDefaultUrls()
-        : a.setUrls({
+        ? a.restoreDefaultUrls(CLI_CONTEXT)
+        : a.setUrls(CLI_CONTEXT, {
             ...(opts.termsOfUse !== undefined ? { termsOfUse: opts.termsOfUse } : {}),
             ...(opts.discovery !== undefined ? { discovery: opts.discovery } : {}),
             ...(opts.compliance !== undefined ? { compliance: opts.compliance } : {}),
@@ -316,7 +311,7 @@ export function registerSettingsCommands(program: Command): void {
   });
   addDataOptions(settings.command('unlicensed-admins').argument('<allow|deny>')).action(async (v: string, opts: DataFlags) => {
     if (v !== 'allow' && v !== 'deny') throw new CliError('say allow or deny');
-    const s = await withPolicy(opts, (a) => a.setAllowUnlicensedAdmins(v === 'allow'));
+    const s = await withPolicy(opts, (a) => a.setAllowUnlicensedAdmins(CLI_CONTEXT, v === 'allow', { allowLockout: true }));
     print(opts.json, { allowUnlicensedAdmins: s.allowUnlicensedAdmins }, () => `unlicensed admins ${s.allowUnlicensedAdmins ? 'may' : 'may not'} sign in to the console (enrolling devices always needs a license)`);
   });
 }

@@ -5,6 +5,7 @@
  * Windows would show) and the recorded explanation with the same TraceID.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { EnrollmentPolicy } from '../../src/core/policy/enrollment-policy.js';
 import { PolicyAdmin } from '../../src/core/policy/policy-admin.js';
 import { systemClock } from '../../src/shared/clock.js';
@@ -32,8 +33,8 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
     admin = new PolicyAdmin({ storage: t.server.storage, clock: systemClock, directory: t.directory, policy: new EnrollmentPolicy({ storage: t.server.storage, clock: systemClock }) });
     await t.server.storage.addGroup({ name: 'engineering', now: new Date() });
     await t.server.storage.addGroup({ name: 'staff', now: new Date() });
-    await admin.addGroupMember('engineering', 'alice@contoso.com');
-    await admin.addGroupMember('staff', 'engineering');
+    await admin.addGroupMember(CLI_CONTEXT, 'engineering', 'alice@contoso.com');
+    await admin.addGroupMember(CLI_CONTEXT, 'staff', 'engineering');
   });
   afterAll(async () => {
     await t?.stop();
@@ -41,7 +42,7 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   // Each case starts from the defaults: no restriction assigned.
   beforeEach(async () => {
     if (!t) return;
-    for (const r of await admin.listRestrictions()) if (!r.isDefault) await admin.deleteRestriction(r.type, r.name);
+    for (const r of await admin.listRestrictions()) if (!r.isDefault) await admin.deleteRestriction(CLI_CONTEXT, r.type, r.name);
   });
 
   const device = (o: Partial<SimulatedDevice> = {}) => newSimulatedDevice({ ...KEY, ...o });
@@ -68,14 +69,14 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   });
 
   run('a license assigned or removed takes effect on the next enrollment, without a restart', async () => {
-    await admin.assignLicense('bob@contoso.com');
+    await admin.assignLicense(CLI_CONTEXT, 'bob@contoso.com');
     await attempt('bob@contoso.com');
-    await admin.removeLicense('bob@contoso.com');
+    await admin.removeLicense(CLI_CONTEXT, 'bob@contoso.com');
     expect((await refusal(attempt('bob@contoso.com'))).err.hresult).toBe(0x80180018);
   });
 
   run('a disabled user is refused', async () => {
-    await admin.setUserEnabled('carol@contoso.com', false);
+    await admin.setUserEnabled(CLI_CONTEXT, 'carol@contoso.com', false);
     try {
       const { err, logged } = await refusal(attempt('carol@contoso.com'));
       // Sign-in itself refuses a disabled account, at the first authenticated step.
@@ -83,13 +84,13 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
       expect(err.hresult).toBe(0x80180002);
       expect(logged).toMatchObject({ upn: 'carol@contoso.com', reasons: ['sign-in refused: disabled'] });
     } finally {
-      await admin.setUserEnabled('carol@contoso.com', true);
+      await admin.setUserEnabled(CLI_CONTEXT, 'carol@contoso.com', true);
     }
   });
 
   run('a platform restriction on a parent group reaches members of nested groups (DeviceNotSupported 0x80180014)', async () => {
-    await admin.createRestriction('platform', 'No Windows', { windowsMdm: 'block' });
-    await admin.assignRestriction('platform', 'No Windows', 'staff');
+    await admin.createRestriction(CLI_CONTEXT, 'platform', 'No Windows', { windowsMdm: 'block' });
+    await admin.assignRestriction(CLI_CONTEXT, 'platform', 'No Windows', 'staff');
     const { err, logged } = await refusal(attempt('alice@contoso.com'));
     expect(err.hresult).toBe(0x80180014);
     expect(logged?.reasons.at(-1)).toBe('restriction "No Windows" blocks Windows MDM enrollment');
@@ -99,8 +100,8 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   });
 
   run('an OS version below the minimum is refused with the version in the reason', async () => {
-    await admin.createRestriction('platform', 'Windows 11 only', { minOsVersion: '10.0.22000' });
-    await admin.assignRestriction('platform', 'Windows 11 only', 'engineering');
+    await admin.createRestriction(CLI_CONTEXT, 'platform', 'Windows 11 only', { minOsVersion: '10.0.22000' });
+    await admin.assignRestriction(CLI_CONTEXT, 'platform', 'Windows 11 only', 'engineering');
     const { err, logged } = await refusal(attempt('alice@contoso.com', device({ osVersion: '10.0.19045.2965' })));
     expect(err.hresult).toBe(0x80180014);
     expect(logged?.reasons.at(-1)).toMatch(/10\.0\.19045\.2965 is older than 10\.0\.22000/);
@@ -108,8 +109,8 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   });
 
   run('personal devices blocked: a user enrollment is refused, a device-context (corporate) one passes', async () => {
-    await admin.createRestriction('platform', 'Corporate only', { blockPersonal: true });
-    await admin.assignRestriction('platform', 'Corporate only', 'engineering');
+    await admin.createRestriction(CLI_CONTEXT, 'platform', 'Corporate only', { blockPersonal: true });
+    await admin.assignRestriction(CLI_CONTEXT, 'platform', 'Corporate only', 'engineering');
     const { err } = await refusal(attempt('alice@contoso.com'));
     expect(err.hresult).toBe(0x80180014);
     const d = device();
@@ -121,10 +122,10 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   });
 
   run('the device limit counts the user’s other devices (DeviceCapReached 0x80180013), not the one re-enrolling', async () => {
-    await admin.createRestriction('deviceLimit', 'One each', { limit: 1 });
-    await admin.assignRestriction('deviceLimit', 'One each', 'engineering');
+    await admin.createRestriction(CLI_CONTEXT, 'deviceLimit', 'One each', { limit: 1 });
+    await admin.assignRestriction(CLI_CONTEXT, 'deviceLimit', 'One each', 'engineering');
     await srv().addUser('erin@contoso.com', PW);
-    await admin.addGroupMember('engineering', 'erin@contoso.com');
+    await admin.addGroupMember(CLI_CONTEXT, 'engineering', 'erin@contoso.com');
     const first = device();
     await attempt('erin@contoso.com', first);
     await attempt('erin@contoso.com', first); // the same PC again is not a second device
@@ -134,20 +135,20 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   });
 
   run('a device enrollment manager enrolls shared corporate devices beyond the per-user limit', async () => {
-    await admin.updateRestriction('deviceLimit', 'Default', { limit: 1 });
+    await admin.updateRestriction(CLI_CONTEXT, 'deviceLimit', 'Default', { limit: 1 });
     try {
-      await admin.addDem('dave@contoso.com');
+      await admin.addDem(CLI_CONTEXT, 'dave@contoso.com');
       for (let i = 0; i < 3; i++) await attempt('dave@contoso.com');
       const [logged] = await srv().server.storage.listEnrollmentAttempts({ limit: 1 });
       expect(logged).toMatchObject({ outcome: 'mdm', ownership: 'corporate', method: 'dem' });
     } finally {
-      await admin.updateRestriction('deviceLimit', 'Default', { limit: 5 });
+      await admin.updateRestriction(CLI_CONTEXT, 'deviceLimit', 'Default', { limit: 5 });
     }
   });
 
   run('explain gives the same answer as the endpoint', async () => {
-    await admin.createRestriction('platform', 'No Windows', { windowsMdm: 'block' });
-    await admin.assignRestriction('platform', 'No Windows', 'engineering');
+    await admin.createRestriction(CLI_CONTEXT, 'platform', 'No Windows', { windowsMdm: 'block' });
+    await admin.assignRestriction(CLI_CONTEXT, 'platform', 'No Windows', 'engineering');
     const d = await admin.explain('alice@contoso.com', { ownership: 'personal', osVersion: '10.0.22631' });
     expect(d).toMatchObject({ outcome: 'refused', errorType: 'DeviceNotSupported', policies: { platform: 'No Windows' } });
     expect(d.reasons).toContain('alice@contoso.com is licensed');

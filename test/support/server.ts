@@ -22,6 +22,8 @@ export interface TestServer {
   directory: DirectoryService;
   /** https://localhost:<port> */
   base: string;
+  /** The PostgreSQL database's URL; undefined on SQLite (the database is `<dataDir>/winroll.db`). */
+  databaseUrl: string | undefined;
   agent: ReturnType<typeof createAgent>;
   /** Log lines the server wrote (JSON), for asserting that trace ids are logged. */
   logs: string[];
@@ -73,6 +75,7 @@ export async function startTestServer(
     dataDir,
     directory,
     base: `https://localhost:${server.port}`,
+    databaseUrl: pg?.url,
     agent,
     logs,
     async addDomain(name, policy = 'OnPremise') {

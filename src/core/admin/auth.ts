@@ -29,13 +29,16 @@ const TOKEN_SHAPE = /^wr_[A-Za-z0-9_-]{43}$/;
 const SESSION_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
- * Whether this directory user may sign in to the admin API at all, whatever their role. Licenses plug
- * in here: with the tenant setting "allow unlicensed admins to sign in" off, an admin without a Winroll
- * license is refused. It is consulted at sign-in and on every request (sessions and tokens), so a change
- * takes effect at once. Until the setting is wired in, every admin may sign in.
+ * Whether this directory user may sign in to the admin API at all, whatever their role: an admin needs a
+ * Winroll license, unless the tenant setting "allow unlicensed admins to sign in"
+ * (`TenantSettings.allowUnlicensedAdmins`, off by default) is on. It is consulted at sign-in and on every
+ * request (sessions and tokens), so assigning or removing a license, or flipping the setting, takes effect
+ * at once. (Enrolling devices always needs a license; this only decides the console and the API.)
  */
-export function mayAdminSignIn(_user: User): boolean {
-  return true;
+export async function mayAdminSignIn(store: Pick<Storage, 'hasLicense' | 'getTenantSettings'>, user: User): Promise<boolean> {
+  if (!user.enabled) return false;
+  if (await store.hasLicense(user.id)) return true;
+  return (await store.getTenantSettings()).allowUnlicensedAdmins;
 }
 
 /** An authenticated admin, as a request sees it. */
@@ -109,7 +112,7 @@ export class AdminAuth {
     if (!result.ok) return fail(result.reason);
     const admin = await this.#storage.getAdmin(result.user.id);
     if (!admin) return fail('not_an_admin');
-    if (!mayAdminSignIn(result.user)) return fail('not_allowed_to_sign_in');
+    if (!(await mayAdminSignIn(this.#storage, result.user))) return fail('unlicensed');
     this.#throttle.reset(`acct:${account}`);
 
     const now = this.#clock.now();
@@ -234,7 +237,7 @@ export class AdminAuth {
     const admin = await this.#storage.getAdmin(userId);
     if (!admin?.enabled) return undefined;
     const user = await this.#directory.getUserById(userId);
-    if (!user || !mayAdminSignIn(user)) return undefined;
+    if (!user || !(await mayAdminSignIn(this.#storage, user))) return undefined;
     return { upn: admin.upn, role: admin.role };
   }
 }

@@ -7,14 +7,18 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { buildOpenApi } from './openapi.js';
 import { ApiProblem, sendProblem } from './problem.js';
-import { type ApiDeps, type ApiRoute, registerRoutes, route, traceIdOf } from './route.js';
+import { type ApiDeps, type ApiRoute, CSV_CONTENT_TYPE, registerRoutes, route, traceIdOf } from './route.js';
 import { adminRoutes } from './routes/admins.js';
 import { auditRoutes } from './routes/audit.js';
 import { deviceRoutes } from './routes/devices.js';
 import { domainRoutes } from './routes/domains.js';
+import { enrollmentRoutes } from './routes/enrollment.js';
 import { groupRoutes } from './routes/groups.js';
+import { licenseRoutes } from './routes/licenses.js';
 import { profileRoutes } from './routes/profiles.js';
+import { restrictionRoutes } from './routes/restrictions.js';
 import { sessionRoutes } from './routes/session.js';
+import { settingsRoutes } from './routes/settings.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 
@@ -33,6 +37,10 @@ const RESOURCES: ApiRoute[][] = [
   groupRoutes,
   deviceRoutes,
   profileRoutes,
+  licenseRoutes,
+  settingsRoutes,
+  restrictionRoutes,
+  enrollmentRoutes,
   auditRoutes,
 ];
 
@@ -62,9 +70,11 @@ export async function adminApi(app: FastifyInstance, deps: ApiDeps): Promise<voi
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-trace-id', traceIdOf(req)).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
   });
-  // JSON only: any other body type is a 415 problem (fastify also parses text/plain by default).
+  // JSON (and text/csv for imports): any other body type is a 415 problem (fastify also parses text/plain by default).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, app.getDefaultJsonParser('error', 'error'));
+  // CSV imports (users, corporate identifiers) may send the file as is; other routes answer it with 415.
+  app.addContentTypeParser(CSV_CONTENT_TYPE, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err, traceIdOf(req)));
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, req, new ApiProblem(404, 'not_found', `no API route ${req.method} ${req.url.split('?')[0]}`), traceIdOf(req)),

@@ -21,6 +21,7 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   403: { name: 'Forbidden', description: 'The role may not do this, or the X-CSRF-Token header is missing or wrong.' },
   404: { name: 'NotFound', description: 'No such resource.' },
   409: { name: 'Conflict', description: 'It exists already, or the change would break a rule (e.g. no administrator left).' },
+  415: { name: 'UnsupportedMediaType', description: 'The body is neither JSON nor, where the operation takes it, text/csv.' },
   422: { name: 'UnprocessableContent', description: 'Well-formed, but refused by a rule (the detail says which).' },
   429: { name: 'TooManyRequests', description: 'Too many failed sign-ins; see Retry-After.' },
   503: { name: 'ServiceUnavailable', description: 'The database is unavailable.' },
@@ -110,7 +111,19 @@ export function buildOpenApi(routes: readonly ApiRoute[], opts: { version: strin
             ? [{ sessionCookie: [] }, { bearerToken: [] }]
             : [{ sessionCookie: [], csrfToken: [] }, { bearerToken: [] }],
       parameters: [...parameters(r.params, 'path', defs), ...parameters(r.query, 'query', defs)],
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(r.body, 'input', defs) } } } } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: convert(r.body, 'input', defs) },
+                ...(r.csvBody
+                  ? { 'text/csv': { schema: { type: 'string', description: 'The CSV file as is (the same as the JSON `csv` field).' } } }
+                  : {}),
+              },
+            },
+          }
+        : {}),
       responses,
     };
     const item = paths[r.path] ?? {};
@@ -127,7 +140,7 @@ export function buildOpenApi(routes: readonly ApiRoute[], opts: { version: strin
       title: 'Winroll admin API',
       version: opts.version,
       description:
-        'Manage domains, users, groups, devices, profiles, admins and API tokens. Browsers sign in with POST /session (cookie + X-CSRF-Token on changes); scripts send `Authorization: Bearer wr_...`. Errors are application/problem+json (RFC 9457). Lists page with `limit` and the opaque `cursor` from `nextCursor`. Every change is recorded in the audit log.',
+        'Manage domains, users, groups, devices, profiles, admins and API tokens, and who may enroll: licenses, automatic-enrollment scopes and URLs, restrictions, device enrollment managers, corporate identifiers, explain, enrollment attempts. Browsers sign in with POST /session (cookie + X-CSRF-Token on changes); scripts send `Authorization: Bearer wr_...`. Errors are application/problem+json (RFC 9457). Lists page with `limit` and the opaque `cursor` from `nextCursor`. Every change is recorded in the audit log.',
     },
     servers: [{ url: opts.serverUrl }],
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),

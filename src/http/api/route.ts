@@ -15,9 +15,12 @@ import type { AdminOperations } from '../../core/admin/operations.js';
 import type { AdminRole } from '../../core/admin/ports.js';
 import type { DirectoryService } from '../../core/directory/directory-service.js';
 import type { ManagementAdmin } from '../../core/management/admin.js';
+import type { PolicyAdmin } from '../../core/policy/policy-admin.js';
 import type { Storage } from '../../core/ports.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { ApiProblem, validationProblem } from './problem.js';
+
+export const CSV_CONTENT_TYPE = 'text/csv';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -32,6 +35,10 @@ export type ApiReads = Pick<
   | 'listGroupMembers'
   | 'getUserById'
   | 'listDevices'
+  | 'licenseCounts'
+  | 'listLicenses'
+  | 'listDems'
+  | 'listEnrollmentAttempts'
 >;
 
 /** Everything a route handler may use. */
@@ -41,7 +48,11 @@ export interface ApiDeps {
   operations: AdminOperations;
   directory: DirectoryService;
   management: ManagementAdmin;
+  /** Who may enroll: licenses, scopes, restrictions, DEMs, identifiers, import, explain (audited). */
+  policy: PolicyAdmin;
   reads: ApiReads;
+  /** `https://host[:port]` of the web listener as devices reach it (Winroll's default MDM URLs live there). */
+  webBase(): string;
 }
 
 export interface RouteContext<P, Q, B> {
@@ -74,6 +85,11 @@ export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType
   params?: PS;
   query?: QS;
   body?: BS;
+  /**
+   * The body may also be sent as `text/csv`; it then reaches the schema as `{ csv: <text> }`. Other routes
+   * answer a CSV body with 415.
+   */
+  csvBody?: boolean;
   response: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
   /** Extra error statuses worth documenting (401/403/400/404/503 are added automatically where they apply). */
   errors?: number[];
@@ -161,7 +177,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[]
         }
         const params = parse(r.params, req.params, 'params');
         const query = parse(r.query, req.query, 'query');
-        const body = parse(r.body, req.body, 'body');
+        const body = parse(r.body, csvBodyOf(r, req), 'body');
         if (principal && r.accessFor) refuseRole(principal, r.accessFor({ params, query, body }), `${r.summary.toLowerCase()} like this`);
         const result = await r.handler({
           params,
@@ -184,6 +200,14 @@ export function registerRoutes(app: FastifyInstance, routes: readonly ApiRoute[]
       },
     });
   }
+}
+
+/** The request body, with a text/csv body wrapped as `{ csv }` for routes that take one. */
+function csvBodyOf(r: ApiRoute, req: FastifyRequest): unknown {
+  const type = headerValue(req.headers['content-type'])?.split(';')[0]?.trim().toLowerCase();
+  if (type !== CSV_CONTENT_TYPE) return req.body;
+  if (!r.csvBody) throw new ApiProblem(415, 'unsupported_media_type', `${r.method} ${r.path} takes application/json, not text/csv`);
+  return { csv: req.body };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -10,6 +10,8 @@ import type { AdminAccount, AuditEntry, DeviceSummary } from '../../core/admin/p
 import type { UserView } from '../../core/admin/operations.js';
 import type { DeviceDetails } from '../../core/management/admin.js';
 import type { Group, Profile, QueuedCommand } from '../../core/management/ports.js';
+import type { EnrollmentSettingsView, Explanation } from '../../core/policy/policy-admin.js';
+import type { DeviceEnrollmentManager, EnrollmentAttempt, LicenseAssignment, Restriction } from '../../core/policy/ports.js';
 import type { DeviceRecord, Domain } from '../../core/ports.js';
 
 /** A named schema: it becomes components/schemas/<id> in the OpenAPI document (zod's global registry). */
@@ -377,5 +379,178 @@ export function toAuditEntry(e: AuditEntry): z.output<typeof AuditEntrySchema> {
     outcome: e.outcome,
     error: e.error,
     traceId: e.traceId,
+  };
+}
+
+// -- who may enroll -----------------------------------------------------------------------------------
+
+export const restrictionTypeSchema = z.enum(['platform', 'deviceLimit']);
+const scopeModeSchema = z.enum(['none', 'some', 'all']);
+const rowErrors = z.array(
+  z.object({ row: z.number().int().describe('1-based line of the CSV (or index+1 of the rows)'), error: z.string() }),
+);
+
+export const LicenseSchema = named('License', z.object({ userId: z.string(), upn: z.string(), assignedAt: dateTime }));
+export function toLicense(l: LicenseAssignment): z.output<typeof LicenseSchema> {
+  return { userId: l.userId, upn: l.upn, assignedAt: iso(l.assignedAt) };
+}
+
+export const LicenseCountsSchema = z.object({
+  assigned: z.number().int(),
+  seats: z.number().int().nullable().describe('Licenses that may be assigned; null = unlimited.'),
+  available: z.number().int().nullable().describe('Seats left; null = unlimited.'),
+});
+
+export const LicenseChangeSchema = named(
+  'LicenseChange',
+  z.object({ upn: z.string(), licensed: z.boolean(), changed: z.boolean().describe('False when the user already was in that state.') }),
+);
+
+const ScopeSchema = z.object({ mode: scopeModeSchema, groups: z.array(z.object({ id: z.string(), name: z.string() })) });
+const UrlsSchema = z.object({ termsOfUse: z.string(), discovery: z.string(), compliance: z.string() });
+
+export const EnrollmentSettingsSchema = named(
+  'EnrollmentSettings',
+  z.object({
+    mdmScope: ScopeSchema.describe('Whose devices MDM-enroll automatically (join / add work account). Group membership is transitive.'),
+    mamScope: ScopeSchema.describe('Who gets app protection instead; on personal devices it wins over MDM.'),
+    warnings: z.array(z.string()).describe('E.g. users in both scopes.'),
+    urls: UrlsSchema.describe('The MDM terms-of-use, discovery and compliance URLs devices get.'),
+    customUrls: z
+      .object({ termsOfUse: z.string().nullable(), discovery: z.string().nullable(), compliance: z.string().nullable() })
+      .describe("What the admin set; null = Winroll's own page."),
+    allowUnlicensedAdmins: z.boolean().describe('Whether admins without a license may sign in to the console and this API.'),
+    licenses: LicenseCountsSchema,
+  }),
+);
+export function toEnrollmentSettings(v: EnrollmentSettingsView): z.output<typeof EnrollmentSettingsSchema> {
+  return {
+    mdmScope: { mode: v.mdmScope.mode, groups: v.mdmScope.groups.map((g) => ({ ...g })) },
+    mamScope: { mode: v.mamScope.mode, groups: v.mamScope.groups.map((g) => ({ ...g })) },
+    warnings: [...v.warnings],
+    urls: { ...v.urls },
+    customUrls: { ...v.customUrls },
+    allowUnlicensedAdmins: v.allowUnlicensedAdmins,
+    licenses: { ...v.licenses },
+  };
+}
+
+const PlatformConfigSchema = z.object({
+  windowsMdm: z.enum(['allow', 'block']),
+  minOsVersion: z.string().nullable(),
+  maxOsVersion: z.string().nullable(),
+  blockPersonal: z.boolean(),
+});
+const DeviceLimitConfigSchema = z.object({ limit: z.number().int() });
+
+export const RestrictionSchema = named(
+  'Restriction',
+  z.object({
+    id: z.string(),
+    type: restrictionTypeSchema,
+    name: z.string(),
+    priority: z.number().int().nullable().describe('1 = highest; null for the default, which applies when no assigned policy does.'),
+    isDefault: z.boolean(),
+    config: z.union([PlatformConfigSchema, DeviceLimitConfigSchema]),
+    groups: z.array(z.object({ id: z.string(), name: z.string() })),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  }),
+);
+export function toRestriction(r: Restriction, names: Map<string, string>): z.output<typeof RestrictionSchema> {
+  return {
+    id: r.id,
+    type: r.type,
+    name: r.name,
+    priority: r.priority,
+    isDefault: r.isDefault,
+    config: { ...r.config },
+    groups: r.groupIds.map((id) => ({ id, name: names.get(id) ?? id })),
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+/** Restriction settings a request may set; only the fields of the policy's type (422 otherwise). */
+export const restrictionConfigInput = {
+  windowsMdm: z.enum(['allow', 'block']).optional().describe('platform: allow or block Windows MDM enrollment'),
+  minOsVersion: z.string().max(32).nullable().optional().describe('platform: lowest Windows version, e.g. 10.0.19045.0; null = no bound'),
+  maxOsVersion: z.string().max(32).nullable().optional().describe('platform: highest Windows version; null = no bound'),
+  blockPersonal: z.boolean().optional().describe('platform: refuse personally owned devices'),
+  limit: z.number().int().min(1).max(15).optional().describe('deviceLimit: devices per user, 1-15'),
+};
+
+export const DemSchema = named('DeviceEnrollmentManager', z.object({ userId: z.string(), upn: z.string(), addedAt: dateTime }));
+export function toDem(d: DeviceEnrollmentManager): z.output<typeof DemSchema> {
+  return { userId: d.userId, upn: d.upn, addedAt: iso(d.addedAt) };
+}
+
+export const IdentifierImportSchema = named(
+  'CorporateIdentifierImport',
+  z.object({ imported: z.number().int().describe('Identifiers new to the list (add) or in the list (replace).'), errors: rowErrors }),
+);
+
+export const UserImportSchema = named(
+  'UserImport',
+  z.object({ added: z.number().int(), errors: rowErrors.describe('Refused rows; the other rows were imported.') }),
+);
+
+export const ExplanationSchema = named(
+  'Explanation',
+  z.object({
+    outcome: z.enum(['mdm', 'mam', 'refused']),
+    ownership: z.enum(['corporate', 'personal']),
+    ownershipRule: z.string(),
+    reasons: z.array(z.string()).describe('In order; the last names the deciding rule.'),
+    errorType: z
+      .string()
+      .nullable()
+      .describe('For refusals: the Windows error type, e.g. UserLicense, DeviceCapReached, DeviceNotSupported.'),
+    subcode: z.string().nullable().describe('For refusals: the SOAP fault subcode, e.g. Authorization.'),
+    userMessage: z.string().nullable().describe('For refusals: what the user sees on the device.'),
+    policies: z.object({ platform: z.string(), deviceLimit: z.string() }),
+  }),
+);
+export function toExplanationOut(e: Explanation): z.output<typeof ExplanationSchema> {
+  return { ...e, reasons: [...e.reasons], policies: { ...e.policies } };
+}
+
+export const EnrollmentAttemptSchema = named(
+  'EnrollmentAttempt',
+  z.object({
+    id: z.string(),
+    at: dateTime,
+    traceId: z.string().describe('The TraceId the device got (in the fault, or logged with the success).'),
+    upn: z.string().nullable(),
+    userId: z.string().nullable(),
+    deviceId: z.string().nullable(),
+    method: z.enum(['user', 'automatic', 'bulk', 'dem']),
+    enrollmentType: z.enum(['Full', 'Device']).nullable(),
+    osVersion: z.string().nullable(),
+    ownership: z.enum(['corporate', 'personal']).nullable(),
+    outcome: z.enum(['mdm', 'mam', 'refused']),
+    errorType: z.string().nullable(),
+    subcode: z.string().nullable(),
+    reasons: z.array(z.string()),
+    policies: z.object({ platform: z.string().optional(), deviceLimit: z.string().optional() }),
+  }),
+);
+export function toEnrollmentAttempt(a: EnrollmentAttempt): z.output<typeof EnrollmentAttemptSchema> {
+  return {
+    id: a.id,
+    at: iso(a.at),
+    traceId: a.traceId,
+    upn: a.upn,
+    userId: a.userId,
+    deviceId: a.deviceId,
+    method: a.method,
+    enrollmentType: a.enrollmentType,
+    osVersion: a.osVersion,
+    ownership: a.ownership,
+    outcome: a.outcome,
+    errorType: a.errorType,
+    subcode: a.subcode,
+    reasons: [...a.reasons],
+    policies: { ...a.policies },
   };
 }

@@ -15,8 +15,18 @@ export const auditRoutes: ApiRoute[] = [
     tag: 'audit',
     access: AUDIT_READERS,
     query: pageQuery.extend({
-      targetType: z.string().max(64).optional().describe('device, profile, domain, user, group, admin, api_token'),
-      targetId: z.string().max(320).optional().describe('DeviceID, profile/group/domain name, UPN or token id'),
+      targetType: z
+        .string()
+        .max(64)
+        .optional()
+        .describe('device, profile, domain, user, group, admin, api_token, license, settings, restriction, dem, corporate_identifiers'),
+      targetId: z
+        .string()
+        .max(320)
+        .optional()
+        .describe(
+          'DeviceID, profile/group/domain name, UPN, token id, <type>/<name> of a restriction, or a settings key (scopes, urls, licenseSeats, allowUnlicensedAdmins)',
+        ),
       actor: z.string().max(320).optional().describe('Admin UPN or user id, token name or id, or cli'),
       since: dateTimeInput.optional(),
     }),

@@ -1,4 +1,7 @@
-/** Groups of users, for assigning profiles (and, later, enrollment scopes and restrictions). */
+/**
+ * Groups of users and of groups, for assigning profiles, enrollment scopes and restrictions. Membership is
+ * evaluated transitively: members of a nested group are members of every group containing it.
+ */
 import { z } from 'zod';
 import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
@@ -47,6 +50,42 @@ export const groupRoutes: ApiRoute[] = [
     response: { status: 204, description: 'Added.' },
     async handler({ params, body, deps, audit }) {
       await deps.operations.addGroupMember(audit, params.name, body.upn);
+      return undefined;
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/groups/{name}/groups',
+    operationId: 'nestGroup',
+    summary: 'Nest a group in a group',
+    description:
+      'Idempotent. Members of the nested group (and of groups nested in it) become members of this group for profiles, scopes and restrictions. Cycles and nesting deeper than 32 levels are refused (422).',
+    tag: 'groups',
+    access: ADMINISTRATOR_ONLY,
+    params: z.object({ name: z.string().min(1).max(128).describe('The containing group') }),
+    body: z.object({ group: z.string().min(1).max(128).describe('The group to nest') }),
+    response: { status: 204, description: 'Nested.' },
+    errors: [422],
+    async handler({ params, body, deps, audit }) {
+      await deps.policy.addGroupMember(audit, params.name, body.group);
+      return undefined;
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/groups/{name}/groups/{group}',
+    operationId: 'unnestGroup',
+    summary: 'Take a nested group out of a group',
+    description: 'Idempotent.',
+    tag: 'groups',
+    access: ADMINISTRATOR_ONLY,
+    params: z.object({
+      name: z.string().min(1).max(128).describe('The containing group'),
+      group: z.string().min(1).max(128).describe('The nested group'),
+    }),
+    response: { status: 204, description: 'No longer nested.' },
+    async handler({ params, deps, audit }) {
+      await deps.policy.removeGroupFromGroup(audit, params.name, params.group);
       return undefined;
     },
   }),

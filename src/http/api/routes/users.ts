@@ -5,7 +5,7 @@ import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
 import { NotFoundError } from '../../../shared/errors.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
 import { type ApiRoute, route } from '../route.js';
-import { UserSchema, toUser } from '../schemas.js';
+import { UserImportSchema, UserSchema, toUser } from '../schemas.js';
 
 const userParam = z.object({ user: z.string().min(1).max(320).describe('UPN or user id') });
 
@@ -77,6 +77,28 @@ export const userRoutes: ApiRoute[] = [
         upn = u.upn;
       }
       return toUser(await deps.operations.setUserEnabled(audit, upn, body.enabled));
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/users/import',
+    operationId: 'importUsers',
+    summary: 'Import users from CSV',
+    description:
+      'Header `upn,password[,displayName][,groups][,license]` (groups separated by `;`, license yes/no), as a text/csv body or `csv` in JSON. Each row stands alone: bad rows are reported (1-based line numbers, header = 1) and the rest imported.',
+    tag: 'users',
+    access: ADMINISTRATOR_ONLY,
+    csvBody: true,
+    body: z.strictObject({
+      csv: z
+        .string()
+        .min(1)
+        .max(4 * 1024 * 1024),
+    }),
+    response: { status: 200, description: 'How many users were added, and the refused rows.', schema: UserImportSchema },
+    errors: [415, 422],
+    async handler({ body, deps, audit }) {
+      return deps.policy.importUsers(audit, body.csv);
     },
   }),
 ];

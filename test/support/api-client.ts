@@ -1,0 +1,67 @@
+/** A small HTTPS client for the admin API in end-to-end tests: calls, sign-in, problem+json checks. */
+import https from 'node:https';
+import { expect } from 'vitest';
+import type { TestServer } from './server.js';
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected field by field
+  json: any;
+}
+
+export interface Creds {
+  cookie?: string | undefined;
+  csrf?: string | undefined;
+  bearer?: string | undefined;
+}
+
+export type CallOptions = Creds & { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> };
+
+export function apiClient(srv: () => TestServer) {
+  function call(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
+    const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
+    const headers: Record<string, string> = { ...opts.headers };
+    if (body !== undefined) {
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    if (opts.cookie) headers.cookie = opts.cookie;
+    if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
+    if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
+    return new Promise((resolve, reject) => {
+      const req = https.request(`${srv().base}/api/v1${path}`, { method, headers, agent: srv().agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async function signIn(upn: string, password: string): Promise<Creds & { res: ApiResponse }> {
+    const res = await call('POST', '/session', { body: { upn, password } });
+    const setCookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
+    return { res, cookie: setCookie.split(';')[0], csrf: res.json?.csrfToken };
+  }
+
+  return { call, signIn };
+}
+
+export function expectProblem(res: ApiResponse, status: number, code: string): void {
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.json).toMatchObject({ type: `urn:winroll:problem:${code}`, status, code, traceId: expect.any(String) });
+  expect(res.text).not.toMatch(/\bat .*\(|\.ts:\d+|node_modules/);
+}
