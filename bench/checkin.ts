@@ -46,7 +46,14 @@ export async function enrollPcs(opts: {
   try {
     const one = async (key: DeviceKey) => {
       const device = newSimulatedDevice({ privateKey: key.privateKey, publicKey: key.publicKey });
-      const outcome = await enroll({ server: opts.server, upn: opts.account.upn, password: opts.account.password, device, agent: web, enrollmentType: 'Device' });
+      const outcome = await enroll({
+        server: opts.server,
+        upn: opts.account.upn,
+        password: opts.account.password,
+        device,
+        agent: web,
+        enrollmentType: 'Device',
+      });
       const certPem = outcome.certificate.toString();
       const keyPem = device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
       const agent = createAgent({

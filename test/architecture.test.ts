@@ -70,7 +70,8 @@ describe('architecture', () => {
           const to = path.relative(SRC, target).split(path.sep)[0] as string;
           if (to !== from && !ALLOWED[from]?.includes(to)) violations.push(`${path.relative(SRC, file)} -> ${spec}`);
           // storage may only see core's port types, never its services.
-          if (from === 'storage' && to === 'core' && path.basename(target) !== 'ports.js') violations.push(`${path.relative(SRC, file)} -> ${spec} (storage may import core's ports.ts files only)`);
+          if (from === 'storage' && to === 'core' && path.basename(target) !== 'ports.js')
+            violations.push(`${path.relative(SRC, file)} -> ${spec} (storage may import core's ports.ts files only)`);
         } else if (FORBIDDEN[from]?.some((re) => re.test(spec))) {
           violations.push(`${path.relative(SRC, file)} -> ${spec} (not allowed in ${from})`);
         }

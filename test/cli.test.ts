@@ -29,7 +29,19 @@ async function winroll(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 /** Starts `winroll serve` and resolves once it printed its listening line. */
 function serve(args: string[]): Promise<{ proc: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--management-port', '0', '--listen', '127.0.0.1', '--log-level', 'warn', ...args]);
+    const proc = spawn(process.execPath, [
+      BIN,
+      'serve',
+      '--port',
+      '0',
+      '--management-port',
+      '0',
+      '--listen',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+      ...args,
+    ]);
     let out = '';
     const onData = (b: Buffer) => {
       out += b.toString();
@@ -71,7 +83,18 @@ describe('winroll CLI', () => {
     expect(added.stdout).toContain('added domain contoso.com (OnPremise)');
     const listed = await winroll(['domains', 'list', '--json', '--data-dir', dir]);
     expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'contoso.com', authPolicy: 'OnPremise' }]);
-    const user = await winroll(['users', 'add', 'Alice@contoso.com', '--password', 'correct horse', '--display-name', 'Alice Smith', '--json', '--data-dir', dir]);
+    const user = await winroll([
+      'users',
+      'add',
+      'Alice@contoso.com',
+      '--password',
+      'correct horse',
+      '--display-name',
+      'Alice Smith',
+      '--json',
+      '--data-dir',
+      dir,
+    ]);
     expect(JSON.parse(user.stdout)).toMatchObject({ upn: 'alice@contoso.com', displayName: 'Alice Smith', enabled: true });
     expect(user.stdout).not.toContain('scrypt');
     // Enrolling needs a license.
@@ -121,17 +144,47 @@ describe('winroll CLI', () => {
       }
       expect(names).toContain('DNS:enterpriseenrollment.fabrikam.com');
 
-      const sim = await winroll(['simulate', '--upn', 'dan@fabrikam.com', '--password', 'correct horse', '--server', `https://enterpriseenrollment.fabrikam.com:${port}`, '--connect-to', '127.0.0.1', '--devices', '2', '--enrollment-type', 'device', '--json', '--data-dir', dir]);
+      const sim = await winroll([
+        'simulate',
+        '--upn',
+        'dan@fabrikam.com',
+        '--password',
+        'correct horse',
+        '--server',
+        `https://enterpriseenrollment.fabrikam.com:${port}`,
+        '--connect-to',
+        '127.0.0.1',
+        '--devices',
+        '2',
+        '--enrollment-type',
+        'device',
+        '--json',
+        '--data-dir',
+        dir,
+      ]);
       expect(sim.code).toBe(0);
       const results = JSON.parse(sim.stdout) as Array<{ ok: boolean; authPolicy: string; store: string }>;
       expect(results).toHaveLength(2);
       expect(results.every((r) => r.ok && r.authPolicy === 'Federated' && r.store === 'My/System')).toBe(true);
 
-      const bad = await winroll(['simulate', '--upn', 'dan@fabrikam.com', '--password', 'wrong password', '--server', `https://localhost:${port}`, '--data-dir', dir]);
+      const bad = await winroll([
+        'simulate',
+        '--upn',
+        'dan@fabrikam.com',
+        '--password',
+        'wrong password',
+        '--server',
+        `https://localhost:${port}`,
+        '--data-dir',
+        dir,
+      ]);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr.trim()).toMatch(/^winroll: 1 of 1 enrollments failed; first: sign-in: sign-in refused/);
 
-      const devices = JSON.parse((await winroll(['devices', 'list', '--json', '--data-dir', dir])).stdout) as Array<{ upn: string; enrollmentType: string }>;
+      const devices = JSON.parse((await winroll(['devices', 'list', '--json', '--data-dir', dir])).stdout) as Array<{
+        upn: string;
+        enrollmentType: string;
+      }>;
       expect(devices).toHaveLength(2);
       expect(devices.every((d) => d.upn === 'dan@fabrikam.com' && d.enrollmentType === 'Device')).toBe(true);
     } finally {
@@ -146,14 +199,36 @@ describe('winroll CLI', () => {
       expect((await winroll(['groups', 'add', 'engineering', '--data-dir', dir])).code).toBe(0);
       expect((await winroll(['groups', 'add-member', 'engineering', 'alice@contoso.com', '--data-dir', dir])).code).toBe(0);
       const file = path.join(dir, 'lockdown.yaml');
-      await writeFile(file, 'name: Lockdown\nscope: device\nsettings:\n  - path: Vendor/MSFT/Policy/Config/Camera/AllowCamera\n    format: int\n    value: 0\n');
-      expect((await winroll(['profiles', 'add', file, '--data-dir', dir])).stdout).toContain('saved profile Lockdown (device, 1 settings, version 1)');
-      await writeFile(path.join(dir, 'bad.json'), '{"name":"Bad","scope":"device","settings":[{"path":"/etc/passwd","format":"int","value":"x"}]}');
+      await writeFile(
+        file,
+        'name: Lockdown\nscope: device\nsettings:\n  - path: Vendor/MSFT/Policy/Config/Camera/AllowCamera\n    format: int\n    value: 0\n',
+      );
+      expect((await winroll(['profiles', 'add', file, '--data-dir', dir])).stdout).toContain(
+        'saved profile Lockdown (device, 1 settings, version 1)',
+      );
+      await writeFile(
+        path.join(dir, 'bad.json'),
+        '{"name":"Bad","scope":"device","settings":[{"path":"/etc/passwd","format":"int","value":"x"}]}',
+      );
       const bad = await winroll(['profiles', 'add', path.join(dir, 'bad.json'), '--data-dir', dir]);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr.trim()).toMatch(/^winroll: setting 1: path .* is not a CSP path/);
 
-      const sim = await winroll(['simulate', '--upn', 'alice@contoso.com', '--password', 'correct horse', '--server', `https://localhost:${port}`, '--checkin', '--sessions', '2', '--json', '--data-dir', dir]);
+      const sim = await winroll([
+        'simulate',
+        '--upn',
+        'alice@contoso.com',
+        '--password',
+        'correct horse',
+        '--server',
+        `https://localhost:${port}`,
+        '--checkin',
+        '--sessions',
+        '2',
+        '--json',
+        '--data-dir',
+        dir,
+      ]);
       expect(sim.code).toBe(0);
       const [managed] = JSON.parse(sim.stdout) as Array<{ deviceId: string; sessions: number; commandsReceived: number }>;
       expect(managed).toMatchObject({ sessions: 2 });
@@ -188,10 +263,15 @@ describe('winroll CLI', () => {
     expect((await run('groups', 'add', 'engineering')).code).toBe(0);
     expect((await run('groups', 'add', 'empty')).code).toBe(0);
     const noUsers = await run('scope', 'set', '--mdm', 'some', '--mdm-group', 'empty');
-    expect(noUsers.stderr.trim()).toBe('winroll: group "empty" contains no users; the MDM user scope must be a group of users (devices do not count)');
+    expect(noUsers.stderr.trim()).toBe(
+      'winroll: group "empty" contains no users; the MDM user scope must be a group of users (devices do not count)',
+    );
 
     const csv = path.join(own, 'users.csv');
-    await writeFile(csv, 'upn,password,displayName,groups,license\nfrank@contoso.com,frank password,Frank,engineering,yes\nbad-row,x,,,\ngina@contoso.com,gina password,Gina,,no\n');
+    await writeFile(
+      csv,
+      'upn,password,displayName,groups,license\nfrank@contoso.com,frank password,Frank,engineering,yes\nbad-row,x,,,\ngina@contoso.com,gina password,Gina,,no\n',
+    );
     const imported = await run('users', 'import', csv, '--json');
     expect(JSON.parse(imported.stdout)).toMatchObject({ added: 2, errors: [{ row: 3 }] });
 
@@ -207,10 +287,14 @@ describe('winroll CLI', () => {
 
     const scope = await run('scope', 'set', '--mdm', 'all', '--mam', 'some', '--mam-group', 'engineering');
     expect(scope.stdout).toMatch(/WARNING: .* in both the MDM and the MAM scope/);
-    const auto = JSON.parse((await run('explain', 'frank@contoso.com', '--method', 'automatic', '--os-version', '10.0.26100', '--json')).stdout);
+    const auto = JSON.parse(
+      (await run('explain', 'frank@contoso.com', '--method', 'automatic', '--os-version', '10.0.26100', '--json')).stdout,
+    );
     expect(auto.outcome).toBe('mam');
     expect((await run('restrictions', 'list')).stdout).toMatch(/platform\s+1\s+Windows 11 only\s+Windows MDM allow, min 10\.0\.22000/);
-    expect((await run('settings', 'show')).stdout).toMatch(/MDM discovery URL\s+https:\/\/localhost:8443\/EnrollmentServer\/Discovery\.svc \(default\)/);
+    expect((await run('settings', 'show')).stdout).toMatch(
+      /MDM discovery URL\s+https:\/\/localhost:8443\/EnrollmentServer\/Discovery\.svc \(default\)/,
+    );
     await rm(own, { recursive: true, force: true });
   });
 
@@ -219,10 +303,21 @@ describe('winroll CLI', () => {
     try {
       const now = new Date();
       const root = await createRootCa({ commonName: 'Contoso Public-ish CA', validityYears: 1, now, keyBits: 2048 });
-      const leaf = await new CertificateAuthority(root).issueServerCertificate({ dnsNames: ['localhost', 'enterpriseenrollment.contoso.com'], notBefore: now, notAfter: new Date(now.getTime() + 86400_000) });
+      const leaf = await new CertificateAuthority(root).issueServerCertificate({
+        dnsNames: ['localhost', 'enterpriseenrollment.contoso.com'],
+        notBefore: now,
+        notAfter: new Date(now.getTime() + 86400_000),
+      });
       await writeFile(path.join(adminDir, 'cert.pem'), leaf.certPem);
       await writeFile(path.join(adminDir, 'key.pem'), leaf.keyPem as string, { mode: 0o600 });
-      const { proc, port, output } = await serve(['--data-dir', adminDir, '--tls-cert', path.join(adminDir, 'cert.pem'), '--tls-key', path.join(adminDir, 'key.pem')]);
+      const { proc, port, output } = await serve([
+        '--data-dir',
+        adminDir,
+        '--tls-cert',
+        path.join(adminDir, 'cert.pem'),
+        '--tls-key',
+        path.join(adminDir, 'key.pem'),
+      ]);
       try {
         expect(await tlsAltNames(port, 'localhost', root.certPem)).toBe('DNS:localhost, DNS:enterpriseenrollment.contoso.com');
         expect(output()).not.toContain('must trust the TLS root');
@@ -248,7 +343,17 @@ describe('winroll CLI', () => {
       expect((await winroll(['licenses', 'assign', 'alice@contoso.com', '--data-dir', pgDir], env)).code).toBe(0);
       const { proc, port } = await serve(['--data-dir', pgDir, '--database-url', db.url]);
       try {
-        const sim = await winroll(['simulate', '--upn', 'alice@contoso.com', '--password', 'correct horse', '--server', `https://localhost:${port}`, '--data-dir', pgDir]);
+        const sim = await winroll([
+          'simulate',
+          '--upn',
+          'alice@contoso.com',
+          '--password',
+          'correct horse',
+          '--server',
+          `https://localhost:${port}`,
+          '--data-dir',
+          pgDir,
+        ]);
         expect(sim.code).toBe(0);
         const devices = JSON.parse((await winroll(['devices', 'list', '--json', '--data-dir', pgDir], env)).stdout) as unknown[];
         expect(devices).toHaveLength(1);

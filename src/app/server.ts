@@ -62,14 +62,25 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const closers: Array<() => Promise<unknown>> = [() => storage.close()];
   try {
     const caPair = await loadOrCreatePair(paths.enrollmentCaCert, paths.enrollmentCaKey, () =>
-      createRootCa({ commonName: `${config.organizationName} Device Enrollment Root`, organization: 'Winroll', keyBits: config.caKeyBits, validityYears: 10, now: clock.now() }),
+      createRootCa({
+        commonName: `${config.organizationName} Device Enrollment Root`,
+        organization: 'Winroll',
+        keyBits: config.caKeyBits,
+        validityYears: 10,
+        now: clock.now(),
+      }),
     );
     if (caPair.created) logger.info({ file: paths.enrollmentCaCert }, 'created the enrollment root CA');
     const ca = new CertificateAuthority({ certPem: caPair.certPem, keyPem: caPair.keyPem });
     const tokens = new EnrollmentTokens(await loadOrCreateSecret(paths.tokenSecret), clock);
     const directory = new DirectoryService({ storage, clock });
     // Second factor for enrollment; the key never leaves the data folder (README: back it up with the database).
-    const mfa = new MfaService({ store: storage, masterKey: await loadOrCreateSecret(paths.mfaKey), clock, issuer: config.organizationName });
+    const mfa = new MfaService({
+      store: storage,
+      masterKey: await loadOrCreateSecret(paths.mfaKey),
+      clock,
+      issuer: config.organizationName,
+    });
 
     const domainNames = async () => (await storage.listDomains()).map((d) => d.name);
     const loadTls = async (): Promise<ServerTls> =>
@@ -127,7 +138,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         app.register(renewalRoutes, { enrollment, identity });
       },
     });
-    closers.unshift(() => management.close(), () => web.close());
+    closers.unshift(
+      () => management.close(),
+      () => web.close(),
+    );
 
     const host = config.listen ?? '::';
     await web.listen({ port: config.port, host, ipv6Only: false });

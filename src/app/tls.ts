@@ -34,7 +34,13 @@ export function tlsNames(publicHost: string, domains: string[]): string[] {
   return [...names].sort();
 }
 
-export async function loadAdminTls(certFile: string, keyFile: string, publicHost: string, domains: string[], logger: Logger): Promise<ServerTls> {
+export async function loadAdminTls(
+  certFile: string,
+  keyFile: string,
+  publicHost: string,
+  domains: string[],
+  logger: Logger,
+): Promise<ServerTls> {
   const [cert, key] = await Promise.all([fs.readFile(certFile, 'utf8'), fs.readFile(keyFile, 'utf8')]);
   const x = new X509Certificate(cert);
   const missing = tlsNames(publicHost, domains).filter((n) => !certificateCovers(x, n));
@@ -44,7 +50,14 @@ export async function loadAdminTls(certFile: string, keyFile: string, publicHost
   return { key, cert, rootCaPem: undefined, names: tlsNames(publicHost, domains) };
 }
 
-export async function ensureLocalTls(paths: DataPaths, publicHost: string, domains: string[], now: Date, logger: Logger, caKeyBits = 4096): Promise<ServerTls> {
+export async function ensureLocalTls(
+  paths: DataPaths,
+  publicHost: string,
+  domains: string[],
+  now: Date,
+  logger: Logger,
+  caKeyBits = 4096,
+): Promise<ServerTls> {
   const ca = await loadOrCreatePair(paths.tlsCaCert, paths.tlsCaKey, () =>
     createRootCa({ commonName: `Winroll TLS Root (${publicHost})`, organization: 'Winroll', keyBits: caKeyBits, validityYears: 10, now }),
   );

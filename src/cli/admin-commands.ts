@@ -23,7 +23,10 @@ interface DataFlags {
 async function withAccounts<T>(flags: DataFlags, fn: (accounts: AdminAccounts, storage: Storage) => Promise<T>): Promise<T> {
   const storage = await openConfiguredStorage(loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl }));
   try {
-    return await fn(new AdminAccounts({ storage, directory: new DirectoryService({ storage, clock: systemClock }), clock: systemClock }), storage);
+    return await fn(
+      new AdminAccounts({ storage, directory: new DirectoryService({ storage, clock: systemClock }), clock: systemClock }),
+      storage,
+    );
   } finally {
     await storage.close();
   }

@@ -43,25 +43,35 @@ export function registerDataCommands(program: Command): void {
     domains
       .command('add')
       .argument('<domain>', 'e.g. contoso.com')
-      .addOption(new Option('--auth-policy <policy>', 'onpremise (Windows asks for the password) or federated (Winroll sign-in page)').default('onpremise')),
+      .addOption(
+        new Option('--auth-policy <policy>', 'onpremise (Windows asks for the password) or federated (Winroll sign-in page)').default(
+          'onpremise',
+        ),
+      ),
   ).action(async (domain: string, opts: DataFlags & { authPolicy: string }) => {
     const policy = parseAuthPolicy(opts.authPolicy);
     const added = await withStorage(opts, (s) => audited(s).addDomain(CLI_CONTEXT, domain, policy));
-    print(opts.json, added, () => `added domain ${added.name} (${added.authPolicy}); point enterpriseenrollment.${added.name} at this server with a CNAME`);
+    print(
+      opts.json,
+      added,
+      () => `added domain ${added.name} (${added.authPolicy}); point enterpriseenrollment.${added.name} at this server with a CNAME`,
+    );
   });
   addDataOptions(domains.command('list')).action(async (opts: DataFlags) => {
     const list = await withStorage(opts, (_s, dir) => dir.listDomains());
-    print(opts.json, list, () => table(['DOMAIN', 'AUTH POLICY', 'ADDED'], list.map((d) => [d.name, d.authPolicy, iso(d.createdAt)])));
+    print(opts.json, list, () =>
+      table(
+        ['DOMAIN', 'AUTH POLICY', 'ADDED'],
+        list.map((d) => [d.name, d.authPolicy, iso(d.createdAt)]),
+      ),
+    );
   });
-  addDataOptions(
-    domains
-      .command('set')
-      .argument('<domain>')
-      .requiredOption('--auth-policy <policy>', 'onpremise or federated'),
-  ).action(async (domain: string, opts: DataFlags & { authPolicy: string }) => {
-    const updated = await withStorage(opts, (s) => audited(s).setDomainAuthPolicy(CLI_CONTEXT, domain, parseAuthPolicy(opts.authPolicy)));
-    print(opts.json, updated, () => `domain ${updated.name} now uses ${updated.authPolicy}`);
-  });
+  addDataOptions(domains.command('set').argument('<domain>').requiredOption('--auth-policy <policy>', 'onpremise or federated')).action(
+    async (domain: string, opts: DataFlags & { authPolicy: string }) => {
+      const updated = await withStorage(opts, (s) => audited(s).setDomainAuthPolicy(CLI_CONTEXT, domain, parseAuthPolicy(opts.authPolicy)));
+      print(opts.json, updated, () => `domain ${updated.name} now uses ${updated.authPolicy}`);
+    },
+  );
 
   const users = program.command('users').description('people who may sign in and enroll devices');
   addDataOptions(
@@ -71,15 +81,27 @@ export function registerDataCommands(program: Command): void {
       .requiredOption('--password <password>', 'initial password (at least 8 characters)')
       .option('--display-name <name>', 'name shown in lists'),
   ).action(async (upn: string, opts: DataFlags & { password: string; displayName?: string }) => {
-    const user = await withStorage(opts, (s) => audited(s).addUser(CLI_CONTEXT, { upn, password: opts.password, displayName: opts.displayName ?? null }));
+    const user = await withStorage(opts, (s) =>
+      audited(s).addUser(CLI_CONTEXT, { upn, password: opts.password, displayName: opts.displayName ?? null }),
+    );
     const view = { id: user.id, upn: user.upn, displayName: user.displayName, enabled: user.enabled, createdAt: user.createdAt };
     print(opts.json, view, () => `added user ${user.upn}`);
   });
   addDataOptions(users.command('list')).action(async (opts: DataFlags) => {
     const [list, mfa] = await withStorage(opts, async (s, dir) => [await dir.listUsers(), await mfaStatusByUser(s)] as const);
-    const view = list.map((u) => ({ id: u.id, upn: u.upn, displayName: u.displayName, enabled: u.enabled, mfa: mfa.get(u.id) ?? null, createdAt: u.createdAt }));
+    const view = list.map((u) => ({
+      id: u.id,
+      upn: u.upn,
+      displayName: u.displayName,
+      enabled: u.enabled,
+      mfa: mfa.get(u.id) ?? null,
+      createdAt: u.createdAt,
+    }));
     print(opts.json, view, () =>
-      table(['UPN', 'NAME', 'ENABLED', 'MFA', 'ADDED'], list.map((u) => [u.upn, u.displayName ?? '', u.enabled ? 'yes' : 'no', mfa.get(u.id) ?? 'none', iso(u.createdAt)])),
+      table(
+        ['UPN', 'NAME', 'ENABLED', 'MFA', 'ADDED'],
+        list.map((u) => [u.upn, u.displayName ?? '', u.enabled ? 'yes' : 'no', mfa.get(u.id) ?? 'none', iso(u.createdAt)]),
+      ),
     );
   });
 

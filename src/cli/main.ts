@@ -21,8 +21,10 @@ export class CliError extends Error {
 export function addDataOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--data-dir <dir>', 'data folder (env WINROLL_DATA_DIR, default ./data)'))
-    .addOption(new Option('--database-url <url>', 'postgres://... or sqlite:<file> (env WINROLL_DATABASE_URL, default SQLite in the data folder)'))
-    .addOption(new Option("--json", "print JSON for scripts"));
+    .addOption(
+      new Option('--database-url <url>', 'postgres://... or sqlite:<file> (env WINROLL_DATABASE_URL, default SQLite in the data folder)'),
+    )
+    .addOption(new Option('--json', 'print JSON for scripts'));
 }
 
 export function configFrom(flags: ConfigFlags) {
@@ -36,7 +38,11 @@ export function print(json: boolean | undefined, value: unknown, human: () => st
 export function table(headers: string[], rows: string[][]): string {
   if (rows.length === 0) return '(none)';
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -90,7 +90,13 @@ export function registerManagementCommands(program: Command): void {
         );
       }
       for (const w of d.device.warnings) lines.push(`  WARNING       ${w.detail}`);
-      lines.push('', table(['WHEN', 'WHAT', 'COMMAND', 'STATE'], d.commands.map((c) => [iso(c.createdAt), originLabel(c), `${c.verb} ${c.item.locUri}`, describeCommand(c)])));
+      lines.push(
+        '',
+        table(
+          ['WHEN', 'WHAT', 'COMMAND', 'STATE'],
+          d.commands.map((c) => [iso(c.createdAt), originLabel(c), `${c.verb} ${c.item.locUri}`, describeCommand(c)]),
+        ),
+      );
       return lines.join('\n');
     });
   });
@@ -122,40 +128,53 @@ export function registerManagementCommands(program: Command): void {
     }
     const cmd = await withAdmin(opts, (_a, o) => o.queueAction(CLI_CONTEXT, id, action));
     const woke = cmd.push.ok ? 'the device was asked to check in now (push)' : cmd.push.detail;
-    print(opts.json, { actionId: cmd.origin.kind === 'action' ? cmd.origin.actionId : cmd.id, commandId: cmd.id, state: cmd.state, push: cmd.push }, () => `queued ${kind} for ${id.toUpperCase()}; ${woke} (follow it with: winroll devices show ${id.toUpperCase()})`);
+    print(
+      opts.json,
+      { actionId: cmd.origin.kind === 'action' ? cmd.origin.actionId : cmd.id, commandId: cmd.id, state: cmd.state, push: cmd.push },
+      () => `queued ${kind} for ${id.toUpperCase()}; ${woke} (follow it with: winroll devices show ${id.toUpperCase()})`,
+    );
   });
 
   const profiles = program.command('profiles').description('configuration profiles: CSP settings assigned to groups or devices');
-  addDataOptions(profiles.command('add').argument('<file>', 'profile as JSON or YAML: name, scope (user|device), settings [{path, format, value}]')).action(
-    async (file: string, opts: DataFlags) => {
-      let raw: unknown;
-      try {
-        const text = await readFile(file, 'utf8');
-        raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-      } catch (err) {
-        throw new CliError(`cannot read ${file}: ${(err as Error).message.split('\n')[0]}`);
-      }
-      if (!raw || typeof raw !== 'object') throw new CliError(`${file} does not hold a profile object`);
-      const p = await withAdmin(opts, (_a, o) => o.saveProfile(CLI_CONTEXT, raw as { name: unknown; scope: unknown; settings: unknown }));
-      print(opts.json, p, () => `saved profile ${p.name} (${p.scope}, ${p.settings.length} settings, version ${p.version})`);
-    },
-  );
+  addDataOptions(
+    profiles.command('add').argument('<file>', 'profile as JSON or YAML: name, scope (user|device), settings [{path, format, value}]'),
+  ).action(async (file: string, opts: DataFlags) => {
+    let raw: unknown;
+    try {
+      const text = await readFile(file, 'utf8');
+      raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`cannot read ${file}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (!raw || typeof raw !== 'object') throw new CliError(`${file} does not hold a profile object`);
+    const p = await withAdmin(opts, (_a, o) => o.saveProfile(CLI_CONTEXT, raw as { name: unknown; scope: unknown; settings: unknown }));
+    print(opts.json, p, () => `saved profile ${p.name} (${p.scope}, ${p.settings.length} settings, version ${p.version})`);
+  });
   addDataOptions(profiles.command('list')).action(async (opts: DataFlags) => {
     const list = await withAdmin(opts, (a) => a.listProfiles());
-    print(opts.json, list, () => table(['NAME', 'SCOPE', 'SETTINGS', 'VERSION', 'UPDATED'], list.map((p) => [p.name, p.scope, String(p.settings.length), String(p.version), iso(p.updatedAt)])));
+    print(opts.json, list, () =>
+      table(
+        ['NAME', 'SCOPE', 'SETTINGS', 'VERSION', 'UPDATED'],
+        list.map((p) => [p.name, p.scope, String(p.settings.length), String(p.version), iso(p.updatedAt)]),
+      ),
+    );
   });
   for (const verb of ['assign', 'unassign'] as const) {
-    addDataOptions(profiles.command(verb).argument('<profile>').option('--group <group>', 'a group of users').option('--device <device-id>', 'one device')).action(
-      async (name: string, opts: DataFlags & { group?: string; device?: string }) => {
-        if (verb === 'assign') {
-          const n = await withAdmin(opts, (_a, o) => o.assignProfile(CLI_CONTEXT, name, opts));
-          print(opts.json, { queued: n }, () => `assigned ${name}; ${n} commands queued for the targeted devices`);
-        } else {
-          await withAdmin(opts, (_a, o) => o.unassignProfile(CLI_CONTEXT, name, opts));
-          print(opts.json, { ok: true }, () => `unassigned ${name}; devices remove its settings at their next check-in`);
-        }
-      },
-    );
+    addDataOptions(
+      profiles
+        .command(verb)
+        .argument('<profile>')
+        .option('--group <group>', 'a group of users')
+        .option('--device <device-id>', 'one device'),
+    ).action(async (name: string, opts: DataFlags & { group?: string; device?: string }) => {
+      if (verb === 'assign') {
+        const n = await withAdmin(opts, (_a, o) => o.assignProfile(CLI_CONTEXT, name, opts));
+        print(opts.json, { queued: n }, () => `assigned ${name}; ${n} commands queued for the targeted devices`);
+      } else {
+        await withAdmin(opts, (_a, o) => o.unassignProfile(CLI_CONTEXT, name, opts));
+        print(opts.json, { ok: true }, () => `unassigned ${name}; devices remove its settings at their next check-in`);
+      }
+    });
   }
   addDataOptions(profiles.command('delete').argument('<profile>')).action(async (name: string, opts: DataFlags) => {
     await withAdmin(opts, (_a, o) => o.deleteProfile(CLI_CONTEXT, name));
@@ -169,7 +188,12 @@ export function registerManagementCommands(program: Command): void {
   });
   addDataOptions(groups.command('list')).action(async (opts: DataFlags) => {
     const list = await withAdmin(opts, (a) => a.listGroups());
-    print(opts.json, list, () => table(['NAME', 'ADDED'], list.map((g) => [g.name, iso(g.createdAt)])));
+    print(opts.json, list, () =>
+      table(
+        ['NAME', 'ADDED'],
+        list.map((g) => [g.name, iso(g.createdAt)]),
+      ),
+    );
   });
   addDataOptions(
     groups
@@ -179,6 +203,8 @@ export function registerManagementCommands(program: Command): void {
       .argument('<upn-or-group>', 'a UPN (with @) or the name of a group to nest'),
   ).action(async (group: string, member: string, opts: DataFlags) => {
     const kind = await withPolicy(opts, (p) => p.addGroupMember(CLI_CONTEXT, group, member));
-    print(opts.json, { ok: true, kind }, () => (kind === 'group' ? `nested group ${member} in ${group}; its members are now members of ${group}` : `added ${member} to ${group}`));
+    print(opts.json, { ok: true, kind }, () =>
+      kind === 'group' ? `nested group ${member} in ${group}; its members are now members of ${group}` : `added ${member} to ${group}`,
+    );
   });
 }

@@ -97,23 +97,37 @@ function restrictionConfigFrom(opts: RestrictionFlags) {
 function describeScopes(s: TenantSettings, names: Map<string, string>): string {
   const one = (label: string, sc: TenantSettings['mdmScope']) =>
     `${label} user scope: ${sc.mode}${sc.mode === 'some' ? ` (${sc.groupIds.map((g) => names.get(g) ?? g).join(', ')})` : ''}`;
-  return [one('MDM', s.mdmScope), one('MAM', s.mamScope), 'Group membership is evaluated transitively (members of nested groups count).'].join('\n');
+  return [
+    one('MDM', s.mdmScope),
+    one('MAM', s.mamScope),
+    'Group membership is evaluated transitively (members of nested groups count).',
+  ].join('\n');
 }
 
 export function registerPolicyCommands(program: Command): void {
   const licenses = program.command('licenses').description('Winroll licenses: a user needs one to enroll devices');
   addDataOptions(licenses.command('assign').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
     const added = await withPolicy(opts, (a) => a.assignLicense(CLI_CONTEXT, upn));
-    print(opts.json, { upn, assigned: true, changed: added }, () => (added ? `assigned a license to ${upn}` : `${upn} already holds a license`));
+    print(opts.json, { upn, assigned: true, changed: added }, () =>
+      added ? `assigned a license to ${upn}` : `${upn} already holds a license`,
+    );
   });
   addDataOptions(licenses.command('remove').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
     const removed = await withPolicy(opts, (a) => a.removeLicense(CLI_CONTEXT, upn));
-    print(opts.json, { upn, assigned: false, changed: removed }, () => (removed ? `removed the license of ${upn}; their next enrollment is refused (UserLicense)` : `${upn} held no license`));
+    print(opts.json, { upn, assigned: false, changed: removed }, () =>
+      removed ? `removed the license of ${upn}; their next enrollment is refused (UserLicense)` : `${upn} held no license`,
+    );
   });
   addDataOptions(licenses.command('list')).action(async (opts: DataFlags) => {
     const [counts, list] = await withPolicy(opts, async (_a, s) => [await s.licenseCounts(), await s.listLicenses()] as const);
     print(opts.json, { ...counts, licenses: list }, () =>
-      [`${counts.assigned} assigned of ${counts.seats ?? 'unlimited'} seats${counts.available !== null ? `, ${counts.available} available` : ''}`, table(['UPN', 'ASSIGNED'], list.map((l) => [l.upn, iso(l.assignedAt)]))].join('\n'),
+      [
+        `${counts.assigned} assigned of ${counts.seats ?? 'unlimited'} seats${counts.available !== null ? `, ${counts.available} available` : ''}`,
+        table(
+          ['UPN', 'ASSIGNED'],
+          list.map((l) => [l.upn, iso(l.assignedAt)]),
+        ),
+      ].join('\n'),
     );
   });
   addDataOptions(licenses.command('seats').argument('<seats>', 'a number, or "unlimited"')).action(async (v: string, opts: DataFlags) => {
@@ -137,48 +151,86 @@ export function registerPolicyCommands(program: Command): void {
     if (opts.mam) change.mam = { mode: scopeMode(opts.mam, '--mam'), groups: opts.mamGroup ?? [] };
     const { settings, warnings } = await withPolicy(opts, (a) => a.setScopes(CLI_CONTEXT, change));
     const names = await withPolicy(opts, async (_a, s) => new Map((await s.listGroups()).map((g) => [g.id, g.name])));
-    print(opts.json, { mdmScope: settings.mdmScope, mamScope: settings.mamScope, warnings }, () => [describeScopes(settings, names), ...warnings.map((w) => `WARNING: ${w}`)].join('\n'));
+    print(opts.json, { mdmScope: settings.mdmScope, mamScope: settings.mamScope, warnings }, () =>
+      [describeScopes(settings, names), ...warnings.map((w) => `WARNING: ${w}`)].join('\n'),
+    );
   });
   addDataOptions(scope.command('show')).action(async (opts: DataFlags) => {
     const [settings, warnings, names] = await withPolicy(opts, async (a, s) => {
       const st = await a.settings();
       return [st, await a.scopeWarnings(st), new Map((await s.listGroups()).map((g) => [g.id, g.name]))] as const;
     });
-    print(opts.json, { mdmScope: settings.mdmScope, mamScope: settings.mamScope, warnings }, () => [describeScopes(settings, names), ...warnings.map((w) => `WARNING: ${w}`)].join('\n'));
+    print(opts.json, { mdmScope: settings.mdmScope, mamScope: settings.mamScope, warnings }, () =>
+      [describeScopes(settings, names), ...warnings.map((w) => `WARNING: ${w}`)].join('\n'),
+    );
   });
 
-  const restrictions = program.command('restrictions').description('enrollment restrictions: platform (Windows MDM, OS versions, personal devices) and device limits');
+  const restrictions = program
+    .command('restrictions')
+    .description('enrollment restrictions: platform (Windows MDM, OS versions, personal devices) and device limits');
   addDataOptions(restrictions.command('list')).action(async (opts: DataFlags) => {
-    const [list, names] = await withPolicy(opts, async (a, s) => [await a.listRestrictions(), new Map((await s.listGroups()).map((g) => [g.id, g.name]))] as const);
+    const [list, names] = await withPolicy(
+      opts,
+      async (a, s) => [await a.listRestrictions(), new Map((await s.listGroups()).map((g) => [g.id, g.name]))] as const,
+    );
     print(opts.json, list, () =>
       table(
         ['TYPE', 'PRIORITY', 'NAME', 'RULES', 'ASSIGNED TO'],
-        list.map((r) => [r.type === 'platform' ? 'platform' : 'device-limit', r.isDefault ? 'default' : String(r.priority), r.name, describeRestriction(r), r.isDefault ? 'all users (and userless enrollments)' : r.groupIds.map((g) => names.get(g) ?? g).join(', ')]),
+        list.map((r) => [
+          r.type === 'platform' ? 'platform' : 'device-limit',
+          r.isDefault ? 'default' : String(r.priority),
+          r.name,
+          describeRestriction(r),
+          r.isDefault ? 'all users (and userless enrollments)' : r.groupIds.map((g) => names.get(g) ?? g).join(', '),
+        ]),
       ),
     );
   });
-  addDataOptions(restrictionOptions(restrictions.command('add').argument('<type>', 'platform or device-limit').argument('<name>'))).action(async (type: string, name: string, opts: DataFlags & RestrictionFlags) => {
-    const r = await withPolicy(opts, (a) => a.createRestriction(CLI_CONTEXT, restrictionType(type), name, restrictionConfigFrom(opts)));
-    print(opts.json, r, () => `added ${type} restriction "${r.name}" at priority ${r.priority}: ${describeRestriction(r)}; assign it to a group to take effect`);
-  });
-  addDataOptions(restrictionOptions(restrictions.command('set').argument('<type>').argument('<name>', 'a restriction, or Default'))).action(async (type: string, name: string, opts: DataFlags & RestrictionFlags) => {
-    const r = await withPolicy(opts, (a) => a.updateRestriction(CLI_CONTEXT, restrictionType(type), name, restrictionConfigFrom(opts)));
-    print(opts.json, r, () => `updated "${r.name}": ${describeRestriction(r)} (applies to new enrollments)`);
-  });
-  addDataOptions(restrictions.command('priority').argument('<type>').argument('<name>').argument('<priority>', '1 is highest')).action(async (type: string, name: string, p: string, opts: DataFlags) => {
-    await withPolicy(opts, (a) => a.setRestrictionPriority(CLI_CONTEXT, restrictionType(type), name, Number(p)));
-    print(opts.json, { ok: true }, () => `"${name}" now has priority ${p}`);
-  });
+  addDataOptions(restrictionOptions(restrictions.command('add').argument('<type>', 'platform or device-limit').argument('<name>'))).action(
+    async (type: string, name: string, opts: DataFlags & RestrictionFlags) => {
+      const r = await withPolicy(opts, (a) => a.createRestriction(CLI_CONTEXT, restrictionType(type), name, restrictionConfigFrom(opts)));
+      print(
+        opts.json,
+        r,
+        () =>
+          `added ${type} restriction "${r.name}" at priority ${r.priority}: ${describeRestriction(r)}; assign it to a group to take effect`,
+      );
+    },
+  );
+  addDataOptions(restrictionOptions(restrictions.command('set').argument('<type>').argument('<name>', 'a restriction, or Default'))).action(
+    async (type: string, name: string, opts: DataFlags & RestrictionFlags) => {
+      const r = await withPolicy(opts, (a) => a.updateRestriction(CLI_CONTEXT, restrictionType(type), name, restrictionConfigFrom(opts)));
+      print(opts.json, r, () => `updated "${r.name}": ${describeRestriction(r)} (applies to new enrollments)`);
+    },
+  );
+  addDataOptions(restrictions.command('priority').argument('<type>').argument('<name>').argument('<priority>', '1 is highest')).action(
+    async (type: string, name: string, p: string, opts: DataFlags) => {
+      await withPolicy(opts, (a) => a.setRestrictionPriority(CLI_CONTEXT, restrictionType(type), name, Number(p)));
+      print(opts.json, { ok: true }, () => `"${name}" now has priority ${p}`);
+    },
+  );
   for (const verb of ['assign', 'unassign'] as const) {
-    addDataOptions(restrictions.command(verb).argument('<type>').argument('<name>').requiredOption('--group <group>', 'a group of users')).action(async (type: string, name: string, opts: DataFlags & { group: string }) => {
-      await withPolicy(opts, (a) => (verb === 'assign' ? a.assignRestriction(CLI_CONTEXT, restrictionType(type), name, opts.group) : a.unassignRestriction(CLI_CONTEXT, restrictionType(type), name, opts.group)));
-      print(opts.json, { ok: true }, () => `${verb === 'assign' ? 'assigned' : 'unassigned'} "${name}" ${verb === 'assign' ? 'to' : 'from'} ${opts.group}`);
+    addDataOptions(
+      restrictions.command(verb).argument('<type>').argument('<name>').requiredOption('--group <group>', 'a group of users'),
+    ).action(async (type: string, name: string, opts: DataFlags & { group: string }) => {
+      await withPolicy(opts, (a) =>
+        verb === 'assign'
+          ? a.assignRestriction(CLI_CONTEXT, restrictionType(type), name, opts.group)
+          : a.unassignRestriction(CLI_CONTEXT, restrictionType(type), name, opts.group),
+      );
+      print(
+        opts.json,
+        { ok: true },
+        () => `${verb === 'assign' ? 'assigned' : 'unassigned'} "${name}" ${verb === 'assign' ? 'to' : 'from'} ${opts.group}`,
+      );
     });
   }
-  addDataOptions(restrictions.command('delete').argument('<type>').argument('<name>')).action(async (type: string, name: string, opts: DataFlags) => {
-    await withPolicy(opts, (a) => a.deleteRestriction(CLI_CONTEXT, restrictionType(type), name));
-    print(opts.json, { ok: true }, () => `deleted "${name}"`);
-  });
+  addDataOptions(restrictions.command('delete').argument('<type>').argument('<name>')).action(
+    async (type: string, name: string, opts: DataFlags) => {
+      await withPolicy(opts, (a) => a.deleteRestriction(CLI_CONTEXT, restrictionType(type), name));
+      print(opts.json, { ok: true }, () => `deleted "${name}"`);
+    },
+  );
 
   const dem = program.command('dem').description('device enrollment managers: enroll up to 1,000 shared corporate devices');
   addDataOptions(dem.command('add').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
@@ -191,47 +243,72 @@ export function registerPolicyCommands(program: Command): void {
   });
   addDataOptions(dem.command('list')).action(async (opts: DataFlags) => {
     const list = await withPolicy(opts, (_a, s) => s.listDems());
-    print(opts.json, list, () => table(['UPN', 'SINCE'], list.map((d) => [d.upn, iso(d.addedAt)])));
+    print(opts.json, list, () =>
+      table(
+        ['UPN', 'SINCE'],
+        list.map((d) => [d.upn, iso(d.addedAt)]),
+      ),
+    );
   });
 
   const ids = program.command('identifiers').description('corporate device identifiers (manufacturer,model,serial)');
-  addDataOptions(ids.command('import').argument('<csv>', 'lines of manufacturer,model,serial; no header').option('--replace', 'replace the current list instead of adding')).action(
-    async (file: string, opts: DataFlags & { replace?: boolean }) => {
-      const text = await readFile(file, 'utf8').catch((err: Error) => {
-        throw new CliError(`cannot read ${file}: ${err.message}`);
-      });
-      const r = await withPolicy(opts, (a) => a.importCorporateIdentifiers(CLI_CONTEXT, text, opts.replace ? 'replace' : 'add'));
-      print(opts.json, r, () => [`imported ${r.imported} identifiers`, ...r.errors.map((e) => `line ${e.row}: ${e.error}`)].join('\n'));
-    },
-  );
+  addDataOptions(
+    ids
+      .command('import')
+      .argument('<csv>', 'lines of manufacturer,model,serial; no header')
+      .option('--replace', 'replace the current list instead of adding'),
+  ).action(async (file: string, opts: DataFlags & { replace?: boolean }) => {
+    const text = await readFile(file, 'utf8').catch((err: Error) => {
+      throw new CliError(`cannot read ${file}: ${err.message}`);
+    });
+    const r = await withPolicy(opts, (a) => a.importCorporateIdentifiers(CLI_CONTEXT, text, opts.replace ? 'replace' : 'add'));
+    print(opts.json, r, () => [`imported ${r.imported} identifiers`, ...r.errors.map((e) => `line ${e.row}: ${e.error}`)].join('\n'));
+  });
 
   const users = program.commands.find((c) => c.name() === 'users') ?? program.command('users');
   for (const verb of ['disable', 'enable'] as const) {
     addDataOptions(users.command(verb).argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
       const u = await withPolicy(opts, (a) => a.setUserEnabled(CLI_CONTEXT, upn, verb === 'enable'));
-      print(opts.json, { upn: u.upn, enabled: u.enabled }, () => `${u.upn} is ${u.enabled ? 'enabled' : 'disabled (sign-in and enrollment refused)'}`);
+      print(
+        opts.json,
+        { upn: u.upn, enabled: u.enabled },
+        () => `${u.upn} is ${u.enabled ? 'enabled' : 'disabled (sign-in and enrollment refused)'}`,
+      );
     });
   }
-  addDataOptions(users.command('import').argument('<csv>', 'header: upn,password[,displayName][,groups (a;b)][,license (yes/no)]')).action(async (file: string, opts: DataFlags) => {
-    const text = await readFile(file, 'utf8').catch((err: Error) => {
-      throw new CliError(`cannot read ${file}: ${err.message}`);
-    });
-    const bar = opts.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'importing users [{bar}] {value}/{total} ({eta}s left)', stream: process.stderr }, cliProgress.Presets.shades_classic);
-    let started = false;
-    const r = await withPolicy(opts, (a) =>
-      a.importUsers(CLI_CONTEXT, text, (done, total) => {
-        if (!bar) return;
-        if (!started) {
-          bar.start(total, 0);
-          started = true;
-        }
-        bar.update(done);
-      }),
-    );
-    bar?.stop();
-    print(opts.json, r, () => [`imported ${r.added} users; ${r.errors.length} row${r.errors.length === 1 ? '' : 's'} refused`, ...r.errors.map((e) => `row ${e.row}: ${e.error}`)].join('\n'));
-    if (r.errors.length > 0 && r.added === 0) throw new CliError(`no user imported (${r.errors.length} rows refused)`);
-  });
+  addDataOptions(users.command('import').argument('<csv>', 'header: upn,password[,displayName][,groups (a;b)][,license (yes/no)]')).action(
+    async (file: string, opts: DataFlags) => {
+      const text = await readFile(file, 'utf8').catch((err: Error) => {
+        throw new CliError(`cannot read ${file}: ${err.message}`);
+      });
+      const bar =
+        opts.json || !process.stderr.isTTY
+          ? undefined
+          : new cliProgress.SingleBar(
+              { format: 'importing users [{bar}] {value}/{total} ({eta}s left)', stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            );
+      let started = false;
+      const r = await withPolicy(opts, (a) =>
+        a.importUsers(CLI_CONTEXT, text, (done, total) => {
+          if (!bar) return;
+          if (!started) {
+            bar.start(total, 0);
+            started = true;
+          }
+          bar.update(done);
+        }),
+      );
+      bar?.stop();
+      print(opts.json, r, () =>
+        [
+          `imported ${r.added} users; ${r.errors.length} row${r.errors.length === 1 ? '' : 's'} refused`,
+          ...r.errors.map((e) => `row ${e.row}: ${e.error}`),
+        ].join('\n'),
+      );
+      if (r.errors.length > 0 && r.added === 0) throw new CliError(`no user imported (${r.errors.length} rows refused)`);
+    },
+  );
 
   addDataOptions(
     program
@@ -240,35 +317,62 @@ export function registerPolicyCommands(program: Command): void {
       .argument('<upn>')
       .addOption(new Option('--ownership <ownership>', 'personal or corporate').default('personal'))
       .addOption(new Option('--os-version <version>', 'Windows version, e.g. 10.0.22631'))
-      .addOption(new Option('--method <method>', 'user (Settings / Company Portal), automatic (directory join or work account) or bulk').default('user')),
+      .addOption(
+        new Option('--method <method>', 'user (Settings / Company Portal), automatic (directory join or work account) or bulk').default(
+          'user',
+        ),
+      ),
   ).action(async (upn: string, opts: DataFlags & { ownership: string; osVersion?: string; method: string }) => {
     if (opts.ownership !== 'personal' && opts.ownership !== 'corporate') throw new CliError('--ownership must be personal or corporate');
     if (!['user', 'automatic', 'bulk'].includes(opts.method)) throw new CliError('--method must be user, automatic or bulk');
-    const d = await withPolicy(opts, (a) => a.explain(upn, { ownership: opts.ownership as 'personal', osVersion: opts.osVersion, method: opts.method as 'user' }));
+    const d = await withPolicy(opts, (a) =>
+      a.explain(upn, { ownership: opts.ownership as 'personal', osVersion: opts.osVersion, method: opts.method as 'user' }),
+    );
     print(opts.json, d, () =>
-      [`${upn}: ${d.outcome === 'mdm' ? 'MDM enrollment' : d.outcome === 'mam' ? 'app protection (MAM) only' : `refused${d.errorType ? ` (${d.errorType})` : ''}`}, ${d.ownership}`, ...d.reasons.map((r) => `  because ${r}`), `  policies: platform "${d.policies.platform}", device limit "${d.policies.deviceLimit}"`].join('\n'),
+      [
+        `${upn}: ${d.outcome === 'mdm' ? 'MDM enrollment' : d.outcome === 'mam' ? 'app protection (MAM) only' : `refused${d.errorType ? ` (${d.errorType})` : ''}`}, ${d.ownership}`,
+        ...d.reasons.map((r) => `  because ${r}`),
+        `  policies: platform "${d.policies.platform}", device limit "${d.policies.deviceLimit}"`,
+      ].join('\n'),
     );
   });
 
   const attempts = program.command('attempts').description('enrollment attempts, allowed and refused, with their explanation and TraceID');
-  addDataOptions(attempts.command('list').option('--upn <upn>').option('--outcome <outcome>', 'mdm, mam or refused').option('--limit <n>', 'how many', '50')).action(
-    async (opts: DataFlags & { upn?: string; outcome?: string; limit: string }) => {
-      const list = await withPolicy(opts, (_a, s) =>
-        s.listEnrollmentAttempts({ limit: Math.min(Number(opts.limit) || 50, 1000), ...(opts.upn ? { upn: opts.upn.toLowerCase() } : {}), ...(opts.outcome ? { outcome: opts.outcome as 'mdm' } : {}) }),
-      );
-      print(opts.json, list, () =>
-        table(
-          ['WHEN', 'USER', 'DEVICE', 'OUTCOME', 'WHY', 'TRACE ID'],
-          list.map((a) => [iso(a.at), a.upn ?? '', a.deviceId ?? '', a.outcome + (a.errorType ? ` (${a.errorType})` : ''), a.reasons.at(-1) ?? '', a.traceId]),
-        ),
-      );
-    },
-  );
+  addDataOptions(
+    attempts
+      .command('list')
+      .option('--upn <upn>')
+      .option('--outcome <outcome>', 'mdm, mam or refused')
+      .option('--limit <n>', 'how many', '50'),
+  ).action(async (opts: DataFlags & { upn?: string; outcome?: string; limit: string }) => {
+    const list = await withPolicy(opts, (_a, s) =>
+      s.listEnrollmentAttempts({
+        limit: Math.min(Number(opts.limit) || 50, 1000),
+        ...(opts.upn ? { upn: opts.upn.toLowerCase() } : {}),
+        ...(opts.outcome ? { outcome: opts.outcome as 'mdm' } : {}),
+      }),
+    );
+    print(opts.json, list, () =>
+      table(
+        ['WHEN', 'USER', 'DEVICE', 'OUTCOME', 'WHY', 'TRACE ID'],
+        list.map((a) => [
+          iso(a.at),
+          a.upn ?? '',
+          a.deviceId ?? '',
+          a.outcome + (a.errorType ? ` (${a.errorType})` : ''),
+          a.reasons.at(-1) ?? '',
+          a.traceId,
+        ]),
+      ),
+    );
+  });
 }
 
 /** Tenant settings that are not scopes: the three MDM URLs and the unlicensed-admins switch. */
 export function registerSettingsCommands(program: Command): void {
-  const settings = program.command('settings').description('tenant settings: MDM terms-of-use, discovery and compliance URLs; unlicensed admins');
+  const settings = program
+    .command('settings')
+    .description('tenant settings: MDM terms-of-use, discovery and compliance URLs; unlicensed admins');
   const effective = (s: TenantSettings, publicHost: string, port: number) =>
     // Winroll's own pages when the admin has not set another (null).
     effectiveMdmUrls(s.urls, `https://${publicHost}${port === 443 ? '' : `:${port}`}`);
@@ -284,7 +388,10 @@ export function registerSettingsCommands(program: Command): void {
       ].join('\n'),
     );
   };
-  const hostOptions = (c: Command) => c.addOption(new Option('--public-host <host>', 'public host the defaults are built from (env WINROLL_PUBLIC_HOST)')).addOption(new Option('--port <port>', 'public port (env WINROLL_PORT)'));
+  const hostOptions = (c: Command) =>
+    c
+      .addOption(new Option('--public-host <host>', 'public host the defaults are built from (env WINROLL_PUBLIC_HOST)'))
+      .addOption(new Option('--port <port>', 'public port (env WINROLL_PORT)'));
   addDataOptions(hostOptions(settings.command('show'))).action(async (opts: DataFlags & { publicHost?: string; port?: string }) => {
     show(opts, await withPolicy(opts, (a) => a.settings()));
   });
@@ -297,21 +404,37 @@ export function registerSettingsCommands(program: Command): void {
         .option('--compliance <url>')
         .option('--restore-defaults', "go back to Winroll's own pages"),
     ),
-  ).action(async (opts: DataFlags & { publicHost?: string; port?: string; termsOfUse?: string; discovery?: string; compliance?: string; restoreDefaults?: boolean }) => {
-    const s = await withPolicy(opts, (a) =>
-      opts.restoreDefaults
-        ? a.restoreDefaultUrls(CLI_CONTEXT)
-        : a.setUrls(CLI_CONTEXT, {
-            ...(opts.termsOfUse !== undefined ? { termsOfUse: opts.termsOfUse } : {}),
-            ...(opts.discovery !== undefined ? { discovery: opts.discovery } : {}),
-            ...(opts.compliance !== undefined ? { compliance: opts.compliance } : {}),
-          }),
-    );
-    show(opts, s);
-  });
+  ).action(
+    async (
+      opts: DataFlags & {
+        publicHost?: string;
+        port?: string;
+        termsOfUse?: string;
+        discovery?: string;
+        compliance?: string;
+        restoreDefaults?: boolean;
+      },
+    ) => {
+      const s = await withPolicy(opts, (a) =>
+        opts.restoreDefaults
+          ? a.restoreDefaultUrls(CLI_CONTEXT)
+          : a.setUrls(CLI_CONTEXT, {
+              ...(opts.termsOfUse !== undefined ? { termsOfUse: opts.termsOfUse } : {}),
+              ...(opts.discovery !== undefined ? { discovery: opts.discovery } : {}),
+              ...(opts.compliance !== undefined ? { compliance: opts.compliance } : {}),
+            }),
+      );
+      show(opts, s);
+    },
+  );
   addDataOptions(settings.command('unlicensed-admins').argument('<allow|deny>')).action(async (v: string, opts: DataFlags) => {
     if (v !== 'allow' && v !== 'deny') throw new CliError('say allow or deny');
     const s = await withPolicy(opts, (a) => a.setAllowUnlicensedAdmins(CLI_CONTEXT, v === 'allow', { allowLockout: true }));
-    print(opts.json, { allowUnlicensedAdmins: s.allowUnlicensedAdmins }, () => `unlicensed admins ${s.allowUnlicensedAdmins ? 'may' : 'may not'} sign in to the console (enrolling devices always needs a license)`);
+    print(
+      opts.json,
+      { allowUnlicensedAdmins: s.allowUnlicensedAdmins },
+      () =>
+        `unlicensed admins ${s.allowUnlicensedAdmins ? 'may' : 'may not'} sign in to the console (enrolling devices always needs a license)`,
+    );
   });
 }

@@ -44,7 +44,8 @@ export function registerSimulate(program: Command): void {
     .addOption(new Option('--json', 'print JSON for scripts'))
     .action(async (opts: SimulateFlags) => {
       const type = opts.enrollmentType.toLowerCase();
-      if (type !== 'full' && type !== 'device') throw new CliError(`--enrollment-type must be full or device, not "${opts.enrollmentType}"`);
+      if (type !== 'full' && type !== 'device')
+        throw new CliError(`--enrollment-type must be full or device, not "${opts.enrollmentType}"`);
       const count = positiveInt(opts.devices, '--devices');
       const concurrency = positiveInt(opts.concurrency, '--concurrency');
       const sessions = positiveInt(opts.sessions, '--sessions');
@@ -62,16 +63,30 @@ export function registerSimulate(program: Command): void {
           next++;
           const device = newSimulatedDevice();
           try {
-            const r = await enroll({ server, upn: opts.upn, password: opts.password, enrollmentType: type === 'device' ? 'Device' : 'Full', device, agent, requestVersion: opts.requestVersion });
+            const r = await enroll({
+              server,
+              upn: opts.upn,
+              password: opts.password,
+              enrollmentType: type === 'device' ? 'Device' : 'Full',
+              device,
+              agent,
+              requestVersion: opts.requestVersion,
+            });
             const managed: Record<string, unknown> = {};
             if (opts.checkin) {
-              const mtls = createAgent({ ca, cert: r.certificate.toString(), key: device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, ...(opts.connectTo ? { lookupAddress: opts.connectTo } : {}) });
+              const mtls = createAgent({
+                ca,
+                cert: r.certificate.toString(),
+                key: device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+                ...(opts.connectTo ? { lookupAddress: opts.connectTo } : {}),
+              });
               const state = new DeviceSideState(device);
               let commands = 0;
               try {
                 for (let s = 1; s <= sessions; s++) {
                   const res = await checkIn({ managementUrl: r.managementUrl, state, agent: mtls, sessionId: String(s) });
-                  if (res.headerStatus !== 200) throw new EnrollmentFailed('provisioning', `management session refused with SyncML status ${res.headerStatus}`);
+                  if (res.headerStatus !== 200)
+                    throw new EnrollmentFailed('provisioning', `management session refused with SyncML status ${res.headerStatus}`);
                   commands += res.commandsReceived;
                 }
               } finally {
@@ -79,7 +94,15 @@ export function registerSimulate(program: Command): void {
               }
               Object.assign(managed, { sessions, commandsReceived: commands });
             }
-            results.push({ ok: true, deviceId: device.deviceId, authPolicy: r.authPolicy, store: `My/${r.store}`, thumbprint: r.provisioning.myCerts[0]?.thumbprint, managementUrl: r.managementUrl, ...managed });
+            results.push({
+              ok: true,
+              deviceId: device.deviceId,
+              authPolicy: r.authPolicy,
+              store: `My/${r.store}`,
+              thumbprint: r.provisioning.myCerts[0]?.thumbprint,
+              managementUrl: r.managementUrl,
+              ...managed,
+            });
           } catch (err) {
             failures++;
             if (!(err instanceof EnrollmentFailed)) throw err;
@@ -98,7 +121,9 @@ export function registerSimulate(program: Command): void {
           results.map((r) => [
             String(r.deviceId),
             r.ok ? (r.sessions ? 'managed' : 'enrolled') : 'failed',
-            r.ok ? `${r.authPolicy}, cert ${r.thumbprint} in ${r.store}${r.sessions ? `, ${r.sessions} session(s), ${r.commandsReceived} command(s) answered` : `, manage at ${r.managementUrl}`}` : String(r.error),
+            r.ok
+              ? `${r.authPolicy}, cert ${r.thumbprint} in ${r.store}${r.sessions ? `, ${r.sessions} session(s), ${r.commandsReceived} command(s) answered` : `, manage at ${r.managementUrl}`}`
+              : String(r.error),
           ]),
         ),
       );

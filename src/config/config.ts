@@ -30,7 +30,10 @@ export const configSchema = z.object({
    * 2030, when 2048-bit RSA stops being enough (NIST SP 800-57): 4096 by default, as the root of the
    * Windows capture that was accepted. Device and TLS server keys stay 2048-bit.
    */
-  caKeyBits: z.coerce.number().int().refine((n) => n === 2048 || n === 3072 || n === 4096, 'must be 2048, 3072 or 4096'),
+  caKeyBits: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 2048 || n === 3072 || n === 4096, 'must be 2048, 3072 or 4096'),
   /** Shown to users by Windows in Settings > Accounts > Access work or school. */
   organizationName: z.string().min(1).max(128),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -140,7 +143,9 @@ function wnsConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv) {
     throw new ConfigError('push needs all of --wns-pfn, --wns-package-sid and WINROLL_WNS_CLIENT_SECRET');
   }
   const tokenUrl = flags.wnsTokenUrl ?? env.WINROLL_WNS_TOKEN_URL;
-  const hosts = env.WINROLL_WNS_CHANNEL_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
+  const hosts = env.WINROLL_WNS_CHANNEL_HOSTS?.split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   return { pfn, packageSid, clientSecret, ...(tokenUrl ? { tokenUrl } : {}), ...(hosts?.length ? { channelHosts: hosts } : {}) };
 }
 

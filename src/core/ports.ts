@@ -79,7 +79,6 @@ export interface NewEnrollment {
 export type DeviceStatus = 'enrolled' | 'unenrolled';
 export type EnrollmentStatus = 'active' | 'superseded' | 'unenrolled';
 
-
 export interface DeviceWarning {
   kind: 'shared_hwdevid';
   /** Human-readable explanation an admin can act on. */

@@ -12,7 +12,9 @@ export interface ClientIdentityOptions {
   trustedProxies: string[];
 }
 
-export type ClientIdentity = { certificateDer: Buffer; via: 'tls' | 'proxy-header' } | { certificateDer: undefined; via: 'none'; reason: string };
+export type ClientIdentity =
+  | { certificateDer: Buffer; via: 'tls' | 'proxy-header' }
+  | { certificateDer: undefined; via: 'none'; reason: string };
 
 export function clientIdentity(req: IncomingMessage, opts: ClientIdentityOptions): ClientIdentity {
   const socket = req.socket as TLSSocket;
@@ -26,7 +28,9 @@ export function clientIdentity(req: IncomingMessage, opts: ClientIdentityOptions
     }
     if (typeof header === 'string' && header.length > 0) {
       const der = parseForwardedCertificate(header);
-      return der ? { certificateDer: der, via: 'proxy-header' } : { certificateDer: undefined, via: 'none', reason: `unreadable ${opts.proxyHeader} header` };
+      return der
+        ? { certificateDer: der, via: 'proxy-header' }
+        : { certificateDer: undefined, via: 'none', reason: `unreadable ${opts.proxyHeader} header` };
     }
     // No header: the connection may be TLS passthrough; a certificate on the TLS session itself is
     // authenticated by the handshake, so it can still be used.

@@ -35,7 +35,11 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
     const traceId = randomUUID();
     if (req.url.startsWith(PATHS.authentication)) {
       req.log.warn({ traceId, err: err.message }, 'sign-in page request refused');
-      return sendHtml(reply, (err.statusCode ?? 500) < 500 ? 400 : 500, renderPlainPage('Something went wrong', `The sign-in request could not be processed (reference ${traceId}).`));
+      return sendHtml(
+        reply,
+        (err.statusCode ?? 500) < 500 ? 400 : 500,
+        renderPlainPage('Something went wrong', `The sign-in request could not be processed (reference ${traceId}).`),
+      );
     }
     return sendSoapRefusal(err, traceId, req, reply);
   });
@@ -54,47 +58,89 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
     }
     return sendSoap(reply, result.xml);
   };
-  app.post(PATHS.discovery, soap((b, t) => deps.enrollment.discover(b, t)));
-  app.post(PATHS.policy, soap((b, t) => deps.enrollment.getPolicies(b, t)));
-  app.post(PATHS.enrollment, soap((b, t) => deps.enrollment.requestSecurityToken(b, t)));
+  app.post(
+    PATHS.discovery,
+    soap((b, t) => deps.enrollment.discover(b, t)),
+  );
+  app.post(
+    PATHS.policy,
+    soap((b, t) => deps.enrollment.getPolicies(b, t)),
+  );
+  app.post(
+    PATHS.enrollment,
+    soap((b, t) => deps.enrollment.requestSecurityToken(b, t)),
+  );
 
   app.get(PATHS.authentication, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const appru = q.appru ?? '';
     if (!isAcceptableAppru(appru)) {
-      return sendHtml(reply, 400, renderPlainPage('Open this page from Windows', 'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.'));
+      return sendHtml(
+        reply,
+        400,
+        renderPlainPage(
+          'Open this page from Windows',
+          'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.',
+        ),
+      );
     }
-    return sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: (q.login_hint ?? '').slice(0, 256) }));
+    return sendHtml(
+      reply,
+      200,
+      renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: (q.login_hint ?? '').slice(0, 256) }),
+    );
   });
 
   app.post(PATHS.authentication, async (req, reply) => {
-    const form = (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as Record<string, string | undefined>;
+    const form = (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as Record<
+      string,
+      string | undefined
+    >;
     const q = req.query as Record<string, string | undefined>;
     const appru = form.appru ?? q.appru ?? '';
     const username = (form.username ?? '').slice(0, 256);
     if (!isAcceptableAppru(appru)) {
-      return sendHtml(reply, 400, renderPlainPage('Open this page from Windows', 'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.'));
+      return sendHtml(
+        reply,
+        400,
+        renderPlainPage(
+          'Open this page from Windows',
+          'This sign-in page is part of device enrollment. Start from Settings > Accounts > Access work or school on the device.',
+        ),
+      );
     }
-    const page = (error: string, loginHint = username) => sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint, error }));
+    const page = (error: string, loginHint = username) =>
+      sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint, error }));
 
     // The code step (MFA): carries the signed state of the password step, never the password.
     const state = typeof form.state === 'string' ? form.state.slice(0, 4096) : undefined;
     const result =
-      state === undefined ? await deps.federated.signIn(username, form.password ?? '', appru) : await deps.federated.signInWithCode(state, (form.otp ?? '').slice(0, 32), appru);
+      state === undefined
+        ? await deps.federated.signIn(username, form.password ?? '', appru)
+        : await deps.federated.signInWithCode(state, (form.otp ?? '').slice(0, 32), appru);
     switch (result.outcome) {
       case 'token':
         req.log.info({ upn: result.upn, secondFactor: result.secondFactor }, 'federated sign-in succeeded');
         return sendHtml(reply, 200, renderTokenHandoff(appru, result.token));
       case 'code_needed':
         req.log.info({ upn: result.upn }, 'federated sign-in: password accepted, asking for a second factor');
-        return sendHtml(reply, 200, renderCodePage({ organizationName: deps.organizationName, appru, upn: result.upn, state: result.state }));
+        return sendHtml(
+          reply,
+          200,
+          renderCodePage({ organizationName: deps.organizationName, appru, upn: result.upn, state: result.state }),
+        );
       case 'refused': {
         req.log.warn({ upn: result.upn ?? username, reason: result.reason }, 'federated sign-in refused');
         const codeError: string | undefined = (CODE_ERRORS as Record<string, string>)[result.reason];
         if (codeError && state !== undefined && result.upn) {
-          return sendHtml(reply, 200, renderCodePage({ organizationName: deps.organizationName, appru, upn: result.upn, state, error: codeError }));
+          return sendHtml(
+            reply,
+            200,
+            renderCodePage({ organizationName: deps.organizationName, appru, upn: result.upn, state, error: codeError }),
+          );
         }
-        if (result.reason === 'domain_not_configured') return page('Your organisation is not set up for device enrollment here.', result.upn);
+        if (result.reason === 'domain_not_configured')
+          return page('Your organisation is not set up for device enrollment here.', result.upn);
         if (result.reason === 'mfa_not_enrolled') {
           return page(
             'Your organisation requires a verification code from an authenticator app to enroll this device, but none is set up for your account. Contact your IT department to set one up, then try again.',
@@ -147,7 +193,12 @@ export async function renewalRoutes(app: FastifyInstance, deps: RenewalRouteDeps
 }
 
 /** A request refused before our code saw it (too large, unreadable): still a SOAP fault Windows parses. */
-function sendSoapRefusal(err: Error & { statusCode?: number; code?: string }, traceId: string, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+function sendSoapRefusal(
+  err: Error & { statusCode?: number; code?: string },
+  traceId: string,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
   const fault = new SoapFault({
     subcode: (err.statusCode ?? 500) < 500 ? 'MessageFormat' : 'InternalServiceFault',
@@ -169,6 +220,9 @@ function sendHtml(reply: FastifyReply, status: number, html: string): FastifyRep
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' ms-app: ms-appx-web:")
+    .header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' ms-app: ms-appx-web:",
+    )
     .send(html);
 }

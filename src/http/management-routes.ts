@@ -12,7 +12,10 @@ import { type ClientIdentityOptions, clientIdentity } from './client-identity.js
 /** Windows keeps messages small (64 KB by default here); 1 MiB leaves room for large Results. */
 export const SYNCML_BODY_LIMIT = 1024 * 1024;
 
-export async function managementRoutes(app: FastifyInstance, deps: { engine: SessionEngine; identity: ClientIdentityOptions; managementUrl: () => string }): Promise<void> {
+export async function managementRoutes(
+  app: FastifyInstance,
+  deps: { engine: SessionEngine; identity: ClientIdentityOptions; managementUrl: () => string },
+): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: SYNCML_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
@@ -42,6 +45,10 @@ export async function managementRoutes(app: FastifyInstance, deps: { engine: Ses
     });
     const level = res.log.outcome === 'refused' || res.log.outcome === 'malformed' ? 'warn' : 'info';
     req.log[level]({ ...res.log, certificateVia: identity.via }, 'management session message');
-    return reply.code(res.status).header('content-type', res.contentType).header('content-length', Buffer.byteLength(res.body)).send(res.body);
+    return reply
+      .code(res.status)
+      .header('content-type', res.contentType)
+      .header('content-length', Buffer.byteLength(res.body))
+      .send(res.body);
   });
 }

@@ -44,14 +44,19 @@ export function createWebServer(deps: WebServerDeps): FastifyInstance {
   if (deps.tlsRootCaPem) {
     const pem = deps.tlsRootCaPem;
     app.get('/tls/root-ca.crt', async (_req, reply) =>
-      reply.header('content-type', 'application/x-x509-ca-cert').header('content-disposition', 'attachment; filename="winroll-tls-root.crt"').send(pem),
+      reply
+        .header('content-type', 'application/x-x509-ca-cert')
+        .header('content-disposition', 'attachment; filename="winroll-tls-root.crt"')
+        .send(pem),
     );
   }
   app.get('/', async (_req, reply) => {
     const trust = deps.tlsRootCaPem
       ? `<p>This server uses its own TLS certificate authority. Windows must trust it before it can enroll: download <a href="/tls/root-ca.crt">the TLS root certificate</a> and import it into <em>Local Computer &gt; Trusted Root Certification Authorities</em>.</p>`
       : '';
-    return reply.header('content-type', 'text/html; charset=utf-8').send(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Winroll</title></head><body><main style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto">
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Winroll</title></head><body><main style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto">
 <h1>Winroll</h1><p>Device enrollment for ${esc(deps.organizationName)}. On a Windows PC open <em>Settings &gt; Accounts &gt; Access work or school</em>, choose <em>Enroll only in device management</em> and type your work account. If Windows asks for a server, type <code>${esc(deps.publicHost)}</code>.</p>${trust}</main></body></html>`);
   });
   return app;

@@ -165,7 +165,14 @@ export class CertificateAuthority {
       sign('sha256', tbs, this.#key, (err, sig) => (err ? reject(err) : resolve(sig))),
     );
     const der = assembleCertificate(tbs, signature);
-    return { der, pem: toPem(der, 'CERTIFICATE'), serialHex: input.serial.toString('hex'), thumbprint: sha1Thumbprint(der), notBefore, notAfter };
+    return {
+      der,
+      pem: toPem(der, 'CERTIFICATE'),
+      serialHex: input.serial.toString('hex'),
+      thumbprint: sha1Thumbprint(der),
+      notBefore,
+      notAfter,
+    };
   }
 
   /**
@@ -196,9 +203,7 @@ export class CertificateAuthority {
     const spki = spkiOf(publicKey);
     // keyEncipherment only makes sense for RSA key transport (TLS 1.2 RSA key exchange).
     const usages =
-      publicKey.asymmetricKeyType === 'rsa'
-        ? (['digitalSignature', 'keyEncipherment'] as const)
-        : (['digitalSignature'] as const);
+      publicKey.asymmetricKeyType === 'rsa' ? (['digitalSignature', 'keyEncipherment'] as const) : (['digitalSignature'] as const);
     const extensions = extensionsBlock(
       keyUsage(usages),
       extKeyUsage(['serverAuth']),
@@ -226,14 +231,7 @@ export class CertificateAuthority {
     };
   }
 
-  #issue(
-    serial: Buffer,
-    subject: Buffer,
-    spki: Uint8Array,
-    notBeforeIn: Date,
-    notAfterIn: Date,
-    extensions: Buffer,
-  ): IssuedCertificate {
+  #issue(serial: Buffer, subject: Buffer, spki: Uint8Array, notBeforeIn: Date, notAfterIn: Date, extensions: Buffer): IssuedCertificate {
     checkValidity(notBeforeIn, notAfterIn);
     const notBefore = toWholeSeconds(notBeforeIn);
     const notAfter = toWholeSeconds(notAfterIn);
@@ -285,9 +283,6 @@ function checkDeviceKey(spki: Buffer): void {
     throw new CertificateRequestError('unsupported_key_type', `device keys must be RSA, got ${summary.algorithm}`);
   }
   if (summary.keyBits < MIN_DEVICE_KEY_BITS) {
-    throw new CertificateRequestError(
-      'key_too_small',
-      `RSA key of ${summary.keyBits} bits; at least ${MIN_DEVICE_KEY_BITS} required`,
-    );
+    throw new CertificateRequestError('key_too_small', `RSA key of ${summary.keyBits} bits; at least ${MIN_DEVICE_KEY_BITS} required`);
   }
 }

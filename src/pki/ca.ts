@@ -61,11 +61,7 @@ export async function createRootCa(options: CreateRootCaOptions): Promise<CaMate
     notAfter,
     spki,
     // No pathLenConstraint: an intermediate may be introduced later without re-rooting every device.
-    extensions: extensionsBlock(
-      basicConstraints(true),
-      keyUsage(['keyCertSign', 'cRLSign']),
-      subjectKeyIdentifier(keyIdentifier(spki)),
-    ),
+    extensions: extensionsBlock(basicConstraints(true), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(keyIdentifier(spki))),
   });
   return {
     certPem: toPem(signTbs(tbs, privateKey), 'CERTIFICATE'),

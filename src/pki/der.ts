@@ -99,8 +99,7 @@ export function oid(dotted: string): Buffer {
     return BigInt(a);
   });
   const [a0, a1, ...rest] = arcs;
-  if (a0 === undefined || a1 === undefined || a0 > 2n || (a0 < 2n && a1 > 39n))
-    throw new RangeError(`bad OID ${dotted}`);
+  if (a0 === undefined || a1 === undefined || a0 > 2n || (a0 < 2n && a1 > 39n)) throw new RangeError(`bad OID ${dotted}`);
   const bytes: number[] = [];
   for (const arc of [a0 * 40n + a1, ...rest]) {
     const chunk: number[] = [Number(arc & 0x7fn)];
@@ -115,9 +114,7 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 /** DirectoryString the way RFC 5280 §4.1.2.6 prefers: PrintableString when it fits, else UTF8String. */
 export function directoryString(value: string): Buffer {
-  return PRINTABLE.test(value)
-    ? tlv(Tag.PRINTABLE_STRING, Buffer.from(value, 'latin1'))
-    : tlv(Tag.UTF8_STRING, Buffer.from(value, 'utf8'));
+  return PRINTABLE.test(value) ? tlv(Tag.PRINTABLE_STRING, Buffer.from(value, 'latin1')) : tlv(Tag.UTF8_STRING, Buffer.from(value, 'utf8'));
 }
 
 /**
@@ -131,8 +128,7 @@ export function x509Time(date: Date): Buffer {
   if (y < 0 || y > 9999) throw new RangeError(`year ${y} cannot be encoded in a certificate`);
   // toISOString is "YYYY-MM-DDTHH:MM:SS.sssZ" for years 0-9999; keep the digits.
   const iso = date.toISOString();
-  const digits =
-    iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  const digits = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
   return y >= 1950 && y < 2050
     ? tlv(Tag.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'latin1'))
     : tlv(Tag.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'latin1'));

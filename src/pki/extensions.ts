@@ -43,8 +43,7 @@ export function basicConstraints(ca: boolean): Buffer {
   return extension(OID_DER.basicConstraints, true, ca ? sequence(TRUE) : sequence());
 }
 
-export const subjectKeyIdentifier = (keyId: Uint8Array): Buffer =>
-  extension(OID_DER.subjectKeyIdentifier, false, octetString(keyId));
+export const subjectKeyIdentifier = (keyId: Uint8Array): Buffer => extension(OID_DER.subjectKeyIdentifier, false, octetString(keyId));
 
 /** AuthorityKeyIdentifier with only `[0] keyIdentifier`, which is all chain builders use. */
 export const authorityKeyIdentifier = (keyId: Uint8Array): Buffer =>

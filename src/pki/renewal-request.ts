@@ -203,10 +203,12 @@ function signerInfo(der: Uint8Array, t: Tlv): ParsedSigner {
       const vs = children(der, values);
       const oid = decodeOid(content(der, type));
       if (oid === OID.messageDigest) {
-        if (messageDigest !== null || vs.length !== 1 || vs[0]?.tag !== Tag.OCTET_STRING) throw malformed('renewal request has a bad messageDigest attribute');
+        if (messageDigest !== null || vs.length !== 1 || vs[0]?.tag !== Tag.OCTET_STRING)
+          throw malformed('renewal request has a bad messageDigest attribute');
         messageDigest = Buffer.from(content(der, vs[0]));
       } else if (oid === OID.contentType) {
-        if (contentTypeAttribute !== null || vs.length !== 1 || vs[0]?.tag !== Tag.OID) throw malformed('renewal request has a bad contentType attribute');
+        if (contentTypeAttribute !== null || vs.length !== 1 || vs[0]?.tag !== Tag.OID)
+          throw malformed('renewal request has a bad contentType attribute');
         contentTypeAttribute = decodeOid(content(der, vs[0]));
       }
     }
@@ -241,7 +243,12 @@ function signerCertificate(der: Uint8Array): SignerCertificate {
     // the subjectPublicKey bits), and SHA-1 of the whole SubjectPublicKeyInfo.
     const spkiFields = children(fields.spki, readSingle(fields.spki, Tag.SEQUENCE, 'SubjectPublicKeyInfo'));
     const keyBits = spkiFields[1];
-    if (keyBits) keyIds.push(createHash('sha1').update(fields.spki.subarray(keyBits.contentStart + 1, keyBits.end)).digest());
+    if (keyBits)
+      keyIds.push(
+        createHash('sha1')
+          .update(fields.spki.subarray(keyBits.contentStart + 1, keyBits.end))
+          .digest(),
+      );
     keyIds.push(createHash('sha1').update(fields.spki).digest());
     return {
       issuer: Buffer.from(fields.issuer),
@@ -273,16 +280,23 @@ export function verifyRenewalRequest(parsed: ParsedRenewalRequest, signerCertifi
   if (!signer) throw new CertificateRequestError('signer_mismatch', 'the renewal request is not signed by the certificate being renewed');
 
   const digest = DIGESTS[signer.digestAlgorithmOid];
-  if (!digest) throw new CertificateRequestError('unsupported_algorithm', `unsupported renewal digest algorithm ${signer.digestAlgorithmOid}`);
+  if (!digest)
+    throw new CertificateRequestError('unsupported_algorithm', `unsupported renewal digest algorithm ${signer.digestAlgorithmOid}`);
   const sigHash = RSA_SIGNATURES[signer.signatureAlgorithmOid];
   if (sigHash === undefined) {
     throw new CertificateRequestError('unsupported_algorithm', `unsupported renewal signature algorithm ${signer.signatureAlgorithmOid}`);
   }
   if (sigHash !== null && sigHash !== digest) {
-    throw new CertificateRequestError('unsupported_algorithm', `signature algorithm ${signer.signatureAlgorithmOid} with digest ${signer.digestAlgorithmOid}`);
+    throw new CertificateRequestError(
+      'unsupported_algorithm',
+      `signature algorithm ${signer.signatureAlgorithmOid} with digest ${signer.digestAlgorithmOid}`,
+    );
   }
   if (cert.publicKey.asymmetricKeyType !== 'rsa') {
-    throw new CertificateRequestError('unsupported_key_type', `the certificate being renewed has a ${cert.publicKey.asymmetricKeyType} key; RSA required`);
+    throw new CertificateRequestError(
+      'unsupported_key_type',
+      `the certificate being renewed has a ${cert.publicKey.asymmetricKeyType} key; RSA required`,
+    );
   }
 
   let signed: Buffer = parsed.content;

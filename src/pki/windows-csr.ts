@@ -206,10 +206,7 @@ const SIGNATURE_ALGORITHMS: Record<string, { hash: string; key: 'rsa' | 'ec' }> 
 export function verifyCertificateRequest(parsed: ParsedCsr): void {
   const alg = SIGNATURE_ALGORITHMS[parsed.signatureAlgorithmOid];
   if (!alg) {
-    throw new CertificateRequestError(
-      'unsupported_algorithm',
-      `unsupported CSR signature algorithm ${parsed.signatureAlgorithmOid}`,
-    );
+    throw new CertificateRequestError('unsupported_algorithm', `unsupported CSR signature algorithm ${parsed.signatureAlgorithmOid}`);
   }
   let key: KeyObject;
   try {
@@ -218,10 +215,7 @@ export function verifyCertificateRequest(parsed: ParsedCsr): void {
     throw new CertificateRequestError('malformed', 'CSR public key cannot be loaded', { cause: err });
   }
   if (key.asymmetricKeyType !== alg.key) {
-    throw new CertificateRequestError(
-      'bad_signature',
-      `${parsed.signatureAlgorithmOid} signature with a ${key.asymmetricKeyType} key`,
-    );
+    throw new CertificateRequestError('bad_signature', `${parsed.signatureAlgorithmOid} signature with a ${key.asymmetricKeyType} key`);
   }
   let ok: boolean;
   try {
@@ -239,10 +233,7 @@ export function assertAcceptableKey(parsed: ParsedCsr, minBits = 2048): void {
     throw new CertificateRequestError('unsupported_key_type', `CSR key is ${parsed.publicKeyAlgorithm}; RSA required`);
   }
   if (parsed.keyBits < minBits) {
-    throw new CertificateRequestError(
-      'key_too_small',
-      `RSA key of ${parsed.keyBits} bits; at least ${minBits} required`,
-    );
+    throw new CertificateRequestError('key_too_small', `RSA key of ${parsed.keyBits} bits; at least ${minBits} required`);
   }
 }
 

@@ -50,7 +50,10 @@ export class WnsClient implements PushNotifier {
       return { ok: false, reason: 'rejected', detail: 'the device reported a malformed channel URI' };
     }
     const host = url.hostname.toLowerCase();
-    if (url.protocol !== 'https:' || !this.#o.channelHosts.some((h) => host === h.replace(/^\./, '') || host.endsWith(h.startsWith('.') ? h : `.${h}`))) {
+    if (
+      url.protocol !== 'https:' ||
+      !this.#o.channelHosts.some((h) => host === h.replace(/^\./, '') || host.endsWith(h.startsWith('.') ? h : `.${h}`))
+    ) {
       return { ok: false, reason: 'rejected', detail: `channel host ${host} is not an allowed push host` };
     }
     try {
@@ -64,7 +67,8 @@ export class WnsClient implements PushNotifier {
         });
         if (res.status === 200) return { ok: true };
         if (res.status === 401 && attempt === 0) continue; // token expired early: refresh once
-        if (res.status === 410 || res.status === 404) return { ok: false, reason: 'channel_expired', detail: `WNS answered ${res.status}: the channel is gone` };
+        if (res.status === 410 || res.status === 404)
+          return { ok: false, reason: 'channel_expired', detail: `WNS answered ${res.status}: the channel is gone` };
         return { ok: false, reason: 'rejected', detail: `WNS answered ${res.status}` };
       }
       return { ok: false, reason: 'rejected', detail: 'WNS refused a fresh token' };
@@ -85,7 +89,9 @@ export class WnsClient implements PushNotifier {
       client_secret: this.#o.clientSecret,
       scope: 'notify.windows.com',
     }).toString();
-    const res = await this.#send(new URL(this.#o.tokenUrl), 'POST', Buffer.from(form), { 'content-type': 'application/x-www-form-urlencoded' });
+    const res = await this.#send(new URL(this.#o.tokenUrl), 'POST', Buffer.from(form), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     if (res.status !== 200) throw new Error(`WNS token endpoint answered ${res.status}`);
     const json = JSON.parse(res.body) as { access_token?: unknown; expires_in?: unknown };
     if (typeof json.access_token !== 'string') throw new Error('WNS token endpoint returned no access_token');
@@ -96,12 +102,23 @@ export class WnsClient implements PushNotifier {
 
   #send(url: URL, method: string, body: Buffer, headers: Record<string, string>): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, agent: this.#agent, headers: { ...headers, 'content-length': String(body.length) }, timeout: this.#o.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 64 * 1024) }));
-        res.on('error', reject);
-      });
+      const req = https.request(
+        url,
+        { method, agent: this.#agent, headers: { ...headers, 'content-length': String(body.length) }, timeout: this.#o.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks)
+                .toString('utf8')
+                .slice(0, 64 * 1024),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${url.host} did not answer in time`)));
       req.on('error', reject);
       req.end(body);

@@ -20,7 +20,10 @@ export function generateDeviceKey(bits = 2048): { privateKey: KeyObject; publicK
 }
 
 export function newSimulatedDevice(overrides: Partial<SimulatedDevice> = {}): SimulatedDevice {
-  const keys = overrides.privateKey && overrides.publicKey ? { privateKey: overrides.privateKey, publicKey: overrides.publicKey } : generateDeviceKey();
+  const keys =
+    overrides.privateKey && overrides.publicKey
+      ? { privateKey: overrides.privateKey, publicKey: overrides.publicKey }
+      : generateDeviceKey();
   const mac = () =>
     [...randomBytes(6)]
       .map((b) => b.toString(16).padStart(2, '0'))

@@ -39,8 +39,14 @@ export class EnrollmentFailed extends Error {
   readonly faultSubcode: string | undefined;
   readonly faultErrorType: string | undefined;
   readonly traceId: string | undefined;
-  constructor(step: EnrollmentStep, message: string, extra: { hresult?: number; subcode?: string; errorType?: string; traceId?: string; cause?: unknown } = {}) {
-    super(`${step}: ${message}${extra.hresult !== undefined ? ` (0x${extra.hresult.toString(16).toUpperCase()})` : ''}`, { cause: extra.cause });
+  constructor(
+    step: EnrollmentStep,
+    message: string,
+    extra: { hresult?: number; subcode?: string; errorType?: string; traceId?: string; cause?: unknown } = {},
+  ) {
+    super(`${step}: ${message}${extra.hresult !== undefined ? ` (0x${extra.hresult.toString(16).toUpperCase()})` : ''}`, {
+      cause: extra.cause,
+    });
     this.name = 'EnrollmentFailed';
     this.step = step;
     this.hresult = extra.hresult;
@@ -95,7 +101,12 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollmentOutcome> {
   const enrollmentType = opts.enrollmentType ?? 'Full';
   const discoveryUrl = discoveryUrlFor(opts.server);
 
-  const probe = await call('probe', { method: 'GET', url: discoveryUrl, headers: { 'user-agent': 'ENROLLClient', 'cache-control': 'no-cache', pragma: 'no-cache' }, agent: opts.agent });
+  const probe = await call('probe', {
+    method: 'GET',
+    url: discoveryUrl,
+    headers: { 'user-agent': 'ENROLLClient', 'cache-control': 'no-cache', pragma: 'no-cache' },
+    agent: opts.agent,
+  });
   if (probe.status !== 200) throw new EnrollmentFailed('probe', `GET ${discoveryUrl} answered HTTP ${probe.status}`);
 
   const discoverXml = encodeDiscoverRequest({
@@ -108,7 +119,12 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollmentOutcome> {
     authPolicies: opts.authPolicies ?? ['OnPremise', 'Federated'],
   });
   const discovery = await soap('discover', discoveryUrl, discoverXml, opts.agent, decodeDiscoverResponse);
-  const authPolicy = discovery.authPolicy.toLowerCase() === 'federated' ? 'Federated' : discovery.authPolicy.toLowerCase() === 'onpremise' ? 'OnPremise' : undefined;
+  const authPolicy =
+    discovery.authPolicy.toLowerCase() === 'federated'
+      ? 'Federated'
+      : discovery.authPolicy.toLowerCase() === 'onpremise'
+        ? 'OnPremise'
+        : undefined;
   if (!authPolicy) throw new EnrollmentFailed('discover', `unsupported AuthPolicy ${discovery.authPolicy}`, { hresult: 0x80180006 });
   if (!discovery.policyServiceUrl) throw new EnrollmentFailed('discover', 'no EnrollmentPolicyServiceUrl');
   if (new URL(discovery.policyServiceUrl).host !== new URL(discovery.enrollmentServiceUrl).host) {
@@ -134,10 +150,19 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollmentOutcome> {
   );
   const keyBits = opts.device.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
   if (policy.minimalKeyLength !== undefined && keyBits < policy.minimalKeyLength) {
-    throw new EnrollmentFailed('policy', `policy requires ${policy.minimalKeyLength}-bit keys; the device key has ${keyBits}`, { hresult: 0x80180027 });
+    throw new EnrollmentFailed('policy', `policy requires ${policy.minimalKeyLength}-bit keys; the device key has ${keyBits}`, {
+      hresult: 0x80180027,
+    });
   }
 
-  const csrDer = opts.csrDer ?? buildWindowsCsr({ privateKey: opts.device.privateKey, publicKey: opts.device.publicKey, deviceId: opts.device.deviceId, requestGuid: randomUUID() });
+  const csrDer =
+    opts.csrDer ??
+    buildWindowsCsr({
+      privateKey: opts.device.privateKey,
+      publicKey: opts.device.publicKey,
+      deviceId: opts.device.deviceId,
+      requestGuid: randomUUID(),
+    });
   const rstXml = encodeRequestSecurityToken({
     messageId: MESSAGE_IDS.rst,
     to: discovery.enrollmentServiceUrl,
@@ -207,7 +232,10 @@ async function federatedSignIn(discovery: DiscoverResponse, opts: EnrollOptions)
 
 /** The code step after a correct password: the page's signed state and a code from the user's app. */
 async function secondFactor(pageUrl: URL, html: string, opts: EnrollOptions): Promise<string> {
-  if (!opts.totp) throw new EnrollmentFailed('sign-in', 'the sign-in page asks for a one-time code (MFA) and no authenticator was given', { hresult: 0x80180002 });
+  if (!opts.totp)
+    throw new EnrollmentFailed('sign-in', 'the sign-in page asks for a one-time code (MFA) and no authenticator was given', {
+      hresult: 0x80180002,
+    });
   const state = /<input[^>]*name="state"[^>]*value="([^"]*)"/i.exec(html)?.[1];
   if (!state) throw new EnrollmentFailed('sign-in', 'the code step carries no state');
   const form = new URLSearchParams({ appru: APPRU, state: unescapeHtml(state), otp: await opts.totp() });
@@ -229,7 +257,10 @@ function checkProvisioning(xml: string, device: SimulatedDevice, enrollmentType:
   try {
     doc = decodeProvisioningDoc(xml);
   } catch (err) {
-    throw new EnrollmentFailed('provisioning', `provisioning document unreadable: ${(err as Error).message}`, { hresult: 0x80180023, cause: err });
+    throw new EnrollmentFailed('provisioning', `provisioning document unreadable: ${(err as Error).message}`, {
+      hresult: 0x80180023,
+      cause: err,
+    });
   }
   const CERTSTORE = 0x8018001e;
   const W7 = 0x8018001f;
@@ -247,7 +278,8 @@ function checkProvisioning(xml: string, device: SimulatedDevice, enrollmentType:
   const root = rootCertificate(rootEntry.der);
   const certificate = new X509Certificate(myEntry.der);
   if (!spkiOf(certificate.publicKey).equals(spkiOf(device.publicKey))) fail('certificate key is not the key of the CSR', CERTSTORE);
-  if (!certificate.checkIssued(root) || !certificate.verify(root.publicKey)) fail('certificate does not chain to the provisioned root', CERTSTORE);
+  if (!certificate.checkIssued(root) || !certificate.verify(root.publicKey))
+    fail('certificate does not chain to the provisioned root', CERTSTORE);
   if (!root.ca) fail('provisioned root is not a CA', CERTSTORE);
   if (!(certificate.keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2')) fail('certificate lacks the clientAuth EKU', CERTSTORE);
   if (Date.parse(certificate.validFrom) > Date.now() + 5 * 60_000) fail('certificate is not yet valid', CERTSTORE);
@@ -286,7 +318,13 @@ export async function call(step: EnrollmentStep, req: Parameters<typeof request>
 }
 
 /** One SOAP exchange: faults become EnrollmentFailed with Windows' HRESULT. */
-export async function soap<T>(step: EnrollmentStep, url: string, xml: string, agent: https.Agent, decode: (env: ReturnType<typeof decodeSoapEnvelope>) => T): Promise<T> {
+export async function soap<T>(
+  step: EnrollmentStep,
+  url: string,
+  xml: string,
+  agent: https.Agent,
+  decode: (env: ReturnType<typeof decodeSoapEnvelope>) => T,
+): Promise<T> {
   const res = await call(step, { method: 'POST', url, headers: SOAP_HEADERS, body: xml, agent });
   if (res.body.length === 0) throw new EnrollmentFailed(step, `empty HTTP ${res.status} response`, { hresult: 0x80180029 });
   try {
@@ -303,12 +341,23 @@ export async function soap<T>(step: EnrollmentStep, url: string, xml: string, ag
       });
     }
     if (err instanceof MalformedResponseError || res.status !== 200) {
-      throw new EnrollmentFailed(step, `unusable response (HTTP ${res.status}): ${(err as Error).message}`, { hresult: windowsHResultForUnparsedFault(res.status), cause: err });
+      throw new EnrollmentFailed(step, `unusable response (HTTP ${res.status}): ${(err as Error).message}`, {
+        hresult: windowsHResultForUnparsedFault(res.status),
+        cause: err,
+      });
     }
-    throw new EnrollmentFailed(step, `unreadable response: ${(err as Error).message}`, { hresult: windowsHResultForUnparsedFault(res.status), cause: err });
+    throw new EnrollmentFailed(step, `unreadable response: ${(err as Error).message}`, {
+      hresult: windowsHResultForUnparsedFault(res.status),
+      cause: err,
+    });
   }
 }
 
 function unescapeHtml(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&#39;|&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }

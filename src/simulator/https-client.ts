@@ -44,8 +44,10 @@ export function request(opts: RequestOptions): Promise<HttpResponse> {
         res.on('error', reject);
         res.on('end', () => {
           if (opts.strictFraming) {
-            if (res.headers['transfer-encoding']) return reject(new HttpFramingError(`${opts.url} answered with Transfer-Encoding: ${res.headers['transfer-encoding']}`));
-            if (res.headers['content-length'] === undefined) return reject(new HttpFramingError(`${opts.url} answered without Content-Length`));
+            if (res.headers['transfer-encoding'])
+              return reject(new HttpFramingError(`${opts.url} answered with Transfer-Encoding: ${res.headers['transfer-encoding']}`));
+            if (res.headers['content-length'] === undefined)
+              return reject(new HttpFramingError(`${opts.url} answered without Content-Length`));
           }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
         });

@@ -6,7 +6,15 @@
  */
 import type https from 'node:https';
 import { STATUS } from '../protocol/syncml/codes.js';
-import { type ClientAnswer, clientPackage1, clientReply, decodeServerMessage, encodeClientMessage, serverExpectsReply, unenrollAlert } from '../protocol/syncml/client.js';
+import {
+  type ClientAnswer,
+  clientPackage1,
+  clientReply,
+  decodeServerMessage,
+  encodeClientMessage,
+  serverExpectsReply,
+  unenrollAlert,
+} from '../protocol/syncml/client.js';
 import type { AlertCommand, ItemCommand, ReceivedServerMessage, UnknownCommand } from '../protocol/syncml/types.js';
 import type { SimulatedDevice } from './device.js';
 import { request } from './https-client.js';
@@ -95,7 +103,13 @@ export async function checkIn(opts: CheckInOptions): Promise<CheckInResult> {
     loginStatus: opts.loginStatus ?? 'user',
     trigger: opts.trigger ?? 'client',
     ...(opts.unenroll ? { extraAlerts: [unenrollAlert()] } : {}),
-    devInfo: { devId: state.device.deviceId, man: state.builtin('./DevInfo/Man') ?? '', mod: state.builtin('./DevInfo/Mod') ?? '', dmV: '1.3', lang: 'en-US' },
+    devInfo: {
+      devId: state.device.deviceId,
+      man: state.builtin('./DevInfo/Man') ?? '',
+      mod: state.builtin('./DevInfo/Mod') ?? '',
+      dmV: '1.3',
+      lang: 'en-US',
+    },
   });
   let messages = 0;
   let headerStatus = 0;
@@ -106,7 +120,11 @@ export async function checkIn(opts: CheckInOptions): Promise<CheckInResult> {
     const res = await request({
       method: 'POST',
       url,
-      headers: { 'content-type': 'application/vnd.syncml.dm+xml', 'user-agent': 'MSFT OMA DM Client/1.2.0.1', accept: 'application/vnd.syncml.dm+xml' },
+      headers: {
+        'content-type': 'application/vnd.syncml.dm+xml',
+        'user-agent': 'MSFT OMA DM Client/1.2.0.1',
+        accept: 'application/vnd.syncml.dm+xml',
+      },
       body: encodeClientMessage(message),
       agent: opts.agent,
       strictFraming: true,
@@ -171,4 +189,3 @@ function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | Unknow
   }
   return { status: STATUS.optionalFeatureNotSupported };
 }
-

@@ -59,10 +59,20 @@ export interface RenewalOutcome {
 export async function renew(opts: RenewOptions): Promise<RenewalOutcome> {
   const enrollmentType = opts.enrollmentType ?? 'Full';
   const newKey = opts.newKey ?? generateDeviceKey();
-  const csrDer = buildWindowsCsr({ privateKey: newKey.privateKey, publicKey: newKey.publicKey, deviceId: opts.device.deviceId, requestGuid: randomUUID() });
+  const csrDer = buildWindowsCsr({
+    privateKey: newKey.privateKey,
+    publicKey: newKey.publicKey,
+    deviceId: opts.device.deviceId,
+    requestGuid: randomUUID(),
+  });
   const pkcs7 =
     opts.pkcs7 ??
-    buildRenewalRequest({ oldCertDer: opts.certificate.raw, oldKey: opts.privateKey, newCsrDer: csrDer, ...(opts.digest ? { digest: opts.digest } : {}) });
+    buildRenewalRequest({
+      oldCertDer: opts.certificate.raw,
+      oldKey: opts.privateKey,
+      newCsrDer: csrDer,
+      ...(opts.digest ? { digest: opts.digest } : {}),
+    });
   const rstXml = encodeRequestSecurityToken({
     messageId: RENEW_MESSAGE_ID,
     to: opts.serverUrl,
@@ -102,7 +112,10 @@ function checkRenewal(xml: string, opts: RenewOptions, store: 'User' | 'System',
   try {
     doc = decodeProvisioningDoc(xml);
   } catch (err) {
-    throw new EnrollmentFailed('provisioning', `renewal document unreadable: ${(err as Error).message}`, { hresult: 0x80180023, cause: err });
+    throw new EnrollmentFailed('provisioning', `renewal document unreadable: ${(err as Error).message}`, {
+      hresult: 0x80180023,
+      cause: err,
+    });
   }
   // Only the new certificate (protocol.md §8.3): no Root, no APPLICATION, no DMClient, no schedule.
   if (doc.rootCerts.length > 0 || doc.caCerts.length > 0) fail('a renewal document must not provision CA certificates');
@@ -116,7 +129,8 @@ function checkRenewal(xml: string, opts: RenewOptions, store: 'User' | 'System',
 
   const certificate = new X509Certificate(entry.der);
   if (!spkiOf(certificate.publicKey).equals(spkiOf(newPublicKey))) fail('certificate key is not the key of the new CSR');
-  if (!certificate.checkIssued(opts.root) || !certificate.verify(opts.root.publicKey)) fail('certificate does not chain to the enrollment root');
+  if (!certificate.checkIssued(opts.root) || !certificate.verify(opts.root.publicKey))
+    fail('certificate does not chain to the enrollment root');
   if (!(certificate.keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2')) fail('certificate lacks the clientAuth EKU');
   // SSLCLIENTCERTSEARCHCRITERIA finds the certificate by subject: it must not change.
   if (certificate.subject !== opts.certificate.subject) fail(`subject changed from ${opts.certificate.subject} to ${certificate.subject}`);

@@ -62,7 +62,12 @@ describe.each(ENGINES)('captured Windows requests (%s)', (engine) => {
     const res = await request({
       method: 'GET',
       url: url('/EnrollmentServer/Discovery.svc'),
-      headers: { 'user-agent': 'ENROLLClient', 'cache-control': 'no-cache', pragma: 'no-cache', host: 'enterpriseenrollment.fleetdm.ngrok.io' },
+      headers: {
+        'user-agent': 'ENROLLClient',
+        'cache-control': 'no-cache',
+        pragma: 'no-cache',
+        host: 'enterpriseenrollment.fleetdm.ngrok.io',
+      },
       agent: srv().agent,
     });
     expect(res.status).toBe(200);
@@ -74,7 +79,9 @@ describe.each(ENGINES)('captured Windows requests (%s)', (engine) => {
     const res = await postSoap(srv().agent, url('/EnrollmentServer/Discovery.svc'), capture(DISCOVER));
     const root = soapBody(res);
     const header = child(root, NS.soap12, 'Header');
-    expect(header && child(header, NS.wsa, 'Action')?.text).toBe('http://schemas.microsoft.com/windows/management/2012/01/enrollment/IDiscoveryService/DiscoverResponse');
+    expect(header && child(header, NS.wsa, 'Action')?.text).toBe(
+      'http://schemas.microsoft.com/windows/management/2012/01/enrollment/IDiscoveryService/DiscoverResponse',
+    );
     expect(header && child(header, NS.wsa, 'RelatesTo')?.text).toBe('urn:uuid:748132ec-a575-4329-b01b-6171a9cf8478');
     const d = decodeDiscoverResponse(decodeSoapEnvelope(root));
     expect(d.authPolicy).toBe('OnPremise');
@@ -89,7 +96,9 @@ describe.each(ENGINES)('captured Windows requests (%s)', (engine) => {
   });
 
   run('gives the programmatic (RequestVersion 5.0) Discover a Federated answer no newer than 5.0', async () => {
-    const d = decodeDiscoverResponse(decodeSoapEnvelope(soapBody(await postSoap(srv().agent, url('/EnrollmentServer/Discovery.svc'), capture(DISCOVER_PROGRAMMATIC))))); 
+    const d = decodeDiscoverResponse(
+      decodeSoapEnvelope(soapBody(await postSoap(srv().agent, url('/EnrollmentServer/Discovery.svc'), capture(DISCOVER_PROGRAMMATIC)))),
+    );
     expect(d.authPolicy).toBe('Federated');
     expect(Number.parseFloat(d.enrollmentVersion ?? '0')).toBeLessThanOrEqual(5.0);
     expect(d.authenticationServiceUrl).toMatch(/^https:\/\/localhost:\d+\/EnrollmentServer\/Auth$/);
@@ -146,13 +155,21 @@ describe.each(ENGINES)('captured Windows requests (%s)', (engine) => {
       method: 'POST',
       url: auth,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ appru: 'ms-app://windows.immersivecontrolpanel', username: 'demo@mdmwindows.com', password: PASSWORD }).toString(),
+      body: new URLSearchParams({
+        appru: 'ms-app://windows.immersivecontrolpanel',
+        username: 'demo@mdmwindows.com',
+        password: PASSWORD,
+      }).toString(),
       agent: srv().agent,
     });
     const token = /name="wresult" value="([^"]+)"/.exec(handoff.body.toString('utf8'))?.[1];
     expect(token).toBeDefined();
     const xml = capture(RST_PROGRAMMATIC).replace('aGVsbG93b3JsZA==', Buffer.from(token ?? '', 'utf8').toString('base64'));
-    const doc = decodeProvisioningDoc(decodeRequestSecurityTokenResponse(decodeSoapEnvelope(soapBody(await postSoap(srv().agent, url('/EnrollmentServer/Enrollment.svc'), xml)))));
+    const doc = decodeProvisioningDoc(
+      decodeRequestSecurityTokenResponse(
+        decodeSoapEnvelope(soapBody(await postSoap(srv().agent, url('/EnrollmentServer/Enrollment.svc'), xml))),
+      ),
+    );
     const cert = new X509Certificate(doc.myCerts[0]?.der ?? Buffer.alloc(0));
     expect(spkiOf(cert.publicKey).equals(parseCertificateRequest(captureCsrDer(RST_PROGRAMMATIC_CSR)).publicKeySpki)).toBe(true);
     // The token was spent by that enrollment; presenting it again is refused.

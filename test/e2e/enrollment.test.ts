@@ -34,27 +34,45 @@ describe.each(ENGINES)('enrollment end to end (%s)', (engine) => {
     ['bob@fabrikam.com', 'Federated'],
   ] as const) {
     for (const type of ['Full', 'Device'] as const) {
-      run(`${policy} sign-in, EnrollmentType ${type}: certificate in My/${type === 'Full' ? 'User' : 'System'}, chained to the provisioned root`, async () => {
-        const d = device();
-        const r = await enroll({ server: srv().base, upn, password: PASSWORD, enrollmentType: type, device: d, agent: srv().agent });
-        expect(r.authPolicy).toBe(policy);
-        expect(r.store).toBe(type === 'Full' ? 'User' : 'System');
-        // The root Windows is given is the server's enrollment CA, and the certificate names the device.
-        expect(r.root.toString()).toBe(new (await import('node:crypto')).X509Certificate(srv().server.enrollmentCaPem).toString());
-        expect(r.certificate.subject).toBe(`CN=${d.deviceId}`);
-        expect(r.managementUrl).toBe(`https://localhost:${srv().server.managementPort}/ManagementServer/MDM.svc`);
-        // NotBefore is "now", never back-dated (certificate times are whole seconds).
-        expect(Math.abs(Date.parse(r.certificate.validFrom) - Date.now())).toBeLessThan(60_000);
-        expect(Date.parse(r.certificate.validTo) - Date.parse(r.certificate.validFrom)).toBe(365 * 86400_000);
-        const rec = await srv().server.storage.getDevice(d.deviceId);
-        expect(rec).toMatchObject({ upn, enrollmentType: type, status: 'enrolled', hwDevId: d.hwDevId, deviceName: d.deviceName, osVersion: d.osVersion, osEdition: d.osEdition });
-        expect(rec?.certThumbprint).toBe(r.provisioning.myCerts[0]?.thumbprint);
-      });
+      run(
+        `${policy} sign-in, EnrollmentType ${type}: certificate in My/${type === 'Full' ? 'User' : 'System'}, chained to the provisioned root`,
+        async () => {
+          const d = device();
+          const r = await enroll({ server: srv().base, upn, password: PASSWORD, enrollmentType: type, device: d, agent: srv().agent });
+          expect(r.authPolicy).toBe(policy);
+          expect(r.store).toBe(type === 'Full' ? 'User' : 'System');
+          // The root Windows is given is the server's enrollment CA, and the certificate names the device.
+          expect(r.root.toString()).toBe(new (await import('node:crypto')).X509Certificate(srv().server.enrollmentCaPem).toString());
+          expect(r.certificate.subject).toBe(`CN=${d.deviceId}`);
+          expect(r.managementUrl).toBe(`https://localhost:${srv().server.managementPort}/ManagementServer/MDM.svc`);
+          // NotBefore is "now", never back-dated (certificate times are whole seconds).
+          expect(Math.abs(Date.parse(r.certificate.validFrom) - Date.now())).toBeLessThan(60_000);
+          expect(Date.parse(r.certificate.validTo) - Date.parse(r.certificate.validFrom)).toBe(365 * 86400_000);
+          const rec = await srv().server.storage.getDevice(d.deviceId);
+          expect(rec).toMatchObject({
+            upn,
+            enrollmentType: type,
+            status: 'enrolled',
+            hwDevId: d.hwDevId,
+            deviceName: d.deviceName,
+            osVersion: d.osVersion,
+            osEdition: d.osEdition,
+          });
+          expect(rec?.certThumbprint).toBe(r.provisioning.myCerts[0]?.thumbprint);
+        },
+      );
     }
   }
 
   run('Windows 11 sending RequestVersion 9.0 is answered with a version it asked for or lower', async () => {
-    const r = await enroll({ server: srv().base, upn: 'alice@contoso.com', password: PASSWORD, device: device(), agent: srv().agent, requestVersion: '9.0' });
+    const r = await enroll({
+      server: srv().base,
+      upn: 'alice@contoso.com',
+      password: PASSWORD,
+      device: device(),
+      agent: srv().agent,
+      requestVersion: '9.0',
+    });
     expect(r.discovery.enrollmentVersion).toBe('4.0');
   });
 
@@ -62,7 +80,13 @@ describe.each(ENGINES)('enrollment end to end (%s)', (engine) => {
     await srv().server.refreshTls();
     const agent = createAgent({ ca: srv().server.tlsRootCaPem, lookupAddress: '127.0.0.1' });
     try {
-      const r = await enroll({ server: `https://enterpriseenrollment.contoso.com:${srv().server.port}`, upn: 'alice@contoso.com', password: PASSWORD, device: device(), agent });
+      const r = await enroll({
+        server: `https://enterpriseenrollment.contoso.com:${srv().server.port}`,
+        upn: 'alice@contoso.com',
+        password: PASSWORD,
+        device: device(),
+        agent,
+      });
       expect(r.authPolicy).toBe('OnPremise');
     } finally {
       agent.destroy();

@@ -24,7 +24,14 @@ const PW = 'correct horse battery';
 const HEADERS = { 'content-type': 'application/vnd.syncml.dm+xml', 'user-agent': 'MSFT OMA DM Client/1.2.0.1' };
 
 async function post(t: TestServer, agent: ReturnType<typeof createAgent>, body: string): Promise<ReceivedServerMessage> {
-  const res = await request({ method: 'POST', url: `${t.server.urls.management}?mode=Maintenance&Platform=WoA`, headers: HEADERS, body, agent, strictFraming: true });
+  const res = await request({
+    method: 'POST',
+    url: `${t.server.urls.management}?mode=Maintenance&Platform=WoA`,
+    headers: HEADERS,
+    body,
+    agent,
+    strictFraming: true,
+  });
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toBe('application/vnd.syncml.dm+xml');
   return decodeServerMessage(res.body);
@@ -51,7 +58,11 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
   run('replays the captured first session, the captured 202 reply and the captured Disconnect', async () => {
     const pc = await enrollPc(srv(), 'alice@contoso.com', PW);
     const id = pc.device.deviceId;
-    const first = await post(srv(), pc.agent, capture('fleet-poc-win10-19043/04-syncml-session1-msg1.request.xml').replaceAll('B5B954E81FBCB94EB79BD08BE625F4EE', id));
+    const first = await post(
+      srv(),
+      pc.agent,
+      capture('fleet-poc-win10-19043/04-syncml-session1-msg1.request.xml').replaceAll('B5B954E81FBCB94EB79BD08BE625F4EE', id),
+    );
     expect(first.header).toMatchObject({ sessionId: '1', msgId: 1, target: id });
     expect(first.statuses.map((s) => [s.msgRef, s.cmdRef, s.cmd, s.data])).toEqual([
       [1, '0', 'SyncHdr', 200],
@@ -78,7 +89,11 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
     const commands = (await admin.device(id)).commands;
     for (const g of gets.slice(0, 2)) expect(commands.find((c) => c.id === g.cmdId)).toMatchObject({ state: 'acknowledged', status: 202 });
 
-    const bye = await post(srv(), pc.agent, capture('fleet-poc-win10-19043/05-syncml-session2-msg1-unenroll.request.xml').replaceAll('B5B954E81FBCB94EB79BD08BE625F4EE', id));
+    const bye = await post(
+      srv(),
+      pc.agent,
+      capture('fleet-poc-win10-19043/05-syncml-session2-msg1-unenroll.request.xml').replaceAll('B5B954E81FBCB94EB79BD08BE625F4EE', id),
+    );
     expect(bye.commands).toEqual([]);
     expect(bye.statuses.map((s) => s.data)).toEqual([200, 200, 200, 200, 200]);
     expect((await admin.device(id)).device.status).toBe('unenrolled');
@@ -91,12 +106,24 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
     const pkcs8 = pc.device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const now = new Date();
     const foreign = await createRootCa({ commonName: 'Not Winroll', validityYears: 1, now });
-    const foreignCert = new CertificateAuthority(foreign).issueDeviceCertificate({ subjectCommonName: pc.device.deviceId, publicKeySpki: spkiOf(pc.device.publicKey), serial: randomSerial(randomBytes), notBefore: now, notAfter: new Date(now.getTime() + 86400_000) });
+    const foreignCert = new CertificateAuthority(foreign).issueDeviceCertificate({
+      subjectCommonName: pc.device.deviceId,
+      publicKeySpki: spkiOf(pc.device.publicKey),
+      serial: randomSerial(randomBytes),
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 86400_000),
+    });
     const ours = new CertificateAuthority({
       certPem: await readFile(path.join(srv().dataDir, 'ca', 'root-ca.pem'), 'utf8'),
       keyPem: await readFile(path.join(srv().dataDir, 'ca', 'root-ca.key'), 'utf8'),
     });
-    const expired = ours.issueDeviceCertificate({ subjectCommonName: pc.device.deviceId, publicKeySpki: spkiOf(pc.device.publicKey), serial: randomSerial(randomBytes), notBefore: new Date(now.getTime() - 400 * 86400_000), notAfter: new Date(now.getTime() - 35 * 86400_000) });
+    const expired = ours.issueDeviceCertificate({
+      subjectCommonName: pc.device.deviceId,
+      publicKeySpki: spkiOf(pc.device.publicKey),
+      serial: randomSerial(randomBytes),
+      notBefore: new Date(now.getTime() - 400 * 86400_000),
+      notAfter: new Date(now.getTime() - 35 * 86400_000),
+    });
     const selfSigned = await createRootCa({ commonName: pc.device.deviceId, validityYears: 1, now });
     const ca = srv().server.tlsRootCaPem;
     const cases: Array<[string, ReturnType<typeof createAgent>, number]> = [
@@ -106,7 +133,14 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
       ['expired', createAgent({ ca, cert: expired.pem, key: pkcs8 }), 401],
       ['another device', other.agent, 403],
     ];
-    const body = encodeClientMessage(clientPackage1({ sessionId: '1', serverUrl: srv().server.urls.management, deviceId: pc.device.deviceId, devInfo: { devId: pc.device.deviceId, man: 'x', mod: 'y', dmV: '1.3', lang: 'en-US' } }));
+    const body = encodeClientMessage(
+      clientPackage1({
+        sessionId: '1',
+        serverUrl: srv().server.urls.management,
+        deviceId: pc.device.deviceId,
+        devInfo: { devId: pc.device.deviceId, man: 'x', mod: 'y', dmV: '1.3', lang: 'en-US' },
+      }),
+    );
     for (const [name, agent, status] of cases) {
       const m = await post(srv(), agent, body);
       expect([name, hdrStatus(m), m.commands.length, m.statuses.length]).toEqual([name, status, 0, 1]);
@@ -125,7 +159,12 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
     const restart = await admin.queueAction(pc.device.deviceId, { kind: 'restart' });
     const sync = await admin.queueAction(pc.device.deviceId, { kind: 'sync' });
     const mgmt = () => srv().server.urls.management;
-    const pkg1 = clientPackage1({ sessionId: '7', serverUrl: mgmt(), deviceId: pc.device.deviceId, devInfo: { devId: pc.device.deviceId, man: 'x', mod: 'y', dmV: '1.3', lang: 'en-US' } });
+    const pkg1 = clientPackage1({
+      sessionId: '7',
+      serverUrl: mgmt(),
+      deviceId: pc.device.deviceId,
+      devInfo: { devId: pc.device.deviceId, man: 'x', mod: 'y', dmV: '1.3', lang: 'en-US' },
+    });
     const sent = await post(srv(), pc.agent, encodeClientMessage(pkg1));
     expect(sent.commands.map((c) => c.cmdId).sort()).toEqual([restart.id, sync.id].sort());
 
@@ -133,7 +172,10 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
     await srv().restart();
     admin = new ManagementAdmin({ storage: srv().server.storage, clock: systemClock, providerId: PROVIDER_ID });
     pc.agent.destroy();
-    const answer = clientReply(sent, { msgId: 2, answer: (c) => (c.kind === 'Get' ? { status: 200, results: [{ source: './DevDetail/SwV', data: '10.0.1' }] } : { status: 200 }) });
+    const answer = clientReply(sent, {
+      msgId: 2,
+      answer: (c) => (c.kind === 'Get' ? { status: 200, results: [{ source: './DevDetail/SwV', data: '10.0.1' }] } : { status: 200 }),
+    });
     const after = await post(srv(), pc.agent, encodeClientMessage(answer));
     expect(hdrStatus(after)).toBe(200);
     // Answering the same message again (a retry) changes nothing: acknowledged once.
@@ -143,7 +185,12 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
 
     // A session lost with the server: its commands go out again in the next session.
     const lost = await admin.queueAction(pc.device.deviceId, { kind: 'restart' });
-    const pkgA = clientPackage1({ sessionId: '8', serverUrl: mgmt(), deviceId: pc.device.deviceId, devInfo: { devId: pc.device.deviceId, man: 'x', mod: 'y', dmV: '1.3', lang: 'en-US' } });
+    const pkgA = clientPackage1({
+      sessionId: '8',
+      serverUrl: mgmt(),
+      deviceId: pc.device.deviceId,
+      devInfo: { devId: pc.device.deviceId, man: 'x', mod: 'y', dmV: '1.3', lang: 'en-US' },
+    });
     const first = await post(srv(), pc.agent, encodeClientMessage(pkgA));
     expect(first.commands.map((c) => c.cmdId)).toEqual([lost.id]);
     await srv().restart();
@@ -151,6 +198,9 @@ describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
     const reboots = pc.state.reboots;
     await pc.checkIn();
     expect(pc.state.reboots).toBe(reboots + 1);
-    expect((await admin.device(pc.device.deviceId)).commands.find((c) => c.id === lost.id)).toMatchObject({ state: 'acknowledged', attempts: 2 });
+    expect((await admin.device(pc.device.deviceId)).commands.find((c) => c.id === lost.id)).toMatchObject({
+      state: 'acknowledged',
+      attempts: 2,
+    });
   });
 });

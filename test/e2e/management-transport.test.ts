@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
-import { clientPackage1, clientReply, decodeServerMessage, encodeClientMessage, serverExpectsReply } from '../../src/protocol/syncml/client.js';
+import {
+  clientPackage1,
+  clientReply,
+  decodeServerMessage,
+  encodeClientMessage,
+  serverExpectsReply,
+} from '../../src/protocol/syncml/client.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { createAgent, request } from '../../src/simulator/https-client.js';
 import { enrollPc } from '../support/managed-device.js';
@@ -30,16 +36,35 @@ describe('management transport', () => {
     const pc = await enrollPc(t, 'alice@contoso.com', PW);
     await pc.checkIn();
     const admin = new ManagementAdmin({ storage: t.server.storage, clock: systemClock, providerId: PROVIDER_ID });
-    const settings = Array.from({ length: 40 }, (_, i) => ({ path: `Vendor/MSFT/Policy/Config/Test/Setting${i}`, format: 'chr', value: `v${i}-${'x'.repeat(200)}` }));
+    const settings = Array.from({ length: 40 }, (_, i) => ({
+      path: `Vendor/MSFT/Policy/Config/Test/Setting${i}`,
+      format: 'chr',
+      value: `v${i}-${'x'.repeat(200)}`,
+    }));
     await admin.saveProfile({ name: 'Big', scope: 'device', settings });
     await admin.assignProfile('Big', { device: pc.device.deviceId });
 
     const max = 4096;
-    let msg = { ...clientPackage1({ sessionId: '9', serverUrl: t.server.urls.management, deviceId: pc.device.deviceId, devInfo: { devId: pc.device.deviceId, man: 'm', mod: 'm', dmV: '1.3', lang: 'en-US' } }), maxMsgSize: max };
+    let msg = {
+      ...clientPackage1({
+        sessionId: '9',
+        serverUrl: t.server.urls.management,
+        deviceId: pc.device.deviceId,
+        devInfo: { devId: pc.device.deviceId, man: 'm', mod: 'm', dmV: '1.3', lang: 'en-US' },
+      }),
+      maxMsgSize: max,
+    };
     const received = new Set<string>();
     let messages = 0;
     for (;;) {
-      const res = await request({ method: 'POST', url: t.server.urls.management, headers: HEADERS, body: encodeClientMessage(msg), agent: pc.agent, strictFraming: true });
+      const res = await request({
+        method: 'POST',
+        url: t.server.urls.management,
+        headers: HEADERS,
+        body: encodeClientMessage(msg),
+        agent: pc.agent,
+        strictFraming: true,
+      });
       messages++;
       expect(res.body.length).toBeLessThanOrEqual(max);
       const server = decodeServerMessage(res.body);
@@ -56,7 +81,14 @@ describe('management transport', () => {
     const pc = await enrollPc(t, 'alice@contoso.com', PW);
     const der = Buffer.from(pc.enrolled.certificate.raw).toString('base64');
     const plain = createAgent({ ca: t.server.tlsRootCaPem });
-    const body = encodeClientMessage(clientPackage1({ sessionId: '1', serverUrl: t.server.urls.management, deviceId: pc.device.deviceId, devInfo: { devId: pc.device.deviceId, man: 'm', mod: 'm', dmV: '1.3', lang: 'en-US' } }));
+    const body = encodeClientMessage(
+      clientPackage1({
+        sessionId: '1',
+        serverUrl: t.server.urls.management,
+        deviceId: pc.device.deviceId,
+        devInfo: { devId: pc.device.deviceId, man: 'm', mod: 'm', dmV: '1.3', lang: 'en-US' },
+      }),
+    );
     const status = async (headers: Record<string, string>) => {
       const res = await request({ method: 'POST', url: t.server.urls.management, headers: { ...HEADERS, ...headers }, body, agent: plain });
       return decodeServerMessage(res.body).statuses[0]?.data;
@@ -79,8 +111,21 @@ describe('management transport', () => {
       await other.addUser('alice@contoso.com', PW);
       const pc = await enrollPc(other, 'alice@contoso.com', PW);
       const plain = createAgent({ ca: other.server.tlsRootCaPem });
-      const body = encodeClientMessage(clientPackage1({ sessionId: '1', serverUrl: other.server.urls.management, deviceId: pc.device.deviceId, devInfo: { devId: pc.device.deviceId, man: 'm', mod: 'm', dmV: '1.3', lang: 'en-US' } }));
-      const res = await request({ method: 'POST', url: other.server.urls.management, headers: { ...HEADERS, 'client-cert': `:${Buffer.from(pc.enrolled.certificate.raw).toString('base64')}:` }, body, agent: plain });
+      const body = encodeClientMessage(
+        clientPackage1({
+          sessionId: '1',
+          serverUrl: other.server.urls.management,
+          deviceId: pc.device.deviceId,
+          devInfo: { devId: pc.device.deviceId, man: 'm', mod: 'm', dmV: '1.3', lang: 'en-US' },
+        }),
+      );
+      const res = await request({
+        method: 'POST',
+        url: other.server.urls.management,
+        headers: { ...HEADERS, 'client-cert': `:${Buffer.from(pc.enrolled.certificate.raw).toString('base64')}:` },
+        body,
+        agent: plain,
+      });
       expect(decodeServerMessage(res.body).statuses[0]?.data).toBe(401);
       // The device's own TLS certificate still works there.
       expect((await pc.checkIn()).headerStatus).toBe(200);

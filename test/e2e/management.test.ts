@@ -40,7 +40,12 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     expect(first.headerStatus).toBe(200);
     expect(pc.state.received.filter((r) => r.startsWith('Get'))).toContain('Get ./DevDetail/SwV');
     const d = await admin.device(pc.device.deviceId);
-    expect(d.inventory).toMatchObject({ osVersion: pc.device.osVersion, serialNumber: `SN-${pc.device.deviceId.slice(0, 10)}`, manufacturer: 'Contoso Hardware', totalStorageMb: 512000 });
+    expect(d.inventory).toMatchObject({
+      osVersion: pc.device.osVersion,
+      serialNumber: `SN-${pc.device.deviceId.slice(0, 10)}`,
+      manufacturer: 'Contoso Hardware',
+      totalStorageMb: 512000,
+    });
     expect(d.lastCheckInAt).not.toBeNull();
     // Nothing new to say: the next session is one message with no commands.
     const second = await pc.checkIn();
@@ -53,7 +58,14 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     const carol = await enrollPc(srv(), 'carol@contoso.com', PW);
     for (const pc of [alice, bob, carol]) await pc.checkIn();
 
-    await admin.saveProfile({ name: 'Lockdown', scope: 'device', settings: [{ path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '0' }, { path: 'Vendor/MSFT/Policy/Config/Connectivity/AllowBluetooth', format: 'int', value: '0' }] });
+    await admin.saveProfile({
+      name: 'Lockdown',
+      scope: 'device',
+      settings: [
+        { path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '0' },
+        { path: 'Vendor/MSFT/Policy/Config/Connectivity/AllowBluetooth', format: 'int', value: '0' },
+      ],
+    });
     expect(await admin.assignProfile('Lockdown', { group: 'engineering' })).toBeGreaterThanOrEqual(4);
     for (const pc of [alice, bob, carol]) await pc.checkIn();
     for (const pc of [alice, bob]) {
@@ -63,7 +75,14 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     expect(carol.state.get(CAMERA)).toBeUndefined();
 
     // Edit one value: only that setting travels, as a Replace.
-    await admin.saveProfile({ name: 'Lockdown', scope: 'device', settings: [{ path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '1' }, { path: 'Vendor/MSFT/Policy/Config/Connectivity/AllowBluetooth', format: 'int', value: '0' }] });
+    await admin.saveProfile({
+      name: 'Lockdown',
+      scope: 'device',
+      settings: [
+        { path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '1' },
+        { path: 'Vendor/MSFT/Policy/Config/Connectivity/AllowBluetooth', format: 'int', value: '0' },
+      ],
+    });
     const before = alice.state.received.length;
     await alice.checkIn();
     expect(alice.state.received.slice(before)).toEqual([`Replace ${CAMERA}`]);
@@ -81,7 +100,11 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     const pc = await enrollPc(srv(), 'carol@contoso.com', PW);
     await pc.checkIn();
     pc.state.nodes.set(CAMERA.toLowerCase(), '1');
-    await admin.saveProfile({ name: 'Camera off', scope: 'device', settings: [{ path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '0' }] });
+    await admin.saveProfile({
+      name: 'Camera off',
+      scope: 'device',
+      settings: [{ path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '0' }],
+    });
     await admin.assignProfile('Camera off', { device: pc.device.deviceId });
     await pc.checkIn();
     expect(pc.state.received.filter((r) => r.endsWith('AllowCamera'))).toEqual([`Add ${CAMERA}`, `Replace ${CAMERA}`]);
@@ -90,7 +113,11 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
 
   run('a user-scoped setting waits for the user to sign in', async () => {
     const pc = await enrollPc(srv(), 'alice@contoso.com', PW);
-    await admin.saveProfile({ name: 'Wallpaper', scope: 'user', settings: [{ path: 'Vendor/MSFT/Personalization/DesktopImageUrl', format: 'chr', value: 'https://intranet/wall.jpg' }] });
+    await admin.saveProfile({
+      name: 'Wallpaper',
+      scope: 'user',
+      settings: [{ path: 'Vendor/MSFT/Personalization/DesktopImageUrl', format: 'chr', value: 'https://intranet/wall.jpg' }],
+    });
     await admin.assignProfile('Wallpaper', { group: 'engineering' });
     await pc.checkIn({ loginStatus: 'none' });
     expect(pc.state.get(WALLPAPER)).toBeUndefined();
@@ -113,14 +140,17 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     expect(pc.state.computerName).toBe('LAB-042');
     expect(pc.state.wipes).toEqual(['doWipePersistProvisionedData']);
     const after = (await admin.device(id)).commands;
-    for (const a of [sync, restart, rename, wipe]) expect(after.find((c) => c.id === a.id)).toMatchObject({ state: 'acknowledged', status: 200 });
+    for (const a of [sync, restart, rename, wipe])
+      expect(after.find((c) => c.id === a.id)).toMatchObject({ state: 'acknowledged', status: 200 });
   });
 
   run('rename is refused for personal devices, with the reason', async () => {
     const pc = await enrollPc(srv(), 'carol@contoso.com', PW, 'Full');
     await expect(admin.queueAction(pc.device.deviceId, { kind: 'rename', name: 'X1' })).rejects.toThrow(/corporate/);
     const corp = await enrollPc(srv(), 'carol@contoso.com', PW, 'Device');
-    await expect(admin.queueAction(corp.device.deviceId, { kind: 'rename', name: 'bad name!' })).rejects.toThrow(/letters, digits and hyphens/);
+    await expect(admin.queueAction(corp.device.deviceId, { kind: 'rename', name: 'bad name!' })).rejects.toThrow(
+      /letters, digits and hyphens/,
+    );
   });
 
   run('retire tells the device to unenroll; afterwards its certificate gets no commands', async () => {
@@ -158,4 +188,3 @@ describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
     expect(pc.state.reboots).toBe(0);
   });
 });
-

@@ -26,7 +26,10 @@ describe('scopes do not gate user or device-context enrollment', () => {
       for (const g of groups) await s.addGroupMember(ids[g] as string, user?.id as string);
     }
     const settings = await s.getTenantSettings();
-    await s.saveTenantSettings({ ...settings, mdmScope: { mode: 'some', groupIds: [ids.mdm as string] }, mamScope: { mode: 'some', groupIds: [ids.mam as string] } }, new Date());
+    await s.saveTenantSettings(
+      { ...settings, mdmScope: { mode: 'some', groupIds: [ids.mdm as string] }, mamScope: { mode: 'some', groupIds: [ids.mam as string] } },
+      new Date(),
+    );
   });
   afterAll(async () => {
     await t?.stop();
@@ -43,7 +46,9 @@ describe('scopes do not gate user or device-context enrollment', () => {
         expect(r.store).toBe(type === 'Full' ? 'User' : 'System');
         const [logged] = await t.server.storage.listEnrollmentAttempts({ limit: 1, deviceId: device.deviceId });
         expect(logged).toMatchObject({ outcome: 'mdm', ownership, method: type === 'Full' ? 'user' : 'bulk' });
-        expect(logged?.reasons.join('\n')).toMatch(type === 'Full' ? /user enrollment: the MDM user scope does not apply/ : /per-user device limit does not apply/);
+        expect(logged?.reasons.join('\n')).toMatch(
+          type === 'Full' ? /user enrollment: the MDM user scope does not apply/ : /per-user device limit does not apply/,
+        );
       });
     }
   }

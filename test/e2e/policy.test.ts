@@ -30,7 +30,12 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
     await t.addUser('bob@contoso.com', PW, { license: false });
     await t.addUser('carol@contoso.com', PW);
     await t.addUser('dave@contoso.com', PW);
-    admin = new PolicyAdmin({ storage: t.server.storage, clock: systemClock, directory: t.directory, policy: new EnrollmentPolicy({ storage: t.server.storage, clock: systemClock }) });
+    admin = new PolicyAdmin({
+      storage: t.server.storage,
+      clock: systemClock,
+      directory: t.directory,
+      policy: new EnrollmentPolicy({ storage: t.server.storage, clock: systemClock }),
+    });
     await t.server.storage.addGroup({ name: 'engineering', now: new Date() });
     await t.server.storage.addGroup({ name: 'staff', now: new Date() });
     await admin.addGroupMember(CLI_CONTEXT, 'engineering', 'alice@contoso.com');
@@ -46,7 +51,8 @@ describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => 
   });
 
   const device = (o: Partial<SimulatedDevice> = {}) => newSimulatedDevice({ ...KEY, ...o });
-  const attempt = (upn: string, d = device(), type: 'Full' | 'Device' = 'Full') => enroll({ server: srv().base, upn, password: PW, device: d, agent: srv().agent, enrollmentType: type });
+  const attempt = (upn: string, d = device(), type: 'Full' | 'Device' = 'Full') =>
+    enroll({ server: srv().base, upn, password: PW, device: d, agent: srv().agent, enrollmentType: type });
   const refusal = async (p: Promise<unknown>) => {
     const err = await p.then(
       () => undefined,

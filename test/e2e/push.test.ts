@@ -35,7 +35,12 @@ describe('WNS push', () => {
   beforeAll(async () => {
     const now = new Date();
     const root = await createRootCa({ commonName: 'WNS stand-in root', validityYears: 1, now });
-    const leaf = await new CertificateAuthority(root).issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], notBefore: now, notAfter: new Date(now.getTime() + 86400_000) });
+    const leaf = await new CertificateAuthority(root).issueServerCertificate({
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 86400_000),
+    });
     ca = root.certPem;
     standin = createServer({ cert: leaf.certPem, key: leaf.keyPem as string }, (req, res) => {
       let body = '';
@@ -43,7 +48,9 @@ describe('WNS push', () => {
       req.on('end', () => {
         if (req.url === '/accesstoken.srf') {
           seen.tokens.push(new URLSearchParams(body));
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `token-${++tokenCounter}`, token_type: 'bearer', expires_in: 86400 }));
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ access_token: `token-${++tokenCounter}`, token_type: 'bearer', expires_in: 86400 }));
           return;
         }
         seen.pushes.push({ path: req.url ?? '', headers: req.headers, body });
@@ -53,7 +60,11 @@ describe('WNS push', () => {
     });
     await new Promise<void>((r) => standin.listen(0, '127.0.0.1', r));
     base = `https://127.0.0.1:${(standin.address() as AddressInfo).port}`;
-    t = (await startTestServer('sqlite', { wnsPfn: 'Contoso.Winroll_8wekyb3d8bbwe', wnsPackageSid: SID }, { WINROLL_WNS_CLIENT_SECRET: 'shh-secret' })) as TestServer;
+    t = (await startTestServer(
+      'sqlite',
+      { wnsPfn: 'Contoso.Winroll_8wekyb3d8bbwe', wnsPackageSid: SID },
+      { WINROLL_WNS_CLIENT_SECRET: 'shh-secret' },
+    )) as TestServer;
     await t.addDomain('contoso.com');
     await t.addUser('alice@contoso.com', PW);
   });
@@ -62,8 +73,10 @@ describe('WNS push', () => {
     standin?.close();
   });
 
-  const admin = (wns?: WnsClient) => new ManagementAdmin({ storage: t.server.storage, clock: systemClock, providerId: PROVIDER_ID, push: wns });
-  const client = () => new WnsClient({ packageSid: SID, clientSecret: 'shh-secret', tokenUrl: `${base}/accesstoken.srf`, channelHosts: ['127.0.0.1'], ca });
+  const admin = (wns?: WnsClient) =>
+    new ManagementAdmin({ storage: t.server.storage, clock: systemClock, providerId: PROVIDER_ID, push: wns });
+  const client = () =>
+    new WnsClient({ packageSid: SID, clientSecret: 'shh-secret', tokenUrl: `${base}/accesstoken.srf`, channelHosts: ['127.0.0.1'], ca });
 
   it('registers the device for push and wakes it when an admin queues an action', async () => {
     const pc = await enrollPc(t, 'alice@contoso.com', PW);
@@ -71,17 +84,28 @@ describe('WNS push', () => {
     await pc.checkIn();
     expect(pc.state.received).toContain(`Replace ./Vendor/MSFT/DMClient/Provider/${PROVIDER_ID}/Push/PFN`);
     expect(pc.state.get(`./Vendor/MSFT/DMClient/Provider/${PROVIDER_ID}/Push/PFN`)).toBe('Contoso.Winroll_8wekyb3d8bbwe');
-    expect(await t.server.storage.getPushChannel((await t.server.storage.getManagedDevice(pc.device.deviceId))?.device.id ?? '')).toMatchObject({ channelUri: pc.state.pushChannelUri, status: 0 });
+    expect(
+      await t.server.storage.getPushChannel((await t.server.storage.getManagedDevice(pc.device.deviceId))?.device.id ?? ''),
+    ).toMatchObject({ channelUri: pc.state.pushChannelUri, status: 0 });
 
     const wns = client();
     const queued = await admin(wns).queueAction(pc.device.deviceId, { kind: 'restart' });
     wns.close();
     expect(queued.push).toEqual({ ok: true });
     const token = seen.tokens.at(-1);
-    expect(Object.fromEntries(token ?? [])).toEqual({ grant_type: 'client_credentials', client_id: `ms-app://${SID}`, client_secret: 'shh-secret', scope: 'notify.windows.com' });
+    expect(Object.fromEntries(token ?? [])).toEqual({
+      grant_type: 'client_credentials',
+      client_id: `ms-app://${SID}`,
+      client_secret: 'shh-secret',
+      scope: 'notify.windows.com',
+    });
     const push = seen.pushes.at(-1);
     expect(push?.path).toBe(`/channel/${pc.device.deviceId}`);
-    expect(push?.headers).toMatchObject({ authorization: 'Bearer token-1', 'x-wns-type': 'wns/raw', 'content-type': 'application/octet-stream' });
+    expect(push?.headers).toMatchObject({
+      authorization: 'Bearer token-1',
+      'x-wns-type': 'wns/raw',
+      'content-type': 'application/octet-stream',
+    });
     // The woken device checks in and reboots.
     await pc.checkIn({});
     expect(pc.state.reboots).toBe(1);

@@ -20,13 +20,22 @@ const PASSWORD = 'correct horse battery';
 const KEY = generateDeviceKey();
 const ALICE: WsSecurityToken = { kind: 'username', username: 'alice@contoso.com', password: PASSWORD };
 
-function rst(opts: { device?: SimulatedDevice; security?: WsSecurityToken; csr?: Buffer; context?: Array<[string, string]>; requestType?: 'Issue' | 'Renew' } = {}): string {
+function rst(
+  opts: {
+    device?: SimulatedDevice;
+    security?: WsSecurityToken;
+    csr?: Buffer;
+    context?: Array<[string, string]>;
+    requestType?: 'Issue' | 'Renew';
+  } = {},
+): string {
   const d = opts.device ?? newSimulatedDevice(KEY);
   return encodeRequestSecurityToken({
     messageId: 'urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749',
     to: 'https://localhost/EnrollmentServer/Enrollment.svc',
     security: opts.security ?? ALICE,
-    csrDer: opts.csr ?? buildWindowsCsr({ privateKey: d.privateKey, publicKey: d.publicKey, deviceId: d.deviceId, requestGuid: randomUUID() }),
+    csrDer:
+      opts.csr ?? buildWindowsCsr({ privateKey: d.privateKey, publicKey: d.publicKey, deviceId: d.deviceId, requestGuid: randomUUID() }),
     requestType: opts.requestType ?? 'Issue',
     context: opts.context ?? [
       ['HWDevID', d.hwDevId],
@@ -56,7 +65,14 @@ describe('refusals', () => {
   afterEach(async () => {
     expect((await t.server.storage.listDevices()).length).toBe(devicesBefore);
     // A device-context enrollment: corporate, so these many PCs of one user stay outside the device limit.
-    const r = await enroll({ server: t.base, upn: 'alice@contoso.com', password: PASSWORD, device: newSimulatedDevice(KEY), agent: t.agent, enrollmentType: 'Device' });
+    const r = await enroll({
+      server: t.base,
+      upn: 'alice@contoso.com',
+      password: PASSWORD,
+      device: newSimulatedDevice(KEY),
+      agent: t.agent,
+      enrollmentType: 'Device',
+    });
     expect(r.store).toBe('System');
     await snapshot();
   });
@@ -65,17 +81,39 @@ describe('refusals', () => {
 
   it('wrong password: Authentication fault (0x80180002), same answer as an unknown user', async () => {
     await snapshot();
-    const wrong = faultOf(await postSoap(t.agent, url('/EnrollmentServer/Policy.svc'), encodeGetPoliciesRequest({ messageId: 'urn:uuid:1', to: 'x', security: { ...ALICE, password: 'not the password' } })));
-    const unknown = faultOf(await postSoap(t.agent, url('/EnrollmentServer/Policy.svc'), encodeGetPoliciesRequest({ messageId: 'urn:uuid:1', to: 'x', security: { ...ALICE, username: 'mallory@contoso.com' } })));
+    const wrong = faultOf(
+      await postSoap(
+        t.agent,
+        url('/EnrollmentServer/Policy.svc'),
+        encodeGetPoliciesRequest({ messageId: 'urn:uuid:1', to: 'x', security: { ...ALICE, password: 'not the password' } }),
+      ),
+    );
+    const unknown = faultOf(
+      await postSoap(
+        t.agent,
+        url('/EnrollmentServer/Policy.svc'),
+        encodeGetPoliciesRequest({ messageId: 'urn:uuid:1', to: 'x', security: { ...ALICE, username: 'mallory@contoso.com' } }),
+      ),
+    );
     expect(wrong.subcode).toBe('s:Authentication');
     expect(unknown.subcode).toBe('s:Authentication');
     expect(unknown.reason).toBe(wrong.reason);
-    expect(faultOf(await postSoap(t.agent, enrollUrl(), rst({ security: { ...ALICE, password: 'nope nope nope' } }))).subcode).toBe('s:Authentication');
+    expect(faultOf(await postSoap(t.agent, enrollUrl(), rst({ security: { ...ALICE, password: 'nope nope nope' } }))).subcode).toBe(
+      's:Authentication',
+    );
   });
 
   it('unknown domain: a fault telling the user the organisation is not set up', async () => {
     await snapshot();
-    const xml = encodeDiscoverRequest({ messageId: 'urn:uuid:748132ec-a575-4329-b01b-6171a9cf8478', to: 'x', emailAddress: 'eve@unknown.example', requestVersion: '4.0', applicationVersion: '10.0.19045.1', osEdition: '48', authPolicies: ['OnPremise', 'Federated'] });
+    const xml = encodeDiscoverRequest({
+      messageId: 'urn:uuid:748132ec-a575-4329-b01b-6171a9cf8478',
+      to: 'x',
+      emailAddress: 'eve@unknown.example',
+      requestVersion: '4.0',
+      applicationVersion: '10.0.19045.1',
+      osEdition: '48',
+      authPolicies: ['OnPremise', 'Federated'],
+    });
     const f = faultOf(await postSoap(t.agent, url('/EnrollmentServer/Discovery.svc'), xml));
     expect(f.errorType).toBe('NotSupported');
     expect(f.reason).toContain('unknown.example');
@@ -84,13 +122,23 @@ describe('refusals', () => {
 
   it('a domain whose policy the client did not offer is refused, not answered with another policy', async () => {
     await snapshot();
-    const xml = encodeDiscoverRequest({ messageId: 'urn:uuid:1', to: 'x', emailAddress: 'bob@fabrikam.com', requestVersion: '4.0', applicationVersion: '10.0.19045.1', osEdition: '48', authPolicies: ['OnPremise'] });
+    const xml = encodeDiscoverRequest({
+      messageId: 'urn:uuid:1',
+      to: 'x',
+      emailAddress: 'bob@fabrikam.com',
+      requestVersion: '4.0',
+      applicationVersion: '10.0.19045.1',
+      osEdition: '48',
+      authPolicies: ['OnPremise'],
+    });
     expect(faultOf(await postSoap(t.agent, url('/EnrollmentServer/Discovery.svc'), xml)).errorType).toBe('NotSupported');
   });
 
   it('RequestVersion below 4.0 is refused as DeviceNotSupported', async () => {
     await snapshot();
-    const xml = capture('fleet-poc-win10-19043/01-discover.request.xml').replace('<RequestVersion>4.0<', '<RequestVersion>3.0<').replace('demo@fleetdm.ngrok.io', 'alice@contoso.com');
+    const xml = capture('fleet-poc-win10-19043/01-discover.request.xml')
+      .replace('<RequestVersion>4.0<', '<RequestVersion>3.0<')
+      .replace('demo@fleetdm.ngrok.io', 'alice@contoso.com');
     const f = faultOf(await postSoap(t.agent, url('/EnrollmentServer/Discovery.svc'), xml));
     expect(f.subcode).toBe('s:MessageFormat');
     expect(f.errorType).toBe('DeviceNotSupported');
@@ -100,8 +148,14 @@ describe('refusals', () => {
     ['malformed XML', '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'],
     ['not XML at all', 'hello'],
     ['an empty body', ''],
-    ['billion laughs', '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol3;</s:Body></s:Envelope>'],
-    ['an external entity', '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&xxe;</s:Body></s:Envelope>'],
+    [
+      'billion laughs',
+      '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol3;</s:Body></s:Envelope>',
+    ],
+    [
+      'an external entity',
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&xxe;</s:Body></s:Envelope>',
+    ],
     ['a SOAP 1.1 envelope', '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body/></e:Envelope>'],
   ])('%s: MessageFormat fault on every endpoint, nothing leaked', async (_name, body) => {
     await snapshot();
@@ -147,7 +201,12 @@ describe('refusals', () => {
   it('a CSR naming another device than the DeviceID context item is refused', async () => {
     await snapshot();
     const d = newSimulatedDevice(KEY);
-    const csr = buildWindowsCsr({ privateKey: d.privateKey, publicKey: d.publicKey, deviceId: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', requestGuid: randomUUID() });
+    const csr = buildWindowsCsr({
+      privateKey: d.privateKey,
+      publicKey: d.publicKey,
+      deviceId: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      requestGuid: randomUUID(),
+    });
     expect(faultOf(await postSoap(t.agent, enrollUrl(), rst({ device: d, csr }))).subcode).toBe('s:CertificateRequest');
   });
 
@@ -155,7 +214,21 @@ describe('refusals', () => {
     await snapshot();
     expect(faultOf(await postSoap(t.agent, enrollUrl(), rst({ context: [['EnrollmentType', 'Full']] }))).subcode).toBe('s:MessageFormat');
     const d = newSimulatedDevice(KEY);
-    expect(faultOf(await postSoap(t.agent, enrollUrl(), rst({ device: d, context: [['DeviceID', d.deviceId], ['EnrollmentType', 'Sideways']] }))).subcode).toBe('s:MessageFormat');
+    expect(
+      faultOf(
+        await postSoap(
+          t.agent,
+          enrollUrl(),
+          rst({
+            device: d,
+            context: [
+              ['DeviceID', d.deviceId],
+              ['EnrollmentType', 'Sideways'],
+            ],
+          }),
+        ),
+      ).subcode,
+    ).toBe('s:MessageFormat');
   });
 
   it('no WS-Security header: InvalidSecurity with the a: prefix', async () => {
@@ -166,7 +239,9 @@ describe('refusals', () => {
 
   it('a password for a federated domain is refused: the web sign-in cannot be bypassed', async () => {
     await snapshot();
-    const f = faultOf(await postSoap(t.agent, enrollUrl(), rst({ security: { kind: 'username', username: 'bob@fabrikam.com', password: PASSWORD } })));
+    const f = faultOf(
+      await postSoap(t.agent, enrollUrl(), rst({ security: { kind: 'username', username: 'bob@fabrikam.com', password: PASSWORD } })),
+    );
     expect(f.subcode).toBe('s:Authentication');
   });
 
@@ -184,10 +259,18 @@ describe('refusals', () => {
         agent: t.agent,
         ...(body ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() } : {}),
       });
-    const wrong = await page('appru=ms-app%3A%2F%2Fwindows.immersivecontrolpanel', { appru: 'ms-app://windows.immersivecontrolpanel', username: 'bob@fabrikam.com', password: 'wrong wrong' });
+    const wrong = await page('appru=ms-app%3A%2F%2Fwindows.immersivecontrolpanel', {
+      appru: 'ms-app://windows.immersivecontrolpanel',
+      username: 'bob@fabrikam.com',
+      password: 'wrong wrong',
+    });
     expect(wrong.body.toString()).toContain('role="alert"');
     expect(wrong.body.toString()).not.toContain('wresult');
-    const evil = await page('appru=https%3A%2F%2Fevil.example%2F', { appru: 'https://evil.example/', username: 'bob@fabrikam.com', password: PASSWORD });
+    const evil = await page('appru=https%3A%2F%2Fevil.example%2F', {
+      appru: 'https://evil.example/',
+      username: 'bob@fabrikam.com',
+      password: PASSWORD,
+    });
     expect(evil.status).toBe(400);
     expect(evil.body.toString()).not.toContain('wresult');
     expect((await page('appru=https%3A%2F%2Fevil.example%2F')).status).toBe(400);

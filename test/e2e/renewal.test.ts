@@ -33,11 +33,14 @@ function offsetClock(): Clock & { offsetMs: number } {
   return c;
 }
 
-async function refusal(p: Promise<unknown>): Promise<{ subcode: string | undefined; errorType: string | undefined; hresult: number | undefined; message: string }> {
+async function refusal(
+  p: Promise<unknown>,
+): Promise<{ subcode: string | undefined; errorType: string | undefined; hresult: number | undefined; message: string }> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof EnrollmentFailed) return { subcode: err.faultSubcode, errorType: err.faultErrorType, hresult: err.hresult, message: err.message };
+    if (err instanceof EnrollmentFailed)
+      return { subcode: err.faultSubcode, errorType: err.faultErrorType, hresult: err.hresult, message: err.message };
     throw err;
   }
   throw new Error('expected the renewal to be refused');
@@ -67,7 +70,12 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
   const renewalUrl = () => `https://localhost:${srv().server.managementPort}/EnrollmentServer/Renewal.svc`;
 
   /** Renew the PC's current certificate as Windows would. */
-  const renewPc = (pc: ManagedPc, certificate: X509Certificate, privateKey: RenewOptions['privateKey'], opts: Partial<RenewOptions> = {}): Promise<RenewalOutcome> =>
+  const renewPc = (
+    pc: ManagedPc,
+    certificate: X509Certificate,
+    privateKey: RenewOptions['privateKey'],
+    opts: Partial<RenewOptions> = {},
+  ): Promise<RenewalOutcome> =>
     renew({
       serverUrl: pc.enrolled.provisioning.renewal?.ServerURL?.value ?? '',
       device: pc.device,
@@ -83,9 +91,19 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
   /** One management session presenting `certificate`; returns the SyncHdr status (200, 401, 403). */
   let session = 100;
   const sessionWith = async (pc: ManagedPc, certificate: X509Certificate, privateKey: RenewOptions['privateKey']): Promise<number> => {
-    const agent = createAgent({ ca: srv().server.tlsRootCaPem, keepAlive: false, cert: certificate.toString(), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+    const agent = createAgent({
+      ca: srv().server.tlsRootCaPem,
+      keepAlive: false,
+      cert: certificate.toString(),
+      key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    });
     try {
-      const r = await checkIn({ managementUrl: srv().server.urls.management, state: new DeviceSideState(pc.device), agent, sessionId: String(++session) });
+      const r = await checkIn({
+        managementUrl: srv().server.urls.management,
+        state: new DeviceSideState(pc.device),
+        agent,
+        sessionId: String(++session),
+      });
       return r.headerStatus;
     } finally {
       agent.destroy();
@@ -131,7 +149,13 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
     const [old, current] = await enrollments(pc);
     expect(old).toMatchObject({ status: 'superseded', certThumbprint: sha1Thumbprint(pc.enrolled.certificate.raw) });
     expect(old?.revokedAt).not.toBeNull();
-    expect(current).toMatchObject({ status: 'active', certThumbprint: sha1Thumbprint(cert.raw), upn: UPN, enrollmentType: 'Full', authPolicy: 'OnPremise' });
+    expect(current).toMatchObject({
+      status: 'active',
+      certThumbprint: sha1Thumbprint(cert.raw),
+      upn: UPN,
+      enrollmentType: 'Full',
+      authPolicy: 'OnPremise',
+    });
     const device = await srv().server.storage.getDevice(pc.device.deviceId);
     expect(device).toMatchObject({ status: 'enrolled', certThumbprint: sha1Thumbprint(cert.raw), currentEnrollmentId: current?.id });
 
@@ -192,7 +216,9 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
     const now = clock.now();
 
     // A certificate for the same device and key from another CA.
-    const foreignCa = new CertificateAuthority(await createRootCa({ commonName: 'Elsewhere', organization: 'Elsewhere', keyBits: 2048, validityYears: 2, now: new Date() }));
+    const foreignCa = new CertificateAuthority(
+      await createRootCa({ commonName: 'Elsewhere', organization: 'Elsewhere', keyBits: 2048, validityYears: 2, now: new Date() }),
+    );
     const foreign = foreignCa.issueDeviceCertificate({
       subjectCommonName: pc.device.deviceId,
       publicKeySpki: spkiOf(pc.device.publicKey),
@@ -210,13 +236,21 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
     // The right TLS certificate, but the PKCS#7 is signed with another key.
     const newKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const csr = buildWindowsCsr({ ...newKey, deviceId: pc.device.deviceId, requestGuid: randomUUID() });
-    const wrongKey = buildRenewalRequest({ oldCertDer: pc.enrolled.certificate.raw, oldKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, newCsrDer: csr });
+    const wrongKey = buildRenewalRequest({
+      oldCertDer: pc.enrolled.certificate.raw,
+      oldKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+      newCsrDer: csr,
+    });
     const f3 = await refusal(renewPc(pc, pc.enrolled.certificate, pc.device.privateKey, { pkcs7: wrongKey, newKey }));
     expect(f3).toMatchObject({ subcode: 's:CertificateRequest' });
     expect(f3.message).toMatch(/signature/);
 
     // Signed as another enrolled device (same key in these tests, so only the signer identity differs).
-    const otherSigner = buildRenewalRequest({ oldCertDer: other.enrolled.certificate.raw, oldKey: other.device.privateKey, newCsrDer: csr });
+    const otherSigner = buildRenewalRequest({
+      oldCertDer: other.enrolled.certificate.raw,
+      oldKey: other.device.privateKey,
+      newCsrDer: csr,
+    });
     const f4 = await refusal(renewPc(pc, pc.enrolled.certificate, pc.device.privateKey, { pkcs7: otherSigner, newKey }));
     expect(f4).toMatchObject({ subcode: 's:CertificateRequest' });
     expect(f4.message).toMatch(/not signed with the certificate being renewed/);
@@ -230,7 +264,9 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
       }),
     );
     expect(f5).toMatchObject({ subcode: 's:CertificateRequest' });
-    const f6 = await refusal(renewPc(pc, pc.enrolled.certificate, pc.device.privateKey, { context: [['DeviceID', other.device.deviceId]] }));
+    const f6 = await refusal(
+      renewPc(pc, pc.enrolled.certificate, pc.device.privateKey, { context: [['DeviceID', other.device.deviceId]] }),
+    );
     expect(f6).toMatchObject({ subcode: 's:Authorization' });
 
     expect((await enrollments(pc)).map((e) => e.status)).toEqual(['active']);
@@ -261,13 +297,24 @@ describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
     const issue = encodeRequestSecurityToken({
       messageId: 'urn:uuid:1',
       to: url,
-      csrDer: buildWindowsCsr({ privateKey: pc.device.privateKey, publicKey: pc.device.publicKey, deviceId: pc.device.deviceId, requestGuid: randomUUID() }),
+      csrDer: buildWindowsCsr({
+        privateKey: pc.device.privateKey,
+        publicKey: pc.device.publicKey,
+        deviceId: pc.device.deviceId,
+        requestGuid: randomUUID(),
+      }),
       requestType: 'Issue',
       context: [['DeviceID', pc.device.deviceId]],
     });
     expect(faultOf(await postSoap(pc.agent, url, issue)).subcode).toBe('s:MessageFormat');
     // A Renew at the enrollment URL (web listener, which never sees client certificates) is pointed away.
-    const renewAtEnrollment = encodeRequestSecurityToken({ messageId: 'urn:uuid:2', to: url, csrDer: Buffer.from('x'), requestType: 'Renew', context: [] });
+    const renewAtEnrollment = encodeRequestSecurityToken({
+      messageId: 'urn:uuid:2',
+      to: url,
+      csrDer: Buffer.from('x'),
+      requestType: 'Renew',
+      context: [],
+    });
     expect(faultOf(await postSoap(srv().agent, srv().server.urls.enrollment, renewAtEnrollment)).errorType).toBe('NotEligibleToRenew');
     // The management endpoint on the same listener still speaks SyncML.
     expect((await pc.checkIn()).headerStatus).toBe(200);

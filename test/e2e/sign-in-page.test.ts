@@ -69,10 +69,23 @@ describe.skipIf(!executable)('federated sign-in page in Chromium', () => {
     const xml = encodeRequestSecurityToken({
       messageId: 'urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749',
       to: `${t.base}/EnrollmentServer/Enrollment.svc`,
-      security: { kind: 'binary', valueType: VALUE_TYPES.deviceEnrollmentUserToken, encodingType: WSS.base64Binary, value: Buffer.from(wresult ?? '', 'utf8') },
-      csrDer: buildWindowsCsr({ privateKey: device.privateKey, publicKey: device.publicKey, deviceId: device.deviceId, requestGuid: randomUUID() }),
+      security: {
+        kind: 'binary',
+        valueType: VALUE_TYPES.deviceEnrollmentUserToken,
+        encodingType: WSS.base64Binary,
+        value: Buffer.from(wresult ?? '', 'utf8'),
+      },
+      csrDer: buildWindowsCsr({
+        privateKey: device.privateKey,
+        publicKey: device.publicKey,
+        deviceId: device.deviceId,
+        requestGuid: randomUUID(),
+      }),
       requestType: 'Issue',
-      context: [['DeviceID', device.deviceId], ['EnrollmentType', 'Full']],
+      context: [
+        ['DeviceID', device.deviceId],
+        ['EnrollmentType', 'Full'],
+      ],
     });
     const res = await postSoap(t.agent, `${t.base}/EnrollmentServer/Enrollment.svc`, xml);
     const doc = decodeProvisioningDoc(decodeRequestSecurityTokenResponse(decodeSoapEnvelope(soapBody(res))));
@@ -90,7 +103,9 @@ describe.skipIf(!executable)('federated sign-in page in Chromium', () => {
     await page.addInitScript(() => {
       const submit = HTMLFormElement.prototype.submit;
       HTMLFormElement.prototype.submit = function (this: HTMLFormElement) {
-        (window as unknown as { recordSubmit(v: string): void }).recordSubmit(`${this.getAttribute('action')} ${new FormData(this).has('wresult')}`);
+        (window as unknown as { recordSubmit(v: string): void }).recordSubmit(
+          `${this.getAttribute('action')} ${new FormData(this).has('wresult')}`,
+        );
         return submit.call(this);
       };
     });

@@ -79,9 +79,7 @@ describe('createRootCa', () => {
   });
 
   it('refuses weak keys and nonsense validity', async () => {
-    await expect(createRootCa({ commonName: 'x', keyBits: 1024, validityYears: 1, now: NOW })).rejects.toThrow(
-      RangeError,
-    );
+    await expect(createRootCa({ commonName: 'x', keyBits: 1024, validityYears: 1, now: NOW })).rejects.toThrow(RangeError);
     await expect(createRootCa({ commonName: 'x', validityYears: 0, now: NOW })).rejects.toThrow(RangeError);
     await expect(createRootCa({ commonName: '', validityYears: 1, now: NOW })).rejects.toThrow(RangeError);
   });
@@ -200,9 +198,7 @@ describe('issueDeviceCertificate', () => {
     const aki = p.getExtension(x509.AuthorityKeyIdentifierExtension);
     const ski = new x509.X509Certificate(new Uint8Array(ca.certDer)).getExtension(x509.SubjectKeyIdentifierExtension);
     expect(aki?.keyId).toBe(ski?.keyId);
-    expect(
-      await p.verify({ publicKey: new x509.X509Certificate(new Uint8Array(ca.certDer)), signatureOnly: true }),
-    ).toBe(true);
+    expect(await p.verify({ publicKey: new x509.X509Certificate(new Uint8Array(ca.certDer)), signatureOnly: true })).toBe(true);
   });
 
   it('issues for a simulator CSR too, and uses UTF8String for a CN outside PrintableString', () => {
@@ -223,9 +219,7 @@ describe('issueDeviceCertificate', () => {
     expect(reasonOf(() => issue({ publicKeySpki: small }))).toBe('key_too_small');
     expect(reasonOf(() => issue({ publicKeySpki: ec }))).toBe('unsupported_key_type');
     expect(reasonOf(() => issue({ publicKeySpki: Buffer.from('garbage') }))).toBe('malformed');
-    expect(reasonOf(() => issue({ publicKeySpki: Buffer.concat([csr.publicKeySpki, Buffer.of(0)]) }))).toBe(
-      'malformed',
-    );
+    expect(reasonOf(() => issue({ publicKeySpki: Buffer.concat([csr.publicKeySpki, Buffer.of(0)]) }))).toBe('malformed');
     const broken = Buffer.from(csr.publicKeySpki);
     broken[30] = 0x00; // inside the modulus INTEGER header region: no longer a valid RSAPublicKey
     broken[29] = 0x05;
@@ -264,16 +258,7 @@ describe('issueServerCertificate', () => {
     });
     expect(issued.keyPem).toContain('BEGIN PRIVATE KEY');
     const leaf = tmp.write('server.pem', issued.certPem);
-    const v = openssl([
-      'verify',
-      '-purpose',
-      'sslserver',
-      '-attime',
-      String(NOW.getTime() / 1000 + 60),
-      '-CAfile',
-      rootPath,
-      leaf,
-    ]);
+    const v = openssl(['verify', '-purpose', 'sslserver', '-attime', String(NOW.getTime() / 1000 + 60), '-CAfile', rootPath, leaf]);
     expect(v.output).toContain('OK');
     const x = new X509Certificate(issued.certPem);
     expect(x.subject).toBe('CN=mdm.example.test');
@@ -304,30 +289,22 @@ describe('issueServerCertificate', () => {
     expect(issued.keyPem).toBeUndefined();
     const x = new X509Certificate(issued.certDer);
     expect(x.subject).toBe('CN=127.0.0.1');
-    expect(
-      x.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey.export({ type: 'spki', format: 'der' })),
-    ).toBe(true);
+    expect(x.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey.export({ type: 'spki', format: 'der' }))).toBe(true);
     expect(openssl(['x509', '-inform', 'DER', '-noout', '-text'], issued.certDer).output).toMatch(
       /Key Usage: critical\s+Digital Signature\n/,
     );
   });
 
   it('needs at least one name', async () => {
-    await expect(ca.issueServerCertificate({ dnsNames: [], notBefore: NOW, notAfter: days(NOW, 1) })).rejects.toThrow(
-      RangeError,
-    );
-    await expect(
-      ca.issueServerCertificate({ dnsNames: ['bad name'], notBefore: NOW, notAfter: days(NOW, 1) }),
-    ).rejects.toThrow(RangeError);
+    await expect(ca.issueServerCertificate({ dnsNames: [], notBefore: NOW, notAfter: days(NOW, 1) })).rejects.toThrow(RangeError);
+    await expect(ca.issueServerCertificate({ dnsNames: ['bad name'], notBefore: NOW, notAfter: days(NOW, 1) })).rejects.toThrow(RangeError);
   });
 });
 
 describe('CertificateAuthority construction', () => {
   it('rejects a key that does not match, a non-CA certificate and a non-RSA key', async () => {
     const other = await createRootCa({ commonName: 'Other', validityYears: 1, now: NOW });
-    expect(() => new CertificateAuthority({ certPem: material.certPem, keyPem: other.keyPem })).toThrow(
-      /does not match/,
-    );
+    expect(() => new CertificateAuthority({ certPem: material.certPem, keyPem: other.keyPem })).toThrow(/does not match/);
     const leaf = ca.issueDeviceCertificate({
       subjectCommonName: DEVICE_ID,
       publicKeySpki: createPublicKey(other.keyPem).export({ type: 'spki', format: 'der' }),
@@ -375,16 +352,7 @@ describe('CertificateAuthority construction', () => {
       notAfter: days(now, 1),
     });
     const leaf = tmp.write('ossl-leaf.pem', issued.pem);
-    const v = openssl([
-      'verify',
-      '-purpose',
-      'sslclient',
-      '-attime',
-      String(Math.floor(now.getTime() / 1000) + 1),
-      '-CAfile',
-      cert,
-      leaf,
-    ]);
+    const v = openssl(['verify', '-purpose', 'sslclient', '-attime', String(Math.floor(now.getTime() / 1000) + 1), '-CAfile', cert, leaf]);
     expect(v.output).toContain('OK');
     expect(new X509Certificate(issued.der).issuer).toBe(new X509Certificate(readFileSync(cert, 'utf8')).subject);
   });

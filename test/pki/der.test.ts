@@ -44,14 +44,7 @@ describe('TLV encoding', () => {
   });
 
   it('encodes OIDs like openssl', () => {
-    for (const o of [
-      '2.5.4.3',
-      '1.2.840.113549.1.1.11',
-      '1.3.14.3.2.29',
-      '1.3.6.1.4.1.311.66.1.0',
-      '2.999.1',
-      '1.2.840.10045.3.1.7',
-    ]) {
+    for (const o of ['2.5.4.3', '1.2.840.113549.1.1.11', '1.3.14.3.2.29', '1.3.6.1.4.1.311.66.1.0', '2.999.1', '1.2.840.10045.3.1.7']) {
       const ours = oid(o);
       const out = join(tmp.dir, 'oid.der');
       const ref = openssl(['asn1parse', '-genstr', `OID:${o}`, '-out', out, '-noout']);

@@ -19,10 +19,21 @@ const caMaterial = await createRootCa({ commonName: 'Renewal Test Root', organiz
 const ca = new CertificateAuthority(caMaterial);
 const oldKey = rsa();
 const issue = (spki: Buffer) =>
-  ca.issueDeviceCertificate({ subjectCommonName: DEVICE_ID, publicKeySpki: spki, serial: randomSerial(randomBytes), notBefore: now, notAfter: new Date(now.getTime() + 86400_000 * 365) });
+  ca.issueDeviceCertificate({
+    subjectCommonName: DEVICE_ID,
+    publicKeySpki: spki,
+    serial: randomSerial(randomBytes),
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 86400_000 * 365),
+  });
 const oldCert = issue(spkiOf(oldKey.publicKey));
 const newKey = rsa();
-const newCsr = buildWindowsCsr({ privateKey: newKey.privateKey, publicKey: newKey.publicKey, deviceId: DEVICE_ID, requestGuid: randomUUID() });
+const newCsr = buildWindowsCsr({
+  privateKey: newKey.privateKey,
+  publicKey: newKey.publicKey,
+  deviceId: DEVICE_ID,
+  requestGuid: randomUUID(),
+});
 
 function reason(fn: () => unknown): string {
   try {
@@ -69,7 +80,21 @@ describe('renewal request (CMS SignedData around the new PKCS#10)', () => {
       const outFile = `${tmp.dir}/content-${signedAttributes}.der`;
       const caFile = tmp.write('ca.pem', ca.certPem);
       // -purpose any: the device certificate is clientAuth only, which openssl's default S/MIME purpose rejects.
-      const r = openssl(['cms', '-verify', '-binary', '-inform', 'DER', '-in', inFile, '-CAfile', caFile, '-purpose', 'any', '-out', outFile]);
+      const r = openssl([
+        'cms',
+        '-verify',
+        '-binary',
+        '-inform',
+        'DER',
+        '-in',
+        inFile,
+        '-CAfile',
+        caFile,
+        '-purpose',
+        'any',
+        '-out',
+        outFile,
+      ]);
       expect(r.output).toContain('Verification successful');
       expect(r.status).toBe(0);
       const content = openssl(['asn1parse', '-inform', 'DER', '-in', outFile]);
@@ -79,7 +104,11 @@ describe('renewal request (CMS SignedData around the new PKCS#10)', () => {
 
   it('reads what openssl signs: SHA-256 with attributes, SHA-1 without, and a subjectKeyIdentifier signer', () => {
     const csrFile = tmp.write('new.csr.der', newCsr);
-    const device = { cert: tmp.write('old.pem', oldCert.pem), key: tmp.write('old.key', oldKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string), der: oldCert.der };
+    const device = {
+      cert: tmp.write('old.pem', oldCert.pem),
+      key: tmp.write('old.key', oldKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+      der: oldCert.der,
+    };
     // openssl names a signer by key id only when the certificate has a SubjectKeyIdentifier (ours have none; the CA's has).
     const withSki = { cert: tmp.write('ca.pem', caMaterial.certPem), key: tmp.write('ca.key', caMaterial.keyPem), der: ca.certDer };
     const variants = [
@@ -89,7 +118,23 @@ describe('renewal request (CMS SignedData around the new PKCS#10)', () => {
     ];
     for (const v of variants) {
       const out = `${tmp.dir}/${v.name}.p7`;
-      const r = openssl(['cms', '-sign', '-nodetach', '-binary', '-outform', 'DER', '-in', csrFile, '-signer', v.signer.cert, '-inkey', v.signer.key, '-out', out, ...v.args]);
+      const r = openssl([
+        'cms',
+        '-sign',
+        '-nodetach',
+        '-binary',
+        '-outform',
+        'DER',
+        '-in',
+        csrFile,
+        '-signer',
+        v.signer.cert,
+        '-inkey',
+        v.signer.key,
+        '-out',
+        out,
+        ...v.args,
+      ]);
       expect(r.status, r.output).toBe(0);
       const p7 = readFileSync(out);
       expect(parseRenewalRequest(p7).signers[0]?.sid.kind, v.name).toBe(v.sid);
@@ -142,7 +187,11 @@ describe('renewal request (CMS SignedData around the new PKCS#10)', () => {
     const notCsr = buildRenewalRequest({ oldCertDer: oldCert.der, oldKey: oldKey.privateKey, newCsrDer: Buffer.from('hello world') });
     expect(reason(() => openRenewalRequest(notCsr, oldCert.der))).toBe('malformed');
     // Manual renewal base64-encodes the content (Microsoft's renewal doc): accepted.
-    const b64 = buildRenewalRequest({ oldCertDer: oldCert.der, oldKey: oldKey.privateKey, newCsrDer: Buffer.from(newCsr.toString('base64')) });
+    const b64 = buildRenewalRequest({
+      oldCertDer: oldCert.der,
+      oldKey: oldKey.privateKey,
+      newCsrDer: Buffer.from(newCsr.toString('base64')),
+    });
     expect(openRenewalRequest(b64, oldCert.der).csrDer.equals(newCsr)).toBe(true);
     // Enveloped data (1.2.840.113549.1.7.3) is not a renewal request.
     const enveloped = Buffer.from(p7);
@@ -161,6 +210,12 @@ describe('renewal request (CMS SignedData around the new PKCS#10)', () => {
   });
 
   it('writes the old certificate PEM-identically (sanity for the simulator)', () => {
-    expect(toPem(parseRenewalRequest(buildRenewalRequest({ oldCertDer: oldCert.der, oldKey: oldKey.privateKey, newCsrDer: newCsr })).certificates[0] as Buffer, 'CERTIFICATE')).toBe(oldCert.pem);
+    expect(
+      toPem(
+        parseRenewalRequest(buildRenewalRequest({ oldCertDer: oldCert.der, oldKey: oldKey.privateKey, newCsrDer: newCsr }))
+          .certificates[0] as Buffer,
+        'CERTIFICATE',
+      ),
+    ).toBe(oldCert.pem);
   });
 });

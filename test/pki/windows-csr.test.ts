@@ -61,9 +61,7 @@ describe('captured Windows 10 CSRs', () => {
       expect(csr.signatureAlgorithmOid).toBe('1.3.14.3.2.29');
       expect(csr.publicKeyAlgorithm).toBe('rsa');
       expect(csr.keyBits).toBe(2048);
-      expect(
-        createPublicKey({ key: csr.publicKeySpki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength,
-      ).toBe(2048);
+      expect(createPublicKey({ key: csr.publicKeySpki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
       expect(() => verifyCertificateRequest(csr)).not.toThrow();
       expect(() => assertAcceptableKey(csr)).not.toThrow();
     });
@@ -129,9 +127,7 @@ describe('other CSRs', () => {
   });
 
   it('an RSA-PSS signed CSR is unsupported_algorithm', () => {
-    const csr = parseCertificateRequest(
-      opensslCsr(['-algorithm', 'RSA'], ['-sigopt', 'rsa_padding_mode:pss', '-sha256']),
-    );
+    const csr = parseCertificateRequest(opensslCsr(['-algorithm', 'RSA'], ['-sigopt', 'rsa_padding_mode:pss', '-sha256']));
     expect(csr.signatureAlgorithmOid).toBe('1.2.840.113549.1.1.10');
     expect(reasonOf(() => verifyCertificateRequest(csr))).toBe('unsupported_algorithm');
   });

@@ -44,7 +44,12 @@ describe('GetPolicies request', () => {
     const xml = encodeGetPoliciesRequest({
       messageId: 'urn:uuid:1',
       to: 'https://x/Policy.svc',
-      security: { kind: 'binary', valueType: VALUE_TYPES.deviceEnrollmentUserToken, encodingType: WSS.base64Binary, value: Buffer.from('tok') },
+      security: {
+        kind: 'binary',
+        valueType: VALUE_TYPES.deviceEnrollmentUserToken,
+        encodingType: WSS.base64Binary,
+        value: Buffer.from('tok'),
+      },
     });
     const req = decodeGetPoliciesRequest(decodeSoapEnvelope(xml));
     expect(req.security?.kind === 'binary' && req.security.value.toString()).toBe('tok');
@@ -78,16 +83,33 @@ describe('encodeGetPoliciesResponse', () => {
     expect(names(policy)).toEqual(['policyOIDReference', 'cAs', 'attributes']);
     const attributes = x(policy, 'attributes');
     expect(names(attributes)).toEqual([
-      'commonName', 'policySchema', 'certificateValidity', 'permission', 'privateKeyAttributes', 'revision',
-      'supersededPolicies', 'privateKeyFlags', 'subjectNameFlags', 'enrollmentFlags', 'generalFlags',
-      'hashAlgorithmOIDReference', 'rARequirements', 'keyArchivalAttributes', 'extensions',
+      'commonName',
+      'policySchema',
+      'certificateValidity',
+      'permission',
+      'privateKeyAttributes',
+      'revision',
+      'supersededPolicies',
+      'privateKeyFlags',
+      'subjectNameFlags',
+      'enrollmentFlags',
+      'generalFlags',
+      'hashAlgorithmOIDReference',
+      'rARequirements',
+      'keyArchivalAttributes',
+      'extensions',
     ]);
     expect(x(attributes, 'policySchema')?.text).toBe('3');
     expect(names(x(attributes, 'certificateValidity'))).toEqual(['validityPeriodSeconds', 'renewalPeriodSeconds']);
     expect(names(x(attributes, 'permission'))).toEqual(['enroll', 'autoEnroll']);
     expect(names(x(attributes, 'revision'))).toEqual(['majorRevision', 'minorRevision']);
     expect(names(x(attributes, 'privateKeyAttributes'))).toEqual([
-      'minimalKeyLength', 'keySpec', 'keyUsageProperty', 'permissions', 'algorithmOIDReference', 'cryptoProviders',
+      'minimalKeyLength',
+      'keySpec',
+      'keyUsageProperty',
+      'permissions',
+      'algorithmOIDReference',
+      'cryptoProviders',
     ]);
     for (const o of x(payload, 'oIDs')?.children ?? []) expect(names(o)).toEqual(['value', 'group', 'oIDReferenceID', 'defaultName']);
     // Every element is in the XCEP namespace; nil elements use xsi:nil.
@@ -97,7 +119,10 @@ describe('encodeGetPoliciesResponse', () => {
 
   it('resolves every *OIDReference, with SHA-256 in group 1', () => {
     const oids = new Map(
-      (x(payload, 'oIDs')?.children ?? []).map((o) => [x(o, 'oIDReferenceID')?.text, { value: x(o, 'value')?.text, group: x(o, 'group')?.text }]),
+      (x(payload, 'oIDs')?.children ?? []).map((o) => [
+        x(o, 'oIDReferenceID')?.text,
+        { value: x(o, 'value')?.text, group: x(o, 'group')?.text },
+      ]),
     );
     const refs = collect(payload).filter((el) => el.local.endsWith('OIDReference'));
     expect(refs.map((r) => r.local).sort()).toEqual(['algorithmOIDReference', 'hashAlgorithmOIDReference', 'policyOIDReference']);

@@ -93,17 +93,24 @@ describe('encodeProvisioningDoc', () => {
   it('places the certificates with their thumbprints and a PrivateKeyContainer', () => {
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?><wap-provisioningdoc version="1.1">')).toBe(true);
     expect(view.rootCerts).toEqual([{ thumbprint: rootCert.thumbprint, der: rootCert.der }]);
-    expect(view.myCerts).toEqual([
-      { store: 'User', thumbprint: clientCert.thumbprint, der: clientCert.der, hasPrivateKeyContainer: true },
-    ]);
+    expect(view.myCerts).toEqual([{ store: 'User', thumbprint: clientCert.thumbprint, der: clientCert.der, hasPrivateKeyContainer: true }]);
     expect(view.caCerts).toEqual([]);
     expect(view.renewal).toBeUndefined();
   });
 
   it('writes the w7 APPLICATION with upper-case names and escaped values', () => {
     expect(Object.keys(view.w7)).toEqual([
-      'APPID', 'PROVIDER-ID', 'NAME', 'ADDR', 'ROLE', 'BACKCOMPATRETRYDISABLED', 'CONNRETRYFREQ',
-      'INITIALBACKOFFTIME', 'MAXBACKOFFTIME', 'DEFAULTENCODING', 'SSLCLIENTCERTSEARCHCRITERIA',
+      'APPID',
+      'PROVIDER-ID',
+      'NAME',
+      'ADDR',
+      'ROLE',
+      'BACKCOMPATRETRYDISABLED',
+      'CONNRETRYFREQ',
+      'INITIALBACKOFFTIME',
+      'MAXBACKOFFTIME',
+      'DEFAULTENCODING',
+      'SSLCLIENTCERTSEARCHCRITERIA',
     ]);
     expect(view.w7.NAME?.value).toBe('R&D <lab> MDM');
     expect(view.w7.ROLE?.value).toBe('4294967295');
@@ -184,12 +191,17 @@ describe('encodeProvisioningDoc', () => {
 describe('encodeRenewalProvisioningDoc', () => {
   it('carries only the renewed certificate in My/<store> (no Root, APPLICATION, DMClient or schedule)', () => {
     for (const certStore of ['User', 'System'] as const) {
-      const xml = encodeRenewalProvisioningDoc({ clientCertificate: { thumbprint: clientCert.thumbprint, der: clientCert.der }, certStore });
+      const xml = encodeRenewalProvisioningDoc({
+        clientCertificate: { thumbprint: clientCert.thumbprint, der: clientCert.der },
+        certStore,
+      });
       const doc = parseXml(xml);
       expect(doc.children.map((c) => c.local)).toEqual(['characteristic']);
       expect(must(doc.children[0]).children.map((c) => c.attrs.find((a) => a.local === 'type')?.value)).toEqual(['My']);
       const view = decodeProvisioningDoc(xml);
-      expect(view.myCerts).toEqual([{ store: certStore, thumbprint: clientCert.thumbprint, der: clientCert.der, hasPrivateKeyContainer: true }]);
+      expect(view.myCerts).toEqual([
+        { store: certStore, thumbprint: clientCert.thumbprint, der: clientCert.der, hasPrivateKeyContainer: true },
+      ]);
       expect(sha1(must(view.myCerts[0]).der)).toBe(clientCert.thumbprint);
       expect(view.rootCerts).toEqual([]);
       expect(view.caCerts).toEqual([]);
@@ -200,6 +212,11 @@ describe('encodeRenewalProvisioningDoc', () => {
   });
 
   it('rejects a thumbprint that is not uppercase SHA-1 hex', () => {
-    expect(() => encodeRenewalProvisioningDoc({ clientCertificate: { thumbprint: clientCert.thumbprint.toLowerCase(), der: clientCert.der }, certStore: 'User' })).toThrow(RangeError);
+    expect(() =>
+      encodeRenewalProvisioningDoc({
+        clientCertificate: { thumbprint: clientCert.thumbprint.toLowerCase(), der: clientCert.der },
+        certStore: 'User',
+      }),
+    ).toThrow(RangeError);
   });
 });

@@ -192,8 +192,7 @@ describe('encodeSoapFault', () => {
 });
 
 describe('client view of faults', () => {
-  const roundTrip = (fault: SoapFault) =>
-    decodeSoapFault(parseXml(encodeSoapFault({ fault, traceId: 't-1' })));
+  const roundTrip = (fault: SoapFault) => decodeSoapFault(parseXml(encodeSoapFault({ fault, traceId: 't-1' })));
 
   it('decodes our own faults and maps them like the Windows client', () => {
     const cap = roundTrip(new SoapFault({ subcode: 'Authorization', errorType: 'DeviceCapReached', message: 'cap' }));

@@ -13,7 +13,9 @@ export function readCaptureText(relativePath: string): string {
 
 /** DER bytes of a PEM file from the captures. */
 export function readCapturePem(relativePath: string): Buffer {
-  const b64 = readCaptureText(relativePath).replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const b64 = readCaptureText(relativePath)
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '');
   return Buffer.from(b64, 'base64');
 }
 

@@ -30,16 +30,28 @@ describe('simulated Windows client', () => {
   });
 
   it('answers a server message byte for byte like the captured Status-202 reply', () => {
-    const server = decodeServerMessage(readCaptureText('marcosd4h-mdm-poc-readme/syncml-session1-msg1.server-replace.response.as-logged.xml'));
+    const server = decodeServerMessage(
+      readCaptureText('marcosd4h-mdm-poc-readme/syncml-session1-msg1.server-replace.response.as-logged.xml'),
+    );
     expect(serverExpectsReply(server)).toBe(true);
     const reply = clientReply(server, { msgId: 2, answer: () => ({ status: STATUS.acceptedForProcessing }) });
     expect(encodeClientMessage(reply)).toBe(readCaptureText('marcosd4h-mdm-poc-readme/syncml-session1-msg2.client-status-202.request.xml'));
   });
 
   it('sends Alert 1200 after a push, the AADUserToken alert, and ends when the server sends only statuses', () => {
-    const msg = clientPackage1({ sessionId: '3', serverUrl: SERVER_URL, deviceId: DEVICE, devInfo, trigger: 'server', loginStatus: 'none', aadUserToken: 'eyJ0' });
+    const msg = clientPackage1({
+      sessionId: '3',
+      serverUrl: SERVER_URL,
+      deviceId: DEVICE,
+      devInfo,
+      trigger: 'server',
+      loginStatus: 'none',
+      aadUserToken: 'eyJ0',
+    });
     const decoded = decodeSyncMl(encodeClientMessage(msg));
-    expect(decoded.commands.map((c) => (c.kind === 'Alert' ? [c.cmdId, c.data, c.items[0]?.meta?.type, c.items[0]?.data] : [c.cmdId, c.kind]))).toEqual([
+    expect(
+      decoded.commands.map((c) => (c.kind === 'Alert' ? [c.cmdId, c.data, c.items[0]?.meta?.type, c.items[0]?.data] : [c.cmdId, c.kind])),
+    ).toEqual([
       ['2', ALERT.serverInitiatedSession, undefined, undefined],
       ['3', ALERT.clientEvent, ALERT_TYPE.loginStatus, 'none'],
       ['4', ALERT.clientEvent, ALERT_TYPE.aadUserToken, 'eyJ0'],
@@ -77,7 +89,11 @@ describe('simulated Windows client', () => {
     const reply = clientReply(server, {
       msgId: 2,
       answer: (c) => {
-        if (c.kind === 'Get') return { status: STATUS.ok, results: [{ source: './DevDetail/SwV', meta: { format: 'chr', type: 'text/plain' }, data: '10.0.19045.2965' }] };
+        if (c.kind === 'Get')
+          return {
+            status: STATUS.ok,
+            results: [{ source: './DevDetail/SwV', meta: { format: 'chr', type: 'text/plain' }, data: '10.0.19045.2965' }],
+          };
         if (c.kind === 'Unknown') return { status: STATUS.optionalFeatureNotSupported };
         return { status: c.cmdId === 'a-3' ? STATUS.commandFailed : STATUS.ok };
       },
@@ -85,7 +101,9 @@ describe('simulated Windows client', () => {
     const atServer = decodeSyncMl(encodeClientMessage(reply));
     expect(atServer.header).toMatchObject({ sessionId: '4', msgId: 2, target: SERVER_URL, source: DEVICE });
     expect(
-      atServer.commands.map((c) => (c.kind === 'Status' ? [c.cmdId, c.kind, c.cmdRef, c.cmd, c.data] : [c.cmdId, c.kind, 'cmdRef' in c ? c.cmdRef : ''])),
+      atServer.commands.map((c) =>
+        c.kind === 'Status' ? [c.cmdId, c.kind, c.cmdRef, c.cmd, c.data] : [c.cmdId, c.kind, 'cmdRef' in c ? c.cmdRef : ''],
+      ),
     ).toEqual([
       ['1', 'Status', '0', 'SyncHdr', 200],
       ['2', 'Status', 'g-1', 'Get', 200],
@@ -109,8 +127,12 @@ describe('simulated Windows client', () => {
   it('refuses to write what a client must not send either', () => {
     const msg = clientPackage1({ sessionId: '1', serverUrl: SERVER_URL, deviceId: DEVICE, devInfo });
     expect(() => encodeClientMessage({ ...msg, msgId: 0 })).toThrow(SyncMlError);
-    expect(() => encodeClientMessage({ ...msg, commands: [...msg.commands, { kind: 'Alert', cmdId: '2', data: 1201, items: [] }] })).toThrow(/used twice/);
-    expect(() => encodeClientMessage({ ...msg, commands: [{ kind: 'Replace', cmdId: '2', items: [{ source: '/DevInfo/DevId', data: 'x' }] }] })).toThrow(/must not start/);
+    expect(() =>
+      encodeClientMessage({ ...msg, commands: [...msg.commands, { kind: 'Alert', cmdId: '2', data: 1201, items: [] }] }),
+    ).toThrow(/used twice/);
+    expect(() =>
+      encodeClientMessage({ ...msg, commands: [{ kind: 'Replace', cmdId: '2', items: [{ source: '/DevInfo/DevId', data: 'x' }] }] }),
+    ).toThrow(/must not start/);
   });
 
   it('writes the SyncHdr Cred and MaxMsgSize in DTD order', () => {

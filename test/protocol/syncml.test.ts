@@ -240,7 +240,8 @@ describe('decodeSyncMl: tolerance', () => {
   });
 
   it('keeps raw XML Data as the exact source slice, and escaped or CDATA Data as decoded text', () => {
-    const raw = '<wlan xmlns="http://www.microsoft.com/networking/WLAN/profile/v1">\n  <name>a &amp; b</name><x:y xmlns:x="urn:x"/>tail</wlan>';
+    const raw =
+      '<wlan xmlns="http://www.microsoft.com/networking/WLAN/profile/v1">\n  <name>a &amp; b</name><x:y xmlns:x="urn:x"/>tail</wlan>';
     const body =
       `<Results><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>5</CmdRef><Item><Source><LocURI>./Vendor/MSFT/WiFi/Profile/p/WlanXml</LocURI></Source>` +
       `<Meta><Format xmlns="syncml:metinf">xml</Format></Meta><Data>${raw}</Data></Item>` +
@@ -314,7 +315,14 @@ describe('decodeSyncMl: refusals', () => {
 });
 
 describe('encodeSyncMl', () => {
-  const frame: Omit<ServerMessage, 'commands'> = { sessionId: '1', msgId: 2, target: DEVICE, source: SERVER_URL, statuses: [], final: true };
+  const frame: Omit<ServerMessage, 'commands'> = {
+    sessionId: '1',
+    msgId: 2,
+    target: DEVICE,
+    source: SERVER_URL,
+    statuses: [],
+    final: true,
+  };
   const uuid = 'a1b2c3d4-0000-4000-8000-000000000001';
 
   it('writes items in Target, Source, Meta (Format, Type with metinf), Data order, escaping every text', () => {
@@ -324,7 +332,13 @@ describe('encodeSyncMl', () => {
         {
           kind: 'Replace',
           cmdId: uuid,
-          items: [{ target: './Vendor/MSFT/WiFi/Profile/Corp%20Net/WlanXml', meta: { type: 'text/plain', format: 'xml' }, data: '<wlan>&amp;</wlan>' }],
+          items: [
+            {
+              target: './Vendor/MSFT/WiFi/Profile/Corp%20Net/WlanXml',
+              meta: { type: 'text/plain', format: 'xml' },
+              data: '<wlan>&amp;</wlan>',
+            },
+          ],
         },
       ],
     });
@@ -334,7 +348,9 @@ describe('encodeSyncMl', () => {
         '<Data>&lt;wlan&gt;&amp;amp;&lt;/wlan&gt;</Data></Item></Replace><Final/></SyncBody></SyncML>',
     );
     expect(xml).not.toContain('CDATA');
-    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?><SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>')).toBe(true);
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?><SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>')).toBe(
+      true,
+    );
     expect(encodeSyncMl({ ...frame, final: false, commands: [] })).not.toContain('Final');
   });
 
@@ -344,16 +360,30 @@ describe('encodeSyncMl', () => {
       {
         kind: 'Add',
         cmdId: uuid,
-        items: [{ target: './Device/Vendor/MSFT/WiFi/Profile/Corp/WlanXml', meta: { format: 'xml', type: 'text/plain' }, data: '<wlan>&amp;</wlan>' }],
+        items: [
+          {
+            target: './Device/Vendor/MSFT/WiFi/Profile/Corp/WlanXml',
+            meta: { format: 'xml', type: 'text/plain' },
+            data: '<wlan>&amp;</wlan>',
+          },
+        ],
       },
       { kind: 'Replace', cmdId: '3', items: [{ target: './User/Vendor/MSFT/Policy/Config/X/Y', meta: { format: 'int' }, data: '0' }] },
       { kind: 'Delete', cmdId: '4', items: [{ target: './Vendor/MSFT/Policy/Config/X/Z' }] },
-      { kind: 'Exec', cmdId: '5', items: [{ target: './Device/Vendor/MSFT/Reboot/RebootNow', meta: { format: 'null', type: 'text/plain' }, data: '' }] },
+      {
+        kind: 'Exec',
+        cmdId: '5',
+        items: [{ target: './Device/Vendor/MSFT/Reboot/RebootNow', meta: { format: 'null', type: 'text/plain' }, data: '' }],
+      },
       {
         kind: 'Atomic',
         cmdId: '6',
         commands: [
-          { kind: 'Add', cmdId: 'b1b2c3d4-0000-4000-8000-000000000002', items: [{ target: './Vendor/MSFT/A', meta: { format: 'chr' }, data: 'x "y" \'z\' <t>' }] },
+          {
+            kind: 'Add',
+            cmdId: 'b1b2c3d4-0000-4000-8000-000000000002',
+            items: [{ target: './Vendor/MSFT/A', meta: { format: 'chr' }, data: 'x "y" \'z\' <t>' }],
+          },
           { kind: 'Replace', cmdId: '8', items: [{ target: './Vendor/MSFT/B', data: 'é \u{1F600}\ttab\nline' }] },
           { kind: 'Exec', cmdId: '9', items: [{ target: './Vendor/MSFT/DMClient/Unenroll', meta: { format: 'chr' }, data: 'winroll' }] },
         ],
@@ -386,14 +416,42 @@ describe('encodeSyncMl', () => {
   it('refuses what Windows rejects', () => {
     const add = (cmdId: string, target = './Vendor/MSFT/A'): ServerCommand => ({ kind: 'Add', cmdId, items: [{ target, data: '1' }] });
     const bad: Array<[string, ServerCommand[], RegExp]> = [
-      ['nested Atomic', [{ kind: 'Atomic', cmdId: '1', commands: [{ kind: 'Atomic', cmdId: '2', commands: [add('3')] }] }], /Atomic must not be nested/],
-      ['Get inside Atomic', [{ kind: 'Atomic', cmdId: '1', commands: [{ kind: 'Get', cmdId: '2', items: [{ target: './a' }] }] }], /Get is not allowed inside Atomic/],
-      ['Sequence inside Atomic', [{ kind: 'Atomic', cmdId: '1', commands: [{ kind: 'Sequence', cmdId: '2', commands: [add('3')] }] }], /inside Atomic/],
-      ['nested Atomic via Sequence', [{ kind: 'Sequence', cmdId: '1', commands: [{ kind: 'Atomic', cmdId: '2', commands: [{ kind: 'Atomic', cmdId: '3', commands: [add('4')] }] }] }], /nested/],
+      [
+        'nested Atomic',
+        [{ kind: 'Atomic', cmdId: '1', commands: [{ kind: 'Atomic', cmdId: '2', commands: [add('3')] }] }],
+        /Atomic must not be nested/,
+      ],
+      [
+        'Get inside Atomic',
+        [{ kind: 'Atomic', cmdId: '1', commands: [{ kind: 'Get', cmdId: '2', items: [{ target: './a' }] }] }],
+        /Get is not allowed inside Atomic/,
+      ],
+      [
+        'Sequence inside Atomic',
+        [{ kind: 'Atomic', cmdId: '1', commands: [{ kind: 'Sequence', cmdId: '2', commands: [add('3')] }] }],
+        /inside Atomic/,
+      ],
+      [
+        'nested Atomic via Sequence',
+        [
+          {
+            kind: 'Sequence',
+            cmdId: '1',
+            commands: [{ kind: 'Atomic', cmdId: '2', commands: [{ kind: 'Atomic', cmdId: '3', commands: [add('4')] }] }],
+          },
+        ],
+        /nested/,
+      ],
       ['an empty Atomic', [{ kind: 'Atomic', cmdId: '1', commands: [] }], /at least one command/],
       [
         'Add then Replace of one node in an Atomic',
-        [{ kind: 'Atomic', cmdId: '1', commands: [add('2', './a/b'), { kind: 'Replace', cmdId: '3', items: [{ target: './a/b', data: '2' }] }] }],
+        [
+          {
+            kind: 'Atomic',
+            cmdId: '1',
+            commands: [add('2', './a/b'), { kind: 'Replace', cmdId: '3', items: [{ target: './a/b', data: '2' }] }],
+          },
+        ],
         /Add then Replace/,
       ],
       ['a LocURI with a leading slash', [add('1', '/Vendor/MSFT/A')], /must not start with "\/"/],
@@ -409,10 +467,14 @@ describe('encodeSyncMl', () => {
       expect(() => encodeSyncMl({ ...frame, commands }), name).toThrow(SyncMlError);
       expect(() => encodeSyncMl({ ...frame, commands }), name).toThrow(why);
     }
-    expect(() => encodeSyncMl({ ...frame, statuses: [{ cmdId: '1', msgRef: 1, cmdRef: '0', cmd: 'SyncHdr', data: 200 }], commands: [add('1')] })).toThrow(/used twice/);
+    expect(() =>
+      encodeSyncMl({ ...frame, statuses: [{ cmdId: '1', msgRef: 1, cmdRef: '0', cmd: 'SyncHdr', data: 200 }], commands: [add('1')] }),
+    ).toThrow(/used twice/);
     expect(() => encodeSyncMl({ ...frame, msgId: 0, commands: [] })).toThrow(/MsgID/);
     expect(() => encodeSyncMl({ ...frame, sessionId: '', commands: [] })).toThrow(/SessionID/);
-    expect(() => encodeSyncMl({ ...frame, commands: [{ kind: 'Replace', cmdId: '1', items: [{ target: './a', data: 'bell \u0007' }] }] })).toThrow(XmlError);
+    expect(() =>
+      encodeSyncMl({ ...frame, commands: [{ kind: 'Replace', cmdId: '1', items: [{ target: './a', data: 'bell \u0007' }] }] }),
+    ).toThrow(XmlError);
   });
 });
 

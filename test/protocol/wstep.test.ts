@@ -4,14 +4,8 @@ import { decodeSoapEnvelope } from '../../src/protocol/soap/envelope.js';
 import { encodeSoapFault, SoapFault } from '../../src/protocol/soap/fault.js';
 import { ACTIONS, NS, VALUE_TYPES, WSS, WSTEP } from '../../src/protocol/soap/namespaces.js';
 import { ContextItems } from '../../src/protocol/wstep/context-items.js';
-import {
-  decodeRequestSecurityToken,
-  encodeRequestSecurityToken,
-} from '../../src/protocol/wstep/request-security-token.js';
-import {
-  decodeRequestSecurityTokenResponse,
-  encodeRequestSecurityTokenResponse,
-} from '../../src/protocol/wstep/response.js';
+import { decodeRequestSecurityToken, encodeRequestSecurityToken } from '../../src/protocol/wstep/request-security-token.js';
+import { decodeRequestSecurityTokenResponse, encodeRequestSecurityTokenResponse } from '../../src/protocol/wstep/response.js';
 import { attr, child, descendant } from '../../src/protocol/xml/reader.js';
 import { CAPTURES, must, readCapture, readCapturePem, readCaptureText } from './support.js';
 
@@ -49,9 +43,24 @@ describe('decodeRequestSecurityToken: real Win10 19043 OnPremise request', () =>
       '00-0C-29-51-60-93',
     ]);
     expect(ctx.entries().map(([n]) => n)).toEqual([
-      'UXInitiated', 'HWDevID', 'Locale', 'TargetedUserLoggedIn', 'OSEdition', 'DeviceName',
-      'MAC', 'MAC', 'MAC', 'MAC', 'MAC', 'MAC', 'DeviceID', 'EnrollmentType', 'DeviceType', 'OSVersion',
-      'ApplicationVersion', 'NotInOobe',
+      'UXInitiated',
+      'HWDevID',
+      'Locale',
+      'TargetedUserLoggedIn',
+      'OSEdition',
+      'DeviceName',
+      'MAC',
+      'MAC',
+      'MAC',
+      'MAC',
+      'MAC',
+      'MAC',
+      'DeviceID',
+      'EnrollmentType',
+      'DeviceType',
+      'OSVersion',
+      'ApplicationVersion',
+      'NotInOobe',
     ]);
     expect(ctx.size).toBe(18);
   });
@@ -113,7 +122,10 @@ describe('decodeRequestSecurityToken: variants and errors', () => {
     to: 'https://x/Enrollment.svc',
     security: { kind: 'username' as const, username: 'u', password: 'p' },
     csrDer: Buffer.from('not really a pkcs7'),
-    context: [['deviceid', 'ABC'], ['Custom', 'R&D <lab>']] as Array<[string, string]>,
+    context: [
+      ['deviceid', 'ABC'],
+      ['Custom', 'R&D <lab>'],
+    ] as Array<[string, string]>,
   };
 
   it('accepts both PKCS#7 ValueTypes for Renew and Recovery', () => {
@@ -123,8 +135,13 @@ describe('decodeRequestSecurityToken: variants and errors', () => {
       expect(rst.binaryToken.value.toString()).toBe('not really a pkcs7');
     }
     // MS-MDE2 §3.5 and Microsoft's renewal sample use the WS-Trust URI (sent); the enrollment-namespace one is accepted too.
-    expect(encodeRequestSecurityToken({ ...base, requestType: 'Renew' })).toContain(`<wst:RequestType>${WSTEP.requestTypeRenewWsTrust}</wst:RequestType>`);
-    const msUri = encodeRequestSecurityToken({ ...base, requestType: 'Renew' }).replace(WSTEP.requestTypeRenewWsTrust, WSTEP.requestTypeRenew);
+    expect(encodeRequestSecurityToken({ ...base, requestType: 'Renew' })).toContain(
+      `<wst:RequestType>${WSTEP.requestTypeRenewWsTrust}</wst:RequestType>`,
+    );
+    const msUri = encodeRequestSecurityToken({ ...base, requestType: 'Renew' }).replace(
+      WSTEP.requestTypeRenewWsTrust,
+      WSTEP.requestTypeRenew,
+    );
     expect(decode(msUri).requestType).toBe('Renew');
     // A ROBO renewal carries no WS-Security header: the TLS client certificate authenticates.
     const { security: _unused, ...robo } = base;
@@ -138,7 +155,10 @@ describe('decodeRequestSecurityToken: variants and errors', () => {
 
   it('accepts a wsse-prefixed ValueType and CRLF-wrapped base64 in the body token', () => {
     const wire = readCaptureText(CAPTURES.rst)
-      .replace(' ValueType="http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS10"', ' wsse:ValueType="http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS10"')
+      .replace(
+        ' ValueType="http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS10"',
+        ' wsse:ValueType="http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS10"',
+      )
       .replace(/>(MIIC[^<]+)</, (_m, b64: string) => `>${b64.replace(/(.{64})/g, '$1\r\n')}<`);
     expect(wire).toContain('\r\n');
     expect(decode(wire).binaryToken.value.equals(readCapturePem(CAPTURES.rstCsr))).toBe(true);
@@ -147,7 +167,10 @@ describe('decodeRequestSecurityToken: variants and errors', () => {
   it('answers MessageFormat for a missing or broken token and unknown types', () => {
     const wire = readCaptureText(CAPTURES.rst);
     const bad = [
-      wire.replace(/<wsse:BinarySecurityToken ValueType="http:\/\/schemas.microsoft.com\/windows\/pki[\s\S]*?<\/wsse:BinarySecurityToken>/, ''),
+      wire.replace(
+        /<wsse:BinarySecurityToken ValueType="http:\/\/schemas.microsoft.com\/windows\/pki[\s\S]*?<\/wsse:BinarySecurityToken>/,
+        '',
+      ),
       wire.replace(/>MIIC[^<]+</, '>@@not-base64@@<'),
       wire.replace(/>MIIC[^<]+</, '><'),
       wire.replace('enrollment#PKCS10', 'enrollment#X509'),
@@ -164,15 +187,24 @@ describe('decodeRequestSecurityToken: variants and errors', () => {
 
 describe('ContextItems', () => {
   it('keeps unknown names and original casing', () => {
-    const ctx = new ContextItems([['MAC', 'a'], ['mac', 'b'], ['ZeroTouchProvisioning', 'x']]);
+    const ctx = new ContextItems([
+      ['MAC', 'a'],
+      ['mac', 'b'],
+      ['ZeroTouchProvisioning', 'x'],
+    ]);
     expect(ctx.getAll('Mac')).toEqual(['a', 'b']);
     expect(ctx.has('zerotouchprovisioning')).toBe(true);
-    expect([...ctx]).toEqual([['MAC', 'a'], ['mac', 'b'], ['ZeroTouchProvisioning', 'x']]);
+    expect([...ctx]).toEqual([
+      ['MAC', 'a'],
+      ['mac', 'b'],
+      ['ZeroTouchProvisioning', 'x'],
+    ]);
   });
 });
 
 describe('RequestSecurityTokenResponse', () => {
-  const doc = '<?xml version="1.0" encoding="UTF-8"?><wap-provisioningdoc version="1.1"><parm name="NAME" value="Ünïcode R&amp;D" /></wap-provisioningdoc>';
+  const doc =
+    '<?xml version="1.0" encoding="UTF-8"?><wap-provisioningdoc version="1.1"><parm name="NAME" value="Ünïcode R&amp;D" /></wap-provisioningdoc>';
   const input = {
     relatesTo: 'urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749',
     activityId: 'd3f6a0f0-1111-4222-8333-444455556666',
@@ -206,7 +238,9 @@ describe('RequestSecurityTokenResponse', () => {
     expect(child(response, NS.wst, 'TokenType')?.text).toBe(WSTEP.tokenType);
     expect(child(response, NS.enrollment, 'RequestID')?.text).toBe('0');
     const token = must(descendant(response, NS.wsse, 'BinarySecurityToken'));
-    expect(attr(token, 'ValueType')).toBe('http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc');
+    expect(attr(token, 'ValueType')).toBe(
+      'http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc',
+    );
     expect(attr(token, 'EncodingType')).toBe(WSS.base64Binary);
     expect(Buffer.from(token.text, 'base64').toString('utf8')).toBe(doc);
   });

@@ -138,11 +138,12 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
           collectedAt: at(4000).toISOString(),
         });
         // Concurrent merges of different fields both land.
-        await Promise.all([
-          s.updateInventory(pk, { language: 'en-US' }, at(5000)),
-          s.updateInventory(pk, { dmVersion: '1.3' }, at(5000)),
-        ]);
-        expect((await s.getManagedDevice(input.deviceId))?.inventory).toMatchObject({ language: 'en-US', dmVersion: '1.3', model: 'Laptop 8' });
+        await Promise.all([s.updateInventory(pk, { language: 'en-US' }, at(5000)), s.updateInventory(pk, { dmVersion: '1.3' }, at(5000))]);
+        expect((await s.getManagedDevice(input.deviceId))?.inventory).toMatchObject({
+          language: 'en-US',
+          dmVersion: '1.3',
+          model: 'Laptop 8',
+        });
       });
 
       it('retires (keeping the first time), then unenrolls idempotently, and re-enrollment brings the device back', async () => {
@@ -191,7 +192,15 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const profile = await s.saveProfile({ name: `del-${uid()}`, scope: 'device', settings: [], now: T0 });
         await s.assignProfile(profile.id, { kind: 'device', devicePk: pk }, T0);
         await s.assignProfile(profile.id, { kind: 'device', devicePk: other.pk }, T0);
-        await s.recordApplied({ devicePk: pk, userId: null, locUri: './Device/X', format: 'int', value: '1', profileId: profile.id, appliedAt: T0 });
+        await s.recordApplied({
+          devicePk: pk,
+          userId: null,
+          locUri: './Device/X',
+          format: 'int',
+          value: '1',
+          profileId: profile.id,
+          appliedAt: T0,
+        });
         await s.setPushChannel(pk, { pfn: 'pfn', channelUri: 'https://wns/x', status: 0 }, T0);
 
         await s.deleteDevice(pk);
@@ -232,9 +241,24 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
       it('enqueues in the given order with increasing seq and round-trips every field', async () => {
         const { pk } = await enroll();
         const commands: NewCommand[] = [
-          { verb: 'Replace', item: { locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', data: '0' }, userId: null, origin: { kind: 'profile', profileId: 'p1', setting: 'Camera/AllowCamera' } },
-          { verb: 'Exec', item: { locUri: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null', type: 'text/plain' }, userId: null, origin: { kind: 'action', actionId: 'a1' } },
-          { verb: 'Add', item: { locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', format: 'int', data: '1' }, userId: 'user-1', origin: { kind: 'system', purpose: 'test' } },
+          {
+            verb: 'Replace',
+            item: { locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', data: '0' },
+            userId: null,
+            origin: { kind: 'profile', profileId: 'p1', setting: 'Camera/AllowCamera' },
+          },
+          {
+            verb: 'Exec',
+            item: { locUri: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null', type: 'text/plain' },
+            userId: null,
+            origin: { kind: 'action', actionId: 'a1' },
+          },
+          {
+            verb: 'Add',
+            item: { locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', format: 'int', data: '1' },
+            userId: 'user-1',
+            origin: { kind: 'system', purpose: 'test' },
+          },
           cmd('./DevDetail/Ext/Microsoft/TotalStorage'),
         ];
         const queued = await s.enqueue(pk, commands, at(7));
@@ -267,7 +291,11 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
 
       it('keeps the given order across the statements of a large enqueue', async () => {
         const { pk } = await enroll();
-        const queued = await s.enqueue(pk, Array.from({ length: 1201 }, (_, i) => cmd(`./Big/${i}`)), T0);
+        const queued = await s.enqueue(
+          pk,
+          Array.from({ length: 1201 }, (_, i) => cmd(`./Big/${i}`)),
+          T0,
+        );
         expect(queued.map((q) => q.item.locUri)).toEqual(Array.from({ length: 1201 }, (_, i) => `./Big/${i}`));
         for (let i = 1; i < queued.length; i++) expect(queued[i]?.seq).toBeGreaterThan(queued[i - 1]?.seq ?? Infinity);
         const next = await s.nextCommands(pk, { sessionKey: 'k', userId: null, limit: 1201 });
@@ -294,7 +322,13 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const [c3] = await s.enqueue(a.pk, [cmd('./A/2')], T0);
         const fanA = (await s.listCommands(a.pk)).find((c) => c.item.locUri === './Fan/1');
         const fanB = (await s.listCommands(b.pk)).find((c) => c.item.locUri === './Fan/1');
-        const seqs = [c1?.seq, Math.min(fanA?.seq ?? 0, fanB?.seq ?? 0), Math.max(fanA?.seq ?? 0, fanB?.seq ?? 0), c2?.seq, c3?.seq] as number[];
+        const seqs = [
+          c1?.seq,
+          Math.min(fanA?.seq ?? 0, fanB?.seq ?? 0),
+          Math.max(fanA?.seq ?? 0, fanB?.seq ?? 0),
+          c2?.seq,
+          c3?.seq,
+        ] as number[];
         expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
         expect(new Set(seqs).size).toBe(5);
         // The queue of device A is in seq order: own command, fan-out, own command.
@@ -311,7 +345,9 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
           Array.from({ length: 12 }, (_, i) => {
             const h = i % 2 === 0 ? s : other;
             const pk = pks[i % pks.length] ?? '';
-            return i % 3 === 0 ? h.enqueueForDevices({ devicePks: pks }, cmd(`./Fan/${i}`), T0) : h.enqueue(pk, [cmd(`./One/${i}/a`), cmd(`./One/${i}/b`)], T0);
+            return i % 3 === 0
+              ? h.enqueueForDevices({ devicePks: pks }, cmd(`./Fan/${i}`), T0)
+              : h.enqueue(pk, [cmd(`./One/${i}/a`), cmd(`./One/${i}/b`)], T0);
           }),
         );
         const all = (await Promise.all(pks.map((pk) => s.listCommands(pk)))).flat();
@@ -347,7 +383,12 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const [c1, c2, c3] = await s.enqueue(pk, [cmd('./1'), cmd('./2'), cmd('./3')], T0);
         const first = await s.nextCommands(pk, { sessionKey: 'S1', userId: null, limit: 2 });
         expect(first.map((c) => c.id)).toEqual([c1?.id, c2?.id]);
-        await s.markSent(first.map((c) => c.id), 'S1', 1, at(1));
+        await s.markSent(
+          first.map((c) => c.id),
+          'S1',
+          1,
+          at(1),
+        );
         const sent = await s.getCommand(c1?.id ?? '');
         expect(sent).toMatchObject({ state: 'sent', sentSession: 'S1', sentMsgId: 1, attempts: 1, updatedAt: at(1) });
         // Same session: only what was not sent yet.
@@ -468,10 +509,22 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const { pk } = await enroll();
         const [ack, fail, cancel, pending, sent, recent] = await s.enqueue(
           pk,
-          [cmd('./ack'), cmd('./fail'), cmd('./cancel', { origin: { kind: 'action', actionId: 'x' } }), cmd('./pending'), cmd('./sent'), cmd('./recent')],
+          [
+            cmd('./ack'),
+            cmd('./fail'),
+            cmd('./cancel', { origin: { kind: 'action', actionId: 'x' } }),
+            cmd('./pending'),
+            cmd('./sent'),
+            cmd('./recent'),
+          ],
           old(0),
         );
-        await s.markSent([ack, fail, sent, recent].map((c) => c?.id ?? ''), 'S', 1, old(1));
+        await s.markSent(
+          [ack, fail, sent, recent].map((c) => c?.id ?? ''),
+          'S',
+          1,
+          old(1),
+        );
         await s.recordStatus(pk, ack?.id ?? '', 200, old(2));
         await s.recordStatus(pk, fail?.id ?? '', 500, old(2));
         await s.cancelPending(pk, { origin: { kind: 'action', actionId: 'x' } }, old(2));
@@ -497,13 +550,23 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         await f.markUnenrolled(reenrolled.pk, T0);
         await enroll({ deviceId: reenrolled.input.deviceId, userId: users.u3, now: at(1) }, f);
         const enrolledPks = [d1.pk, d2.pk, d3.pk, reenrolled.pk];
-        const countPer = async () => Object.fromEntries(await Promise.all([...enrolledPks, retired.pk, unenrolled.pk].map(async (pk) => [pk, (await f.listCommands(pk)).length])));
+        const countPer = async () =>
+          Object.fromEntries(
+            await Promise.all([...enrolledPks, retired.pk, unenrolled.pk].map(async (pk) => [pk, (await f.listCommands(pk)).length])),
+          );
 
         const [before] = await f.enqueue(d1.pk, [cmd('./before')], T0);
-        const command: NewCommand = { verb: 'Exec', item: { locUri: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null' }, userId: null, origin: { kind: 'action', actionId: 'reboot-1' } };
+        const command: NewCommand = {
+          verb: 'Exec',
+          item: { locUri: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null' },
+          userId: null,
+          origin: { kind: 'action', actionId: 'reboot-1' },
+        };
         expect(await f.enqueueForDevices({ allEnrolled: true }, command, at(5))).toBe(4);
         expect(await countPer()).toEqual({ [d1.pk]: 2, [d2.pk]: 1, [d3.pk]: 1, [reenrolled.pk]: 1, [retired.pk]: 0, [unenrolled.pk]: 0 });
-        const fanned = (await Promise.all(enrolledPks.map((pk) => f.listCommands(pk)))).map((list) => list.find((c) => c.item.locUri === command.item.locUri));
+        const fanned = (await Promise.all(enrolledPks.map((pk) => f.listCommands(pk)))).map((list) =>
+          list.find((c) => c.item.locUri === command.item.locUri),
+        );
         for (const [i, c] of fanned.entries()) {
           expect(c).toEqual({
             ...command,
@@ -588,9 +651,22 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
       it('creates, and bumps the version only when scope or settings change', async () => {
         const name = `baseline-${uid()}`;
         const p1 = await s.saveProfile({ name, scope: 'device', settings: [camera], now: at(0) });
-        expect(p1).toEqual({ id: expect.any(String), name, scope: 'device', settings: [camera], version: 1, createdAt: at(0), updatedAt: at(0) });
+        expect(p1).toEqual({
+          id: expect.any(String),
+          name,
+          scope: 'device',
+          settings: [camera],
+          version: 1,
+          createdAt: at(0),
+          updatedAt: at(0),
+        });
         // Same content (keys in another order): unchanged.
-        const same = await s.saveProfile({ name, scope: 'device', settings: [{ value: '0', format: 'int', path: camera.path }], now: at(1) });
+        const same = await s.saveProfile({
+          name,
+          scope: 'device',
+          settings: [{ value: '0', format: 'int', path: camera.path }],
+          now: at(1),
+        });
         expect(same).toEqual(p1);
         const p2 = await s.saveProfile({ name, scope: 'device', settings: [camera, sleep], now: at(2) });
         expect(p2).toEqual({ ...p1, settings: [camera, sleep], version: 2, updatedAt: at(2) });
@@ -609,7 +685,9 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
 
       it('converges concurrent saves of one new profile on one row', async () => {
         const name = `race-${uid()}`;
-        const saved = await Promise.all(Array.from({ length: 5 }, () => s.saveProfile({ name, scope: 'device', settings: [camera], now: T0 })));
+        const saved = await Promise.all(
+          Array.from({ length: 5 }, () => s.saveProfile({ name, scope: 'device', settings: [camera], now: T0 })),
+        );
         expect(new Set(saved.map((p) => p.id)).size).toBe(1);
         expect(saved.every((p) => p.version === 1)).toBe(true);
       });
@@ -667,7 +745,11 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         await s.assignProfile(dGroupV.id, { kind: 'group', groupId: gV.id }, T0);
         await s.assignProfile(uGroupV.id, { kind: 'group', groupId: gV.id }, T0);
         await s.assignProfile(uDirect.id, { kind: 'device', devicePk: pk }, T0);
-        for (const target of [{ kind: 'group', groupId: gU.id }, { kind: 'group', groupId: gV.id }, { kind: 'device', devicePk: pk }] as const) {
+        for (const target of [
+          { kind: 'group', groupId: gU.id },
+          { kind: 'group', groupId: gV.id },
+          { kind: 'device', devicePk: pk },
+        ] as const) {
           await s.assignProfile(uEverywhere.id, target, T0);
         }
         await s.assignProfile(elsewhere.id, { kind: 'device', devicePk: bystander.pk }, T0);
@@ -848,15 +930,70 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
       it('upserts by device, user and LocURI, device scope included, and forgets on removal', async () => {
         const { pk } = await enroll();
         const base = { devicePk: pk, format: 'int', profileId: 'p-1' };
-        await s.recordApplied({ ...base, userId: null, locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera', value: '0', appliedAt: at(1) });
-        await s.recordApplied({ ...base, userId: null, locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera', value: '1', profileId: 'p-2', appliedAt: at(2) });
-        await s.recordApplied({ ...base, userId: 'u1', locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', value: '1', appliedAt: at(3) });
-        await s.recordApplied({ ...base, userId: 'u2', locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', value: '0', appliedAt: at(4) });
-        await s.recordApplied({ ...base, userId: 'u1', locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', value: '2', appliedAt: at(5) });
+        await s.recordApplied({
+          ...base,
+          userId: null,
+          locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera',
+          value: '0',
+          appliedAt: at(1),
+        });
+        await s.recordApplied({
+          ...base,
+          userId: null,
+          locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera',
+          value: '1',
+          profileId: 'p-2',
+          appliedAt: at(2),
+        });
+        await s.recordApplied({
+          ...base,
+          userId: 'u1',
+          locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep',
+          value: '1',
+          appliedAt: at(3),
+        });
+        await s.recordApplied({
+          ...base,
+          userId: 'u2',
+          locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep',
+          value: '0',
+          appliedAt: at(4),
+        });
+        await s.recordApplied({
+          ...base,
+          userId: 'u1',
+          locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep',
+          value: '2',
+          appliedAt: at(5),
+        });
         expect(await s.listApplied(pk)).toEqual([
-          { devicePk: pk, userId: null, locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '1', profileId: 'p-2', appliedAt: at(2) },
-          { devicePk: pk, userId: 'u1', locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', format: 'int', value: '2', profileId: 'p-1', appliedAt: at(5) },
-          { devicePk: pk, userId: 'u2', locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep', format: 'int', value: '0', profileId: 'p-1', appliedAt: at(4) },
+          {
+            devicePk: pk,
+            userId: null,
+            locUri: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera',
+            format: 'int',
+            value: '1',
+            profileId: 'p-2',
+            appliedAt: at(2),
+          },
+          {
+            devicePk: pk,
+            userId: 'u1',
+            locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep',
+            format: 'int',
+            value: '2',
+            profileId: 'p-1',
+            appliedAt: at(5),
+          },
+          {
+            devicePk: pk,
+            userId: 'u2',
+            locUri: './User/Vendor/MSFT/Policy/Config/Start/HideSleep',
+            format: 'int',
+            value: '0',
+            profileId: 'p-1',
+            appliedAt: at(4),
+          },
         ]);
         await s.removeApplied(pk, 'u1', './User/Vendor/MSFT/Policy/Config/Start/HideSleep');
         await s.removeApplied(pk, null, './User/Vendor/MSFT/Policy/Config/Start/HideSleep'); // no such device-scope row
@@ -875,7 +1012,15 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const { pk } = await enroll();
         await Promise.all(
           Array.from({ length: 6 }, (_, i) =>
-            s.recordApplied({ devicePk: pk, userId: null, locUri: './Device/Same', format: 'chr', value: `v${i}`, profileId: 'p', appliedAt: at(i) }),
+            s.recordApplied({
+              devicePk: pk,
+              userId: null,
+              locUri: './Device/Same',
+              format: 'chr',
+              value: `v${i}`,
+              profileId: 'p',
+              appliedAt: at(i),
+            }),
           ),
         );
         expect(await s.listApplied(pk)).toHaveLength(1);
@@ -889,7 +1034,9 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const location = parseStorageUrl(db.url);
         const opened = location.kind === 'postgres' ? openPostgres(location.url) : openSqlite(location.path);
         try {
-          const { error } = await new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.kind) }).migrateTo('0001_initial');
+          const { error } = await new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.kind) }).migrateTo(
+            '0001_initial',
+          );
           expect(error).toBeUndefined();
           const now = T0.toISOString();
           for (const [id, type] of [

@@ -160,13 +160,28 @@ describe('SQLite shared by separate processes (CLI and server)', () => {
     await symlink(path.join(repoRoot, 'node_modules'), path.join(build, 'node_modules'), 'dir');
     await writeFile(path.join(build, 'package.json'), '{"type":"module"}');
     const tsc = path.join(repoRoot, 'node_modules', '.bin', 'tsc');
-    await exec(tsc, [
-      path.join(repoRoot, 'src/storage/index.ts'),
-      '--outDir', path.join(build, 'out'),
-      '--rootDir', path.join(repoRoot, 'src'),
-      '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023',
-      '--types', 'node', '--skipLibCheck', '--strict', '--ignoreConfig',
-    ], { cwd: repoRoot });
+    await exec(
+      tsc,
+      [
+        path.join(repoRoot, 'src/storage/index.ts'),
+        '--outDir',
+        path.join(build, 'out'),
+        '--rootDir',
+        path.join(repoRoot, 'src'),
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2023',
+        '--types',
+        'node',
+        '--skipLibCheck',
+        '--strict',
+        '--ignoreConfig',
+      ],
+      { cwd: repoRoot },
+    );
     expect(existsSync(path.join(build, 'out/storage/index.js'))).toBe(true);
   }, 120_000);
 

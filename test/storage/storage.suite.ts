@@ -257,9 +257,25 @@ export function storageConformanceSuite(target: StorageTestTarget): void {
       it('keeps nullable fields null and a GUID-style DeviceID intact (upper-cased)', async () => {
         const guid = `{${crypto.randomUUID()}}`;
         const r = await s.recordEnrollment(
-          newEnrollment({ deviceId: guid, hwDevId: null, deviceName: null, osVersion: null, osEdition: null, locale: null, macAddresses: [], enrollmentType: 'Device' }),
+          newEnrollment({
+            deviceId: guid,
+            hwDevId: null,
+            deviceName: null,
+            osVersion: null,
+            osEdition: null,
+            locale: null,
+            macAddresses: [],
+            enrollmentType: 'Device',
+          }),
         );
-        expect(r.device).toMatchObject({ deviceId: guid.toUpperCase(), hwDevId: null, deviceName: null, osVersion: null, osEdition: null, enrollmentType: 'Device' });
+        expect(r.device).toMatchObject({
+          deviceId: guid.toUpperCase(),
+          hwDevId: null,
+          deviceName: null,
+          osVersion: null,
+          osEdition: null,
+          enrollmentType: 'Device',
+        });
         expect(r.enrollment).toMatchObject({ hwDevId: null, deviceName: null, osVersion: null, osEdition: null });
         expect(await s.hwDevIdHistory(guid)).toEqual([]);
         expect((await s.getDevice(guid.toLowerCase()))?.id).toBe(r.device.id);
@@ -303,9 +319,7 @@ export function storageConformanceSuite(target: StorageTestTarget): void {
         expect(list[0]?.supersededAt).toEqual(at(60_000));
         expect((await s.listDevices()).filter((d) => d.deviceId === first.deviceId.toUpperCase())).toHaveLength(1);
         // Same HWDevID: one history row, last seen moved.
-        expect(await s.hwDevIdHistory(first.deviceId)).toEqual([
-          { hwDevId: first.hwDevId, firstSeenAt: at(0), lastSeenAt: at(60_000) },
-        ]);
+        expect(await s.hwDevIdHistory(first.deviceId)).toEqual([{ hwDevId: first.hwDevId, firstSeenAt: at(0), lastSeenAt: at(60_000) }]);
         expect(await s.certSerialExists(first.certSerial)).toBe(true);
         expect(await s.certSerialExists(second.certSerial)).toBe(true);
       });
@@ -381,7 +395,10 @@ export function storageConformanceSuite(target: StorageTestTarget): void {
         const inputs = Array.from({ length: 4 }, () => newEnrollment({ hwDevId: hw }));
         await Promise.all(inputs.map((i) => s.recordEnrollment(i)));
         for (const i of inputs) {
-          const others = inputs.filter((o) => o !== i).map((o) => o.deviceId).sort();
+          const others = inputs
+            .filter((o) => o !== i)
+            .map((o) => o.deviceId)
+            .sort();
           const d = await s.getDevice(i.deviceId);
           expect(d?.warnings.map((w) => w.relatedDeviceIds[0]).sort()).toEqual(others);
         }
@@ -491,9 +508,7 @@ export function storageConformanceSuite(target: StorageTestTarget): void {
       it('lets exactly one of concurrent spends through two handles succeed', async () => {
         const other = await open();
         const jti = `race2-${uid()}`;
-        const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? s : other).spendToken(jti, at(600_000), T0)),
-        );
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? s : other).spendToken(jti, at(600_000), T0)));
         expect(results.filter(Boolean)).toHaveLength(1);
       });
 

@@ -17,10 +17,20 @@ export interface ManagedPc {
   checkIn(opts?: { loginStatus?: 'user' | 'others' | 'none'; unenroll?: boolean }): Promise<CheckInResult>;
 }
 
-export async function enrollPc(t: TestServer, upn: string, password: string, enrollmentType: 'Full' | 'Device' = 'Full', overrides: Partial<SimulatedDevice> = {}): Promise<ManagedPc> {
+export async function enrollPc(
+  t: TestServer,
+  upn: string,
+  password: string,
+  enrollmentType: 'Full' | 'Device' = 'Full',
+  overrides: Partial<SimulatedDevice> = {},
+): Promise<ManagedPc> {
   const device = newSimulatedDevice({ ...KEY, ...overrides });
   const enrolled = await enroll({ server: t.base, upn, password, enrollmentType, device, agent: t.agent });
-  const agent = createAgent({ ca: t.server.tlsRootCaPem, cert: enrolled.certificate.toString(), key: device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+  const agent = createAgent({
+    ca: t.server.tlsRootCaPem,
+    cert: enrolled.certificate.toString(),
+    key: device.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  });
   const state = new DeviceSideState(device);
   let session = 0;
   return {

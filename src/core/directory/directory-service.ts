@@ -123,5 +123,4 @@ export class DirectoryService {
 }
 
 // A valid scrypt hash of a random string, used only to equalise timing for unknown users.
-const DUMMY_HASH =
-  'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$2Yc8cQmX2t2o7ZlqkD0Q7m8d3Yx2bQ9yS5vH1tJ0aE4=';
+const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$2Yc8cQmX2t2o7ZlqkD0Q7m8d3Yx2bQ9yS5vH1tJ0aE4=';

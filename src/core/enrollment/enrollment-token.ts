@@ -63,7 +63,12 @@ export class EnrollmentTokens {
         currentDate: this.#clock.now(),
         clockTolerance: 30,
       });
-      if (typeof payload.sub !== 'string' || typeof payload.upn !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.upn !== 'string' ||
+        typeof payload.jti !== 'string' ||
+        typeof payload.exp !== 'number'
+      ) {
         return { ok: false, reason: 'invalid' };
       }
       return {

@@ -37,23 +37,43 @@ export function commandForAction(action: RemoteAction, actionId: string, ctx: { 
     case 'sync':
       return { verb: 'Get', item: { locUri: './DevDetail/SwV' }, userId: null, origin };
     case 'restart':
-      return { verb: 'Exec', item: { locUri: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null', type: 'text/plain', data: '' }, userId: null, origin };
+      return {
+        verb: 'Exec',
+        item: { locUri: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null', type: 'text/plain', data: '' },
+        userId: null,
+        origin,
+      };
     case 'rename': {
       if (ctx.ownership !== 'corporate') throw new InvalidInputError('only corporate-owned devices can be renamed remotely');
       const problem = renameProblem(action.name);
       if (problem) throw new InvalidInputError(problem);
-      return { verb: 'Replace', item: { locUri: './Device/Vendor/MSFT/Accounts/Domain/ComputerName', format: 'chr', type: 'text/plain', data: action.name }, userId: null, origin };
+      return {
+        verb: 'Replace',
+        item: { locUri: './Device/Vendor/MSFT/Accounts/Domain/ComputerName', format: 'chr', type: 'text/plain', data: action.name },
+        userId: null,
+        origin,
+      };
     }
     case 'wipe':
       // doWipePersistProvisionedData keeps the provisioning (enrollment) across the reset.
       return {
         verb: 'Exec',
-        item: { locUri: `./Device/Vendor/MSFT/RemoteWipe/${action.keepEnrollment ? 'doWipePersistProvisionedData' : 'doWipe'}`, format: 'chr', type: 'text/plain', data: '' },
+        item: {
+          locUri: `./Device/Vendor/MSFT/RemoteWipe/${action.keepEnrollment ? 'doWipePersistProvisionedData' : 'doWipe'}`,
+          format: 'chr',
+          type: 'text/plain',
+          data: '',
+        },
         userId: null,
         origin,
       };
     case 'retire':
     case 'delete':
-      return { verb: 'Exec', item: { locUri: './Device/Vendor/MSFT/DMClient/Unenroll', format: 'chr', type: 'text/plain', data: ctx.providerId }, userId: null, origin };
+      return {
+        verb: 'Exec',
+        item: { locUri: './Device/Vendor/MSFT/DMClient/Unenroll', format: 'chr', type: 'text/plain', data: ctx.providerId },
+        userId: null,
+        origin,
+      };
   }
 }

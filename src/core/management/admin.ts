@@ -16,7 +16,11 @@ import type { PushNotifier, PushOutcome } from './push.js';
 const FORMATS = new Set(['chr', 'int', 'bool', 'b64', 'xml', 'float']);
 
 /** Checks a profile before it is stored; the message names the offending setting. */
-export function validateProfile(input: { name: unknown; scope: unknown; settings: unknown }): { name: string; scope: ProfileScope; settings: ProfileSetting[] } {
+export function validateProfile(input: { name: unknown; scope: unknown; settings: unknown }): {
+  name: string;
+  scope: ProfileScope;
+  settings: ProfileSetting[];
+} {
   if (typeof input.name !== 'string' || !/^[\w .-]{1,128}$/.test(input.name.trim())) {
     throw new InvalidInputError('profile name must be 1-128 letters, digits, spaces, dots, dashes or underscores');
   }
@@ -31,7 +35,9 @@ export function validateProfile(input: { name: unknown; scope: unknown; settings
     // Accept full URIs too, but the scope comes from the profile, not from the path.
     path = path.replace(/^\.\/(Device|User)\//i, '').replace(/^\.\//, '');
     if (!/^(Vendor\/MSFT\/|[A-Za-z])[\w./%{}:-]*$/.test(path) || path.includes('..') || path.length > 1024) {
-      throw new InvalidInputError(`${where}: path "${String(s.path ?? s.locUri).slice(0, 80)}" is not a CSP path like Vendor/MSFT/Policy/Config/Camera/AllowCamera`);
+      throw new InvalidInputError(
+        `${where}: path "${String(s.path ?? s.locUri).slice(0, 80)}" is not a CSP path like Vendor/MSFT/Policy/Config/Camera/AllowCamera`,
+      );
     }
     const format = typeof s.format === 'string' ? s.format : 'chr';
     if (!FORMATS.has(format)) throw new InvalidInputError(`${where}: format must be one of ${[...FORMATS].join(', ')}`);
@@ -67,11 +73,22 @@ export class ManagementAdmin {
 
   /** Asks the device to check in now, through its push channel; polling remains the fallback. */
   async wake(devicePk: string): Promise<PushOutcome> {
-    if (!this.#push) return { ok: false, reason: 'not_configured', detail: 'push (WNS) is not configured; the device picks this up at its next scheduled check-in' };
+    if (!this.#push)
+      return {
+        ok: false,
+        reason: 'not_configured',
+        detail: 'push (WNS) is not configured; the device picks this up at its next scheduled check-in',
+      };
     const channel = await this.#storage.getPushChannel(devicePk);
-    if (!channel?.channelUri) return { ok: false, reason: 'no_channel', detail: 'the device has not reported a push channel yet; it picks this up at its next scheduled check-in' };
+    if (!channel?.channelUri)
+      return {
+        ok: false,
+        reason: 'no_channel',
+        detail: 'the device has not reported a push channel yet; it picks this up at its next scheduled check-in',
+      };
     const outcome = await this.#push.wake(channel.channelUri);
-    if (!outcome.ok && outcome.reason === 'channel_expired') await this.#storage.setPushChannel(devicePk, { channelUri: null }, this.#clock.now());
+    if (!outcome.ok && outcome.reason === 'channel_expired')
+      await this.#storage.setPushChannel(devicePk, { channelUri: null }, this.#clock.now());
     return outcome;
   }
 
@@ -158,7 +175,8 @@ export class ManagementAdmin {
   }
 
   async addGroup(name: string): Promise<Group> {
-    if (!/^[\w .-]{1,128}$/.test(name.trim())) throw new InvalidInputError('group name must be 1-128 letters, digits, spaces, dots, dashes or underscores');
+    if (!/^[\w .-]{1,128}$/.test(name.trim()))
+      throw new InvalidInputError('group name must be 1-128 letters, digits, spaces, dots, dashes or underscores');
     return this.#storage.addGroup({ name: name.trim(), now: this.#clock.now() });
   }
 

@@ -96,7 +96,12 @@ export function planChanges(desired: DesiredState, applied: AppliedSetting[], in
     const flying = latest.get(key);
     if (flying?.verb === 'Delete') continue;
     if (flying) cancel.push({ locUri: a.locUri, userId: a.userId });
-    commands.push({ verb: 'Delete', item: { locUri: a.locUri }, userId: a.userId, origin: { kind: 'profile', profileId: a.profileId, setting: a.locUri } });
+    commands.push({
+      verb: 'Delete',
+      item: { locUri: a.locUri },
+      userId: a.userId,
+      origin: { kind: 'profile', profileId: a.profileId, setting: a.locUri },
+    });
   }
   // On its way but no longer wanted and never applied: stop it, and undo it if it already left.
   for (const [key, c] of latest) {

@@ -63,14 +63,28 @@ export class DeviceAuthenticator {
     const chain = this.#issuedByUs(certificateDer);
     if (!chain.ok) return chain;
     const now = this.#clock.now().getTime();
-    if (now < chain.check.notBefore || now > chain.check.notAfter) return { ok: false, status: 401, reason: 'client certificate is expired or not yet valid' };
+    if (now < chain.check.notBefore || now > chain.check.notAfter)
+      return { ok: false, status: 401, reason: 'client certificate is expired or not yet valid' };
     const found = await this.#store.findByCertificate(chain.thumbprint);
     if (!found) return { ok: false, status: 403, reason: 'client certificate belongs to no enrollment (device deleted?)' };
-    if (found.enrollment.status !== 'active') return { ok: false, status: 403, reason: `certificate of a ${found.enrollment.status} enrollment` };
+    if (found.enrollment.status !== 'active')
+      return { ok: false, status: 403, reason: `certificate of a ${found.enrollment.status} enrollment` };
     if (found.device.deviceId.toUpperCase() !== claimedDeviceId.replace(/[{}]/g, '').toUpperCase()) {
-      return { ok: false, status: 403, reason: `certificate of device ${found.device.deviceId} presented for ${claimedDeviceId.slice(0, 64)}` };
+      return {
+        ok: false,
+        status: 403,
+        reason: `certificate of device ${found.device.deviceId} presented for ${claimedDeviceId.slice(0, 64)}`,
+      };
     }
-    return { ok: true, device: found.device, enrollment: found.enrollment, ownership: found.ownership, retiredAt: found.retiredAt, inventory: found.inventory, thumbprint: chain.thumbprint };
+    return {
+      ok: true,
+      device: found.device,
+      enrollment: found.enrollment,
+      ownership: found.ownership,
+      retiredAt: found.retiredAt,
+      inventory: found.inventory,
+      thumbprint: chain.thumbprint,
+    };
   }
 
   /**
@@ -91,7 +105,9 @@ export class DeviceAuthenticator {
     };
   }
 
-  #issuedByUs(certificateDer: Buffer | undefined): { ok: true; thumbprint: string; check: ChainCheck } | { ok: false; status: 401; reason: string } {
+  #issuedByUs(
+    certificateDer: Buffer | undefined,
+  ): { ok: true; thumbprint: string; check: ChainCheck } | { ok: false; status: 401; reason: string } {
     if (!certificateDer) return { ok: false, status: 401, reason: 'no client certificate' };
     const thumbprint = sha1Thumbprint(certificateDer);
     const check = this.#chain(thumbprint, certificateDer);

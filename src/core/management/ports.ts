@@ -40,9 +40,16 @@ export interface DeviceStateStore {
    * The device whose enrollment certificate has this thumbprint, with that enrollment, whatever its
    * status (the caller decides: superseded, unenrolled and revoked certificates get no commands).
    */
-  findByCertificate(
-    thumbprint: string,
-  ): Promise<{ device: DeviceRecord; enrollment: EnrollmentRecord; ownership: Ownership; retiredAt: Date | null; inventory: DeviceInventory | null } | undefined>;
+  findByCertificate(thumbprint: string): Promise<
+    | {
+        device: DeviceRecord;
+        enrollment: EnrollmentRecord;
+        ownership: Ownership;
+        retiredAt: Date | null;
+        inventory: DeviceInventory | null;
+      }
+    | undefined
+  >;
   getManagedDevice(deviceId: string): Promise<ManagedDevice | undefined>;
   recordCheckIn(devicePk: string, now: Date): Promise<void>;
   /** Merges the given fields into the stored inventory (fields not given are kept). */
@@ -58,8 +65,14 @@ export interface DeviceStateStore {
   /** Removes the device and everything hanging off it (commands, applied settings). */
   deleteDevice(devicePk: string): Promise<void>;
   /** WNS: the app identity we provisioned and the channel the device reported. */
-  setPushChannel(devicePk: string, push: { pfn?: string | null; channelUri?: string | null; status?: number | null }, now: Date): Promise<void>;
-  getPushChannel(devicePk: string): Promise<{ pfn: string | null; channelUri: string | null; status: number | null; updatedAt: Date } | undefined>;
+  setPushChannel(
+    devicePk: string,
+    push: { pfn?: string | null; channelUri?: string | null; status?: number | null },
+    now: Date,
+  ): Promise<void>;
+  getPushChannel(
+    devicePk: string,
+  ): Promise<{ pfn: string | null; channelUri: string | null; status: number | null; updatedAt: Date } | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -141,7 +154,12 @@ export interface CommandQueue {
    */
   recordStatus(devicePk: string, commandId: string, status: number, now: Date): Promise<QueuedCommand | undefined>;
   /** Stores Results items for a command (Get). */
-  recordResults(devicePk: string, commandId: string, results: Array<{ locUri: string; format?: string; data: string }>, now: Date): Promise<void>;
+  recordResults(
+    devicePk: string,
+    commandId: string,
+    results: Array<{ locUri: string; format?: string; data: string }>,
+    now: Date,
+  ): Promise<void>;
   getCommand(commandId: string): Promise<QueuedCommand | undefined>;
   listCommands(devicePk: string, opts?: { limit?: number }): Promise<QueuedCommand[]>;
   /** Cancels pending commands matching the origin (e.g. superseded profile settings). Returns how many. */

@@ -27,7 +27,8 @@ export function pushCommands(providerId: string, pfn: string, knownPfn: string |
   const nodes = pushNodes(providerId);
   const origin = { kind: 'system' as const, purpose: 'push' };
   const out: NewCommand[] = [];
-  if (knownPfn !== pfn) out.push({ verb: 'Replace', item: { locUri: nodes.pfn, format: 'chr', type: 'text/plain', data: pfn }, userId: null, origin });
+  if (knownPfn !== pfn)
+    out.push({ verb: 'Replace', item: { locUri: nodes.pfn, format: 'chr', type: 'text/plain', data: pfn }, userId: null, origin });
   out.push({ verb: 'Get', item: { locUri: nodes.channelUri }, userId: null, origin });
   out.push({ verb: 'Get', item: { locUri: nodes.status }, userId: null, origin });
   return out;

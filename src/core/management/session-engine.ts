@@ -79,7 +79,15 @@ export class SessionEngine {
       if (!(err instanceof SyncMlError)) throw err;
       // Nothing to echo: answer with a SyncML message whose SyncHdr Status says the request was bad.
       return this.#reply(
-        { sessionId: '0', msgId: 1, target: '', source: this.#d.managementUrl(), statuses: [{ cmdId: '1', msgRef: 1, cmdRef: '0', cmd: 'SyncHdr', data: STATUS.badRequest }], commands: [], final: true },
+        {
+          sessionId: '0',
+          msgId: 1,
+          target: '',
+          source: this.#d.managementUrl(),
+          statuses: [{ cmdId: '1', msgRef: 1, cmdRef: '0', cmd: 'SyncHdr', data: STATUS.badRequest }],
+          commands: [],
+          final: true,
+        },
         { outcome: 'malformed', error: err.message },
       );
     }
@@ -89,7 +97,12 @@ export class SessionEngine {
     if (!auth.ok) {
       return this.#reply(
         { ...header, statuses: statusesFor(msg, () => STATUS.ok, { hdrStatus: auth.status }), commands: [], final: true },
-        { outcome: 'refused', status: auth.status, reason: req.clientCertificateDer ? auth.reason : (req.identityNote ?? auth.reason), deviceId: msg.header.source.slice(0, 64) },
+        {
+          outcome: 'refused',
+          status: auth.status,
+          reason: req.clientCertificateDer ? auth.reason : (req.identityNote ?? auth.reason),
+          deviceId: msg.header.source.slice(0, 64),
+        },
       );
     }
 
@@ -118,7 +131,14 @@ export class SessionEngine {
     for (const c of msg.commands) {
       if (c.kind === 'Status' && c.cmdRef !== '0') statusUpdates.push({ id: c.cmdRef, status: c.data });
       if (c.kind === 'Results') {
-        results.push({ id: c.cmdRef, items: c.items.map((i) => ({ locUri: i.source ?? i.target ?? '', ...(i.meta?.format ? { format: i.meta.format } : {}), data: i.data ?? '' })) });
+        results.push({
+          id: c.cmdRef,
+          items: c.items.map((i) => ({
+            locUri: i.source ?? i.target ?? '',
+            ...(i.meta?.format ? { format: i.meta.format } : {}),
+            data: i.data ?? '',
+          })),
+        });
       }
     }
 
@@ -131,7 +151,8 @@ export class SessionEngine {
       for (const i of r.items) {
         const uri = i.locUri.toLowerCase();
         if (uri === push.channelUri.toLowerCase()) await storage.setPushChannel(device.id, { channelUri: i.data.trim() || null }, now);
-        if (uri === push.status.toLowerCase() && /^\d+$/.test(i.data.trim())) await storage.setPushChannel(device.id, { status: Number(i.data.trim()) }, now);
+        if (uri === push.status.toLowerCase() && /^\d+$/.test(i.data.trim()))
+          await storage.setPushChannel(device.id, { status: Number(i.data.trim()) }, now);
       }
     }
     const outcomes = [];
@@ -149,7 +170,12 @@ export class SessionEngine {
         inventory = { ...(inventory ?? { collectedAt: now.toISOString() }), ...changed };
       }
     }
-    const log: Record<string, unknown> = { deviceId: device.deviceId, sessionId: msg.header.sessionId, msgId: msg.header.msgId, user: session.userId ?? undefined };
+    const log: Record<string, unknown> = {
+      deviceId: device.deviceId,
+      sessionId: msg.header.sessionId,
+      msgId: msg.header.msgId,
+      user: session.userId ?? undefined,
+    };
 
     for (const cmd of outcomes) {
       if (await this.#afterStatus(device.id, cmd, now)) unenrolled = true;
@@ -169,9 +195,18 @@ export class SessionEngine {
     const commands = sendable.map(toServerCommand);
     const frame = { ...header, statuses, final: true };
     const [batch = []] = commands.length > 0 ? fitToSize(commands, messageBudget(msg), { frame }) : [];
-    if (batch.length > 0) await storage.markSent(batch.map((c) => c.cmdId), session.key, msg.header.msgId, now);
+    if (batch.length > 0)
+      await storage.markSent(
+        batch.map((c) => c.cmdId),
+        session.key,
+        msg.header.msgId,
+        now,
+      );
     if (batch.length === 0) this.#forget(enrollment.id, msg.header.sessionId);
-    return this.#reply({ ...frame, commands: batch }, { ...log, outcome: batch.length > 0 ? 'commands' : 'done', sent: batch.length, acknowledged: outcomes.length });
+    return this.#reply(
+      { ...frame, commands: batch },
+      { ...log, outcome: batch.length > 0 ? 'commands' : 'done', sent: batch.length, acknowledged: outcomes.length },
+    );
   }
 
   /** What an acknowledged or failed command changes; true when the device has unenrolled. */
@@ -213,7 +248,13 @@ export class SessionEngine {
   }
 
   /** Package 1: queue what desired state and inventory call for. */
-  async #startOfSession(devicePk: string, inventory: DeviceInventory | null, enrollingUserId: string, enrollmentType: string, now: Date): Promise<void> {
+  async #startOfSession(
+    devicePk: string,
+    inventory: DeviceInventory | null,
+    enrollingUserId: string,
+    enrollmentType: string,
+    now: Date,
+  ): Promise<void> {
     const storage = this.#d.storage;
     // A per-user (Full) enrollment is single-user; device enrollments learn their users from the directory later.
     const users = enrollmentType === 'Full' ? [enrollingUserId] : [];
@@ -221,7 +262,8 @@ export class SessionEngine {
     const fingerprint = desiredFingerprint(profiles);
     if (this.#reconciled.get(devicePk) !== fingerprint) {
       const desired = desiredState(profiles);
-      for (const c of desired.conflicts) this.#d.logger.warn({ devicePk, ...c }, 'two profiles set one node differently; the first by name wins');
+      for (const c of desired.conflicts)
+        this.#d.logger.warn({ devicePk, ...c }, 'two profiles set one node differently; the first by name wins');
       const [applied, queued] = await Promise.all([storage.listApplied(devicePk), storage.listCommands(devicePk, { limit: 10_000 })]);
       const plan = planChanges(desired, applied, queued);
       for (const c of plan.cancel) await storage.cancelPending(devicePk, c, now);
@@ -231,16 +273,28 @@ export class SessionEngine {
     if (inventoryIsStale(inventory, now)) {
       const queued = await storage.listCommands(devicePk, { limit: 1000 });
       if (!queued.some((c) => c.origin.kind === 'inventory' && (c.state === 'pending' || c.state === 'sent'))) {
-        await storage.enqueue(devicePk, INVENTORY_NODES.map((n) => ({ verb: 'Get' as const, item: { locUri: n.locUri }, userId: null, origin: { kind: 'inventory' as const } })), now);
+        await storage.enqueue(
+          devicePk,
+          INVENTORY_NODES.map((n) => ({
+            verb: 'Get' as const,
+            item: { locUri: n.locUri },
+            userId: null,
+            origin: { kind: 'inventory' as const },
+          })),
+          now,
+        );
       }
     }
     const pfn = this.#d.pushPfn;
     if (pfn) {
       const channel = await storage.getPushChannel(devicePk);
-      const fresh = channel && channel.pfn === pfn && channel.channelUri && now.getTime() - channel.updatedAt.getTime() < CHANNEL_REFRESH_MS;
+      const fresh =
+        channel && channel.pfn === pfn && channel.channelUri && now.getTime() - channel.updatedAt.getTime() < CHANNEL_REFRESH_MS;
       if (!fresh) {
         const queued = await storage.listCommands(devicePk, { limit: 1000 });
-        const inFlight = queued.some((c) => c.origin.kind === 'system' && c.origin.purpose === 'push' && (c.state === 'pending' || c.state === 'sent'));
+        const inFlight = queued.some(
+          (c) => c.origin.kind === 'system' && c.origin.purpose === 'push' && (c.state === 'pending' || c.state === 'sent'),
+        );
         if (!inFlight) await storage.enqueue(devicePk, pushCommands(this.#d.providerId, pfn, channel?.pfn ?? null), now);
       }
     }
@@ -300,14 +354,24 @@ function sessionUser(msg: SyncMlMessage, enrollingUserId: string, enrollmentType
   for (const c of msg.commands) {
     if (c.kind !== 'Alert' || c.data !== ALERT.clientEvent) continue;
     for (const i of c.items) {
-      if (i.meta?.type === ALERT_TYPE.loginStatus && i.data?.trim().toLowerCase() === 'user' && enrollmentType === 'Full') return enrollingUserId;
+      if (i.meta?.type === ALERT_TYPE.loginStatus && i.data?.trim().toLowerCase() === 'user' && enrollmentType === 'Full')
+        return enrollingUserId;
     }
   }
   return null;
 }
 
-function toServerCommand(c: QueuedCommand): ItemCommand<{ target: string; meta?: { format?: string; type?: string }; data?: string }> & ServerCommand {
-  const meta = c.item.format || c.item.type ? { ...(c.item.format ? { format: c.item.format } : {}), ...(c.item.type ? { type: c.item.type } : {}) } : undefined;
-  const item = { target: c.item.locUri, ...(meta ? { meta } : {}), ...(c.verb !== 'Get' && c.verb !== 'Delete' && c.item.data !== undefined ? { data: c.item.data } : {}) };
+function toServerCommand(
+  c: QueuedCommand,
+): ItemCommand<{ target: string; meta?: { format?: string; type?: string }; data?: string }> & ServerCommand {
+  const meta =
+    c.item.format || c.item.type
+      ? { ...(c.item.format ? { format: c.item.format } : {}), ...(c.item.type ? { type: c.item.type } : {}) }
+      : undefined;
+  const item = {
+    target: c.item.locUri,
+    ...(meta ? { meta } : {}),
+    ...(c.verb !== 'Get' && c.verb !== 'Delete' && c.item.data !== undefined ? { data: c.item.data } : {}),
+  };
   return { kind: c.verb, cmdId: c.id, items: [item] } as never;
 }

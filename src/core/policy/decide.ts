@@ -89,9 +89,15 @@ export function decideEnrollment(input: DecisionInput): Decision {
 
   const user = input.user;
   if (user) {
-    if (!user.enabled) return refuse('Authorization', undefined, `${user.upn} is disabled`, 'Your account is disabled. Contact your IT administrator.');
+    if (!user.enabled)
+      return refuse('Authorization', undefined, `${user.upn} is disabled`, 'Your account is disabled. Contact your IT administrator.');
     if (!user.licensed) {
-      return refuse('Authorization', 'UserLicense', `${user.upn} holds no Winroll license`, 'Your account has no license for device management. Ask your IT administrator to assign one.');
+      return refuse(
+        'Authorization',
+        'UserLicense',
+        `${user.upn} holds no Winroll license`,
+        'Your account has no license for device management. Ask your IT administrator to assign one.',
+      );
     }
     reasons.push(`${user.upn} is licensed`);
   } else {
@@ -102,7 +108,9 @@ export function decideEnrollment(input: DecisionInput): Decision {
   if (input.method === 'automatic' && user) {
     const inMdm = inScope(input.mdmScope, user.groupIds);
     const inMam = inScope(input.mamScope, user.groupIds);
-    reasons.push(`MDM user scope ${describeScope(input.mdmScope)}: ${inMdm ? 'in scope' : 'not in scope'}; MAM user scope ${describeScope(input.mamScope)}: ${inMam ? 'in scope' : 'not in scope'}`);
+    reasons.push(
+      `MDM user scope ${describeScope(input.mdmScope)}: ${inMdm ? 'in scope' : 'not in scope'}; MAM user scope ${describeScope(input.mamScope)}: ${inMam ? 'in scope' : 'not in scope'}`,
+    );
     if (inMam && (!inMdm || ownership === 'personal')) {
       reasons.push(
         inMdm
@@ -127,24 +135,51 @@ export function decideEnrollment(input: DecisionInput): Decision {
   // Restrictions: the platform policy first, then the device limit.
   const p = input.platform;
   if (p.windowsMdm === 'block') {
-    return refuse('Authorization', 'DeviceNotSupported', `restriction "${p.name}" blocks Windows MDM enrollment`, 'Your organization does not allow Windows devices to enroll.');
+    return refuse(
+      'Authorization',
+      'DeviceNotSupported',
+      `restriction "${p.name}" blocks Windows MDM enrollment`,
+      'Your organization does not allow Windows devices to enroll.',
+    );
   }
   if (input.osVersion && p.minOsVersion && compareVersions(input.osVersion, p.minOsVersion) < 0) {
-    return refuse('Authorization', 'DeviceNotSupported', `Windows ${input.osVersion} is older than ${p.minOsVersion}, the minimum in restriction "${p.name}"`, `Your organization requires Windows ${p.minOsVersion} or later. Update Windows and try again.`);
+    return refuse(
+      'Authorization',
+      'DeviceNotSupported',
+      `Windows ${input.osVersion} is older than ${p.minOsVersion}, the minimum in restriction "${p.name}"`,
+      `Your organization requires Windows ${p.minOsVersion} or later. Update Windows and try again.`,
+    );
   }
   if (input.osVersion && p.maxOsVersion && compareVersions(input.osVersion, p.maxOsVersion) > 0) {
-    return refuse('Authorization', 'DeviceNotSupported', `Windows ${input.osVersion} is newer than ${p.maxOsVersion}, the maximum in restriction "${p.name}"`, 'Your organization does not support this version of Windows yet.');
+    return refuse(
+      'Authorization',
+      'DeviceNotSupported',
+      `Windows ${input.osVersion} is newer than ${p.maxOsVersion}, the maximum in restriction "${p.name}"`,
+      'Your organization does not support this version of Windows yet.',
+    );
   }
   if (p.blockPersonal && ownership === 'personal') {
-    return refuse('Authorization', 'DeviceNotSupported', `restriction "${p.name}" blocks personally owned Windows devices`, 'Your organization does not allow personal devices to enroll. Use a company device.');
+    return refuse(
+      'Authorization',
+      'DeviceNotSupported',
+      `restriction "${p.name}" blocks personally owned Windows devices`,
+      'Your organization does not allow personal devices to enroll. Use a company device.',
+    );
   }
   reasons.push(`platform restriction "${p.name}" allows it`);
 
   if (input.method === 'dem') {
     if (input.demDeviceCount >= DEM_DEVICE_LIMIT) {
-      return refuse('Authorization', 'DeviceCapReached', `the device enrollment manager already enrolled ${input.demDeviceCount} devices (limit ${DEM_DEVICE_LIMIT})`, 'This account has enrolled the maximum number of devices.');
+      return refuse(
+        'Authorization',
+        'DeviceCapReached',
+        `the device enrollment manager already enrolled ${input.demDeviceCount} devices (limit ${DEM_DEVICE_LIMIT})`,
+        'This account has enrolled the maximum number of devices.',
+      );
     }
-    reasons.push(`device enrollment manager: ${input.demDeviceCount} of ${DEM_DEVICE_LIMIT} devices, enrolled as shared (no per-user limit)`);
+    reasons.push(
+      `device enrollment manager: ${input.demDeviceCount} of ${DEM_DEVICE_LIMIT} devices, enrolled as shared (no per-user limit)`,
+    );
   } else if (countsTowardLimit(input)) {
     const limit = input.deviceLimit.limit;
     if (input.userDeviceCount >= limit) {
@@ -163,7 +198,10 @@ export function decideEnrollment(input: DecisionInput): Decision {
 }
 
 /** Ownership rules (intune-features.md 2.1, 2.5). */
-export function ownershipOf(input: Pick<DecisionInput, 'method' | 'enrollmentType' | 'corporateIdentifiers'>): { ownership: Ownership; rule: string } {
+export function ownershipOf(input: Pick<DecisionInput, 'method' | 'enrollmentType' | 'corporateIdentifiers'>): {
+  ownership: Ownership;
+  rule: string;
+} {
   switch (input.method) {
     case 'bulk':
       return { ownership: 'corporate', rule: 'provisioning package / device-context enrollment is corporate' };
@@ -173,10 +211,14 @@ export function ownershipOf(input: Pick<DecisionInput, 'method' | 'enrollmentTyp
       return { ownership: 'personal', rule: 'user-initiated MDM-only enrollment is personal' };
     case 'automatic':
       if (input.enrollmentType === 'Full') return { ownership: 'personal', rule: 'adding a work account is personal' };
-      if (!input.corporateIdentifiers.exist) return { ownership: 'corporate', rule: 'directory join is corporate (no corporate device identifiers uploaded)' };
+      if (!input.corporateIdentifiers.exist)
+        return { ownership: 'corporate', rule: 'directory join is corporate (no corporate device identifiers uploaded)' };
       return input.corporateIdentifiers.match
         ? { ownership: 'corporate', rule: 'directory join of a device listed in the corporate device identifiers' }
-        : { ownership: 'personal', rule: 'directory join of a device not listed in the corporate device identifiers (identifiers are in use)' };
+        : {
+            ownership: 'personal',
+            rule: 'directory join of a device not listed in the corporate device identifiers (identifiers are in use)',
+          };
   }
 }
 
@@ -192,7 +234,11 @@ export function inScope(scope: Scope, groupIds: string[]): boolean {
 }
 
 function describeScope(scope: Scope): string {
-  return scope.mode === 'some' ? `Some (${scope.groupIds.length} group${scope.groupIds.length === 1 ? '' : 's'})` : scope.mode === 'all' ? 'All' : 'None';
+  return scope.mode === 'some'
+    ? `Some (${scope.groupIds.length} group${scope.groupIds.length === 1 ? '' : 's'})`
+    : scope.mode === 'all'
+      ? 'All'
+      : 'None';
 }
 
 /** Compares dotted versions numerically; missing parts count as 0 (`10.0.22631` == `10.0.22631.0`). */

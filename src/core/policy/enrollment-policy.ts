@@ -48,8 +48,15 @@ export class EnrollmentPolicy {
     const [platform, deviceLimit, userDeviceCount, demDeviceCount, match] = await Promise.all([
       s.restrictionsFor(groupIds, 'platform'),
       s.restrictionsFor(groupIds, 'deviceLimit'),
-      user ? s.countUserDevicesForLimit(user.id, { since: new Date(now.getTime() - DEVICE_LIMIT_WINDOW_MS), ...(facts.deviceId ? { excludeDeviceId: facts.deviceId } : {}) }) : Promise.resolve(0),
-      user && method === 'dem' ? s.countDevicesEnrolledBy(user.id, facts.deviceId ? { excludeDeviceId: facts.deviceId } : {}) : Promise.resolve(0),
+      user
+        ? s.countUserDevicesForLimit(user.id, {
+            since: new Date(now.getTime() - DEVICE_LIMIT_WINDOW_MS),
+            ...(facts.deviceId ? { excludeDeviceId: facts.deviceId } : {}),
+          })
+        : Promise.resolve(0),
+      user && method === 'dem'
+        ? s.countDevicesEnrolledBy(user.id, facts.deviceId ? { excludeDeviceId: facts.deviceId } : {})
+        : Promise.resolve(0),
       facts.hardware && identifierCount > 0 ? s.isCorporateIdentifier(facts.hardware) : Promise.resolve(false),
     ]);
     const input: DecisionInput = {

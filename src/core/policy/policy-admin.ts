@@ -16,7 +16,15 @@ import type { DirectoryService } from '../directory/directory-service.js';
 import type { Storage, User } from '../ports.js';
 import type { Decision, EnrollmentMethod } from './decide.js';
 import type { EnrollmentPolicy } from './enrollment-policy.js';
-import type { CorporateIdentifier, DeviceLimitRestrictionConfig, PlatformRestrictionConfig, Restriction, RestrictionType, ScopeMode, TenantSettings } from './ports.js';
+import type {
+  CorporateIdentifier,
+  DeviceLimitRestrictionConfig,
+  PlatformRestrictionConfig,
+  Restriction,
+  RestrictionType,
+  ScopeMode,
+  TenantSettings,
+} from './ports.js';
 
 export interface ScopeChange {
   mode: ScopeMode;
@@ -61,7 +69,10 @@ export function toExplanation(d: Decision): Explanation {
 }
 
 /** The three MDM URLs as devices get them: the admin's, or Winroll's own pages under `webBase` (https://host[:port]). */
-export function effectiveMdmUrls(urls: TenantSettings['urls'], webBase: string): { termsOfUse: string; discovery: string; compliance: string } {
+export function effectiveMdmUrls(
+  urls: TenantSettings['urls'],
+  webBase: string,
+): { termsOfUse: string; discovery: string; compliance: string } {
   return {
     termsOfUse: urls.termsOfUse ?? `${webBase}/EnrollmentServer/TermsOfUse`,
     discovery: urls.discovery ?? `${webBase}/EnrollmentServer/Discovery.svc`,
@@ -218,7 +229,10 @@ export class PolicyAdmin {
     return { added: r.added, errors: r.errors };
   }
 
-  async #importUsers(csv: string, onProgress?: (done: number, total: number) => void): Promise<{ added: number; upns: string[]; errors: RowError[] }> {
+  async #importUsers(
+    csv: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ added: number; upns: string[]; errors: RowError[] }> {
     const rows = parseCsv(csv);
     const header = (rows.shift() ?? []).map((h) => h.trim().toLowerCase());
     const col = (name: string) => header.indexOf(name);
@@ -231,7 +245,11 @@ export class PolicyAdmin {
         const get = (name: string) => (col(name) >= 0 ? (r[col(name)] ?? '').trim() : '');
         const user = await this.#directory.addUser({ upn: get('upn'), password: get('password'), displayName: get('displayname') || null });
         upns.push(user.upn);
-        for (const g of get('groups').split(';').map((x) => x.trim()).filter(Boolean)) await this.#s.addGroupMember(await this.#groupId(g), user.id);
+        for (const g of get('groups')
+          .split(';')
+          .map((x) => x.trim())
+          .filter(Boolean))
+          await this.#s.addGroupMember(await this.#groupId(g), user.id);
         if (/^(yes|true|1)$/i.test(get('license'))) await this.#s.assignLicense(user.id, this.#clock.now());
       } catch (err) {
         errors.push({ row: rowNo, error: err instanceof Error ? err.message : String(err) });
@@ -268,10 +286,17 @@ export class PolicyAdmin {
   }
 
   async setLicenseSeats(ctx: AuditContext, seats: number | null): Promise<TenantSettings> {
-    return this.#changeSettings(ctx, 'license.set_seats', 'licenseSeats', (s) => ({ licenseSeats: s.licenseSeats }), async () => {
-      if (seats !== null && (!Number.isInteger(seats) || seats < 0)) throw new InvalidInputError('seats must be a whole number, or unlimited');
-      return this.#save({ licenseSeats: seats });
-    });
+    return this.#changeSettings(
+      ctx,
+      'license.set_seats',
+      'licenseSeats',
+      (s) => ({ licenseSeats: s.licenseSeats }),
+      async () => {
+        if (seats !== null && (!Number.isInteger(seats) || seats < 0))
+          throw new InvalidInputError('seats must be a whole number, or unlimited');
+        return this.#save({ licenseSeats: seats });
+      },
+    );
   }
 
   // -- settings ------------------------------------------------------------------------------------------
@@ -323,7 +348,10 @@ export class PolicyAdmin {
    * Sets the MDM and/or MAM user scope. Groups must contain user objects (S9). Returns warnings, e.g.
    * users in both scopes (who get MAM, not MDM, on personal devices).
    */
-  async setScopes(ctx: AuditContext, change: { mdm?: ScopeChange; mam?: ScopeChange }): Promise<{ settings: TenantSettings; warnings: string[] }> {
+  async setScopes(
+    ctx: AuditContext,
+    change: { mdm?: ScopeChange; mam?: ScopeChange },
+  ): Promise<{ settings: TenantSettings; warnings: string[] }> {
     const view = (s: TenantSettings, names: Map<string, string>) => {
       const one = (sc: TenantSettings['mdmScope']) => ({ mode: sc.mode, groups: sc.groupIds.map((id) => names.get(id) ?? id) });
       return { mdmScope: one(s.mdmScope), mamScope: one(s.mamScope) };
@@ -341,7 +369,9 @@ export class PolicyAdmin {
           for (const name of c.groups ?? []) {
             const id = await this.#groupId(name);
             if (!(await this.#s.groupHasUsers(id))) {
-              throw new InvalidInputError(`group "${name}" contains no users; the ${label} user scope must be a group of users (devices do not count)`);
+              throw new InvalidInputError(
+                `group "${name}" contains no users; the ${label} user scope must be a group of users (devices do not count)`,
+              );
             }
             groupIds.push(id);
           }
@@ -361,7 +391,8 @@ export class PolicyAdmin {
   async scopeWarnings(settings: TenantSettings): Promise<string[]> {
     const { mdmScope: mdm, mamScope: mam } = settings;
     if (mdm.mode === 'none' || mam.mode === 'none') return [];
-    if (mdm.mode === 'all' && mam.mode === 'all') return ['every user is in both scopes: personal devices get app protection (MAM), not MDM, on automatic enrollment'];
+    if (mdm.mode === 'all' && mam.mode === 'all')
+      return ['every user is in both scopes: personal devices get app protection (MAM), not MDM, on automatic enrollment'];
     const members = async (scope: TenantSettings['mdmScope']) => {
       if (scope.mode === 'all') return undefined;
       const all = new Set<string>();
@@ -371,7 +402,9 @@ export class PolicyAdmin {
     const [a, b] = await Promise.all([members(mdm), members(mam)]);
     const both = a && b ? [...a].filter((u) => b.has(u)) : [...(a ?? b ?? new Set<string>())];
     if (both.length === 0) return [];
-    return [`${both.length} user${both.length === 1 ? ' is' : 's are'} in both the MDM and the MAM scope: their personal devices get app protection (MAM), not MDM, on automatic enrollment`];
+    return [
+      `${both.length} user${both.length === 1 ? ' is' : 's are'} in both the MDM and the MAM scope: their personal devices get app protection (MAM), not MDM, on automatic enrollment`,
+    ];
   }
 
   /**
@@ -380,29 +413,45 @@ export class PolicyAdmin {
    * `allowLockout` (the CLI, which runs with the data folder's rights and can undo it).
    */
   async setAllowUnlicensedAdmins(ctx: AuditContext, allow: boolean, opts: { allowLockout?: boolean } = {}): Promise<TenantSettings> {
-    return this.#changeSettings(ctx, 'settings.set_unlicensed_admins', 'allowUnlicensedAdmins', (s) => ({ allowUnlicensedAdmins: s.allowUnlicensedAdmins }), async () => {
-      if (!allow && !opts.allowLockout) {
-        const admins = (await this.#s.listAdmins()).filter((a) => a.enabled && a.role === 'administrator');
-        const licensed = await Promise.all(admins.map((a) => this.#s.hasLicense(a.userId)));
-        if (!licensed.includes(true)) {
-          throw new ConflictError('no enabled administrator holds a Winroll license: refusing unlicensed admins would lock every administrator out; assign one a license first');
+    return this.#changeSettings(
+      ctx,
+      'settings.set_unlicensed_admins',
+      'allowUnlicensedAdmins',
+      (s) => ({ allowUnlicensedAdmins: s.allowUnlicensedAdmins }),
+      async () => {
+        if (!allow && !opts.allowLockout) {
+          const admins = (await this.#s.listAdmins()).filter((a) => a.enabled && a.role === 'administrator');
+          const licensed = await Promise.all(admins.map((a) => this.#s.hasLicense(a.userId)));
+          if (!licensed.includes(true)) {
+            throw new ConflictError(
+              'no enabled administrator holds a Winroll license: refusing unlicensed admins would lock every administrator out; assign one a license first',
+            );
+          }
         }
-      }
-      return this.#save({ allowUnlicensedAdmins: allow });
-    });
+        return this.#save({ allowUnlicensedAdmins: allow });
+      },
+    );
   }
 
   /** Sets some of the three MDM URLs; null puts one back to Winroll's own page. */
   async setUrls(ctx: AuditContext, urls: Partial<TenantSettings['urls']>): Promise<TenantSettings> {
-    return this.#changeSettings(ctx, 'settings.set_urls', 'urls', (s) => ({ urls: s.urls }), async () =>
-      this.#save({ urls: { ...(await this.#s.getTenantSettings()).urls, ...urls } }),
+    return this.#changeSettings(
+      ctx,
+      'settings.set_urls',
+      'urls',
+      (s) => ({ urls: s.urls }),
+      async () => this.#save({ urls: { ...(await this.#s.getTenantSettings()).urls, ...urls } }),
     );
   }
 
   /** Back to Winroll's own terms-of-use, discovery and compliance pages. */
   async restoreDefaultUrls(ctx: AuditContext): Promise<TenantSettings> {
-    return this.#changeSettings(ctx, 'settings.restore_default_urls', 'urls', (s) => ({ urls: s.urls }), () =>
-      this.#save({ urls: { termsOfUse: null, discovery: null, compliance: null } }),
+    return this.#changeSettings(
+      ctx,
+      'settings.restore_default_urls',
+      'urls',
+      (s) => ({ urls: s.urls }),
+      () => this.#save({ urls: { termsOfUse: null, discovery: null, compliance: null } }),
     );
   }
 
@@ -418,7 +467,14 @@ export class PolicyAdmin {
 
   async #restrictionView(r: Restriction, names?: Map<string, string>): Promise<RestrictionView> {
     const n = names ?? (await this.#groupNames());
-    return { type: r.type, name: r.name, priority: r.priority, isDefault: r.isDefault, config: r.config, groups: r.groupIds.map((id) => n.get(id) ?? id) };
+    return {
+      type: r.type,
+      name: r.name,
+      priority: r.priority,
+      isDefault: r.isDefault,
+      config: r.config,
+      groups: r.groupIds.map((id) => n.get(id) ?? id),
+    };
   }
 
   async createRestriction(ctx: AuditContext, type: RestrictionType, name: string, config: RestrictionConfigInput): Promise<Restriction> {
@@ -438,21 +494,42 @@ export class PolicyAdmin {
   }
 
   /** Reconfigures a restriction (the default's too) and, with `rename`, renames it. */
-  async updateRestriction(ctx: AuditContext, type: RestrictionType, name: string, config: RestrictionConfigInput, rename?: string): Promise<Restriction> {
+  async updateRestriction(
+    ctx: AuditContext,
+    type: RestrictionType,
+    name: string,
+    config: RestrictionConfigInput,
+    rename?: string,
+  ): Promise<Restriction> {
     const r = await this.#restriction(type, name);
     const names = await this.#groupNames();
     return this.#audit.record(
       ctx,
-      { action: 'restriction.update', targetType: 'restriction', targetId: `${type}/${r.name}`, before: await this.#restrictionView(r, names) },
+      {
+        action: 'restriction.update',
+        targetType: 'restriction',
+        targetId: `${type}/${r.name}`,
+        before: await this.#restrictionView(r, names),
+      },
       async () => {
         if (rename !== undefined && rename.trim().toLowerCase() !== r.name.toLowerCase()) await this.#refuseTakenName(type, rename);
         return this.#s.updateRestriction(
           r.id,
-          { config: restrictionConfig(type, { ...r.config, ...config }), ...(rename !== undefined && rename.trim() !== r.name ? { name: rename } : {}) },
+          {
+            config: restrictionConfig(type, { ...r.config, ...config }),
+            ...(rename !== undefined && rename.trim() !== r.name ? { name: rename } : {}),
+          },
           this.#clock.now(),
         );
       },
-      (x) => ({ type: x.type, name: x.name, priority: x.priority, isDefault: x.isDefault, config: x.config, groups: x.groupIds.map((id) => names.get(id) ?? id) }),
+      (x) => ({
+        type: x.type,
+        name: x.name,
+        priority: x.priority,
+        isDefault: x.isDefault,
+        config: x.config,
+        groups: x.groupIds.map((id) => names.get(id) ?? id),
+      }),
     );
   }
 
@@ -475,13 +552,24 @@ export class PolicyAdmin {
     return this.#assignment(ctx, 'unassign', type, name, group);
   }
 
-  async #assignment(ctx: AuditContext, verb: 'assign' | 'unassign', type: RestrictionType, name: string, group: string): Promise<Restriction> {
+  async #assignment(
+    ctx: AuditContext,
+    verb: 'assign' | 'unassign',
+    type: RestrictionType,
+    name: string,
+    group: string,
+  ): Promise<Restriction> {
     const r = await this.#restriction(type, name);
     const g = await this.#group(group);
     const names = await this.#groupNames();
     await this.#audit.record(
       ctx,
-      { action: `restriction.${verb}`, targetType: 'restriction', targetId: `${type}/${r.name}`, before: { groups: r.groupIds.map((id) => names.get(id) ?? id) } },
+      {
+        action: `restriction.${verb}`,
+        targetType: 'restriction',
+        targetId: `${type}/${r.name}`,
+        before: { groups: r.groupIds.map((id) => names.get(id) ?? id) },
+      },
       () => (verb === 'assign' ? this.#s.assignRestriction(r.id, g.id, this.#clock.now()) : this.#s.unassignRestriction(r.id, g.id)),
       () => ({ [verb === 'assign' ? 'assigned' : 'unassigned']: g.name }),
     );
@@ -501,7 +589,8 @@ export class PolicyAdmin {
   /** Names are looked up ignoring case, so two policies of a type may not differ by case only. */
   async #refuseTakenName(type: RestrictionType, name: string): Promise<void> {
     const taken = (await this.#s.listRestrictions(type)).find((x) => x.name.toLowerCase() === name.trim().toLowerCase());
-    if (taken) throw new ConflictError(`a ${type === 'platform' ? 'platform' : 'device limit'} restriction named "${taken.name}" exists already`);
+    if (taken)
+      throw new ConflictError(`a ${type === 'platform' ? 'platform' : 'device limit'} restriction named "${taken.name}" exists already`);
   }
 
   async #restriction(type: RestrictionType, name: string): Promise<Restriction> {
@@ -552,9 +641,11 @@ export class PolicyAdmin {
       async () => {
         const { rows, errors } = typeof input === 'string' ? identifierRowsFromCsv(input) : identifierRows(input);
         if (rows.length > 5000) throw new InvalidInputError('at most 5,000 identifiers per file');
-        if (mode === 'replace' && rows.length === 0) throw new InvalidInputError('no valid identifier to replace the list with; nothing changed');
+        if (mode === 'replace' && rows.length === 0)
+          throw new InvalidInputError('no valid identifier to replace the list with; nothing changed');
         const now = this.#clock.now();
-        const imported = mode === 'replace' ? await this.#s.replaceCorporateIdentifiers(rows, now) : await this.#s.addCorporateIdentifiers(rows, now);
+        const imported =
+          mode === 'replace' ? await this.#s.replaceCorporateIdentifiers(rows, now) : await this.#s.addCorporateIdentifiers(rows, now);
         return { imported, errors, count: await this.#s.countCorporateIdentifiers() };
       },
       (x) => ({ mode, imported: x.imported, count: x.count, errors: x.errors.slice(0, AUDIT_LIST_MAX) }),
@@ -565,14 +656,23 @@ export class PolicyAdmin {
   // -- explain ---------------------------------------------------------------------------------------------
 
   /** The decision an enrollment would get now, with its reasons (`winroll explain`, POST /explain). */
-  async explain(upn: string, opts: { ownership: 'personal' | 'corporate'; osVersion?: string | undefined; method?: 'user' | 'automatic' | 'bulk' | undefined }): Promise<Explanation> {
+  async explain(
+    upn: string,
+    opts: { ownership: 'personal' | 'corporate'; osVersion?: string | undefined; method?: 'user' | 'automatic' | 'bulk' | undefined },
+  ): Promise<Explanation> {
     const user = await this.#user(upn);
     const method: EnrollmentMethod = opts.method ?? 'user';
     if (method === 'user' && opts.ownership === 'corporate') {
       throw new InvalidInputError('a user-started enrollment is personal; use --method bulk (or automatic) for a corporate device');
     }
     const enrollmentType = method === 'bulk' || (method === 'automatic' && opts.ownership === 'corporate') ? 'Device' : 'Full';
-    const { input: _input, ...decision } = await this.#policy.decide({ user, method, enrollmentType, osVersion: opts.osVersion ?? null, deviceId: null });
+    const { input: _input, ...decision } = await this.#policy.decide({
+      user,
+      method,
+      enrollmentType,
+      osVersion: opts.osVersion ?? null,
+      deviceId: null,
+    });
     return toExplanation(decision);
   }
 }
@@ -618,11 +718,15 @@ function restrictionConfig(type: RestrictionType, c: RestrictionConfigInput): Pl
     return v;
   };
   if (c.limit !== undefined) throw new InvalidInputError('a platform restriction has no device limit; use a device limit restriction');
-  return { windowsMdm: c.windowsMdm ?? 'allow', minOsVersion: version(c.minOsVersion), maxOsVersion: version(c.maxOsVersion), blockPersonal: c.blockPersonal ?? false };
+  return {
+    windowsMdm: c.windowsMdm ?? 'allow',
+    minOsVersion: version(c.minOsVersion),
+    maxOsVersion: version(c.maxOsVersion),
+    blockPersonal: c.blockPersonal ?? false,
+  };
 }
 
 /** CSV rows as strings (csv-parse): quoted fields, CRLF or LF, a leading BOM, ragged rows allowed. */
 export function parseCsv(text: string): string[][] {
   return parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: false }) as string[][];
 }
-

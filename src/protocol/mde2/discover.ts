@@ -59,9 +59,12 @@ export function decodeDiscoverRequest(envelope: SoapEnvelope): DiscoverRequest {
   if (!UNSIGNED_INT.test(osEdition)) throw formatError('OSEdition is not an unsigned integer.');
 
   const policies = child(request, NS.discovery, 'AuthPolicies');
-  const authPolicies = policies === undefined
-    ? []
-    : children(policies, NS.discovery, 'AuthPolicy').map((p) => p.text.trim()).filter((p) => p !== '');
+  const authPolicies =
+    policies === undefined
+      ? []
+      : children(policies, NS.discovery, 'AuthPolicy')
+          .map((p) => p.text.trim())
+          .filter((p) => p !== '');
   if (authPolicies.length === 0) throw formatError('Discover request offers no AuthPolicy.');
 
   return { messageId: envelope.messageId, emailAddress, requestVersion, deviceType, applicationVersion, osEdition, authPolicies };

@@ -9,14 +9,8 @@ import { NS, WSA_ANONYMOUS } from './namespaces.js';
  * Server → client header: Action, the WCF ActivityId, RelatesTo the request's MessageID, then
  * `extraXml` (e.g. a wsse:Security timestamp) verbatim.
  */
-export function encodeResponseHeader(input: {
-  action?: string;
-  activityId: string;
-  relatesTo?: string;
-  extraXml?: string;
-}): string {
-  const action =
-    input.action === undefined ? '' : `<a:Action s:mustUnderstand="1">${escapeXml(input.action)}</a:Action>`;
+export function encodeResponseHeader(input: { action?: string; activityId: string; relatesTo?: string; extraXml?: string }): string {
+  const action = input.action === undefined ? '' : `<a:Action s:mustUnderstand="1">${escapeXml(input.action)}</a:Action>`;
   const id = escapeXml(input.activityId);
   const activity = `<ActivityId CorrelationId="${id}" xmlns="${NS.diagnostics}">${id}</ActivityId>`;
   const relatesTo = input.relatesTo === undefined ? '' : `<a:RelatesTo>${escapeXml(input.relatesTo)}</a:RelatesTo>`;

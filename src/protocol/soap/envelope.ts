@@ -49,8 +49,7 @@ export function decodeSoapEnvelope(input: Buffer | string | XmlElement, limits?:
   }
 
   if (root.local !== 'Envelope' || root.uri !== NS.soap12) {
-    const why =
-      root.uri === NS.soap11 ? 'SOAP 1.1 is not supported; send a SOAP 1.2 envelope.' : 'The message is not a SOAP 1.2 envelope.';
+    const why = root.uri === NS.soap11 ? 'SOAP 1.1 is not supported; send a SOAP 1.2 envelope.' : 'The message is not a SOAP 1.2 envelope.';
     throw new SoapFault({ subcode: 'MessageFormat', message: why });
   }
   const headers = children(root, NS.soap12, 'Header');

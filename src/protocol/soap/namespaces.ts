@@ -25,8 +25,7 @@ export const NS = {
 
 export const ACTIONS = {
   discover: 'http://schemas.microsoft.com/windows/management/2012/01/enrollment/IDiscoveryService/Discover',
-  discoverResponse:
-    'http://schemas.microsoft.com/windows/management/2012/01/enrollment/IDiscoveryService/DiscoverResponse',
+  discoverResponse: 'http://schemas.microsoft.com/windows/management/2012/01/enrollment/IDiscoveryService/DiscoverResponse',
   getPolicies: 'http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy/IPolicy/GetPolicies',
   getPoliciesResponse: 'http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy/IPolicy/GetPoliciesResponse',
   requestSecurityToken: 'http://schemas.microsoft.com/windows/pki/2009/01/enrollment/RST/wstep',
@@ -45,8 +44,7 @@ export const WSS = {
 /** BinarySecurityToken ValueTypes seen on the wire (protocol.md §3.2-§3.4, §4.3, §4.6). */
 export const VALUE_TYPES = {
   /** Federated (web auth broker) or programmatic token in the Security header. */
-  deviceEnrollmentUserToken:
-    'http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentUserToken',
+  deviceEnrollmentUserToken: 'http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentUserToken',
   /** Entra ID access token in the Security header. */
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
   x509v3: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3',

@@ -58,9 +58,7 @@ export function decodeWsSecurity(header: XmlElement | undefined): WsSecurityToke
   const security = securities[0];
   if (security === undefined) return undefined;
   if (securities.length > 1) throw invalid('More than one WS-Security header was sent.');
-  const tokens = security.children.filter(
-    (c) => c.uri === NS.wsse && (c.local === 'UsernameToken' || c.local === 'BinarySecurityToken'),
-  );
+  const tokens = security.children.filter((c) => c.uri === NS.wsse && (c.local === 'UsernameToken' || c.local === 'BinarySecurityToken'));
   const token = tokens[0];
   if (token === undefined) return undefined;
   if (tokens.length > 1) throw invalid('The WS-Security header carries more than one token.');

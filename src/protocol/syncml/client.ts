@@ -104,7 +104,12 @@ export function clientPackage1(input: Package1Input): ClientMessage {
   let next = 2;
   const id = (): string => String(next++);
   const commands: ClientCommandInput[] = [
-    { kind: 'Alert', cmdId: id(), data: input.trigger === 'server' ? ALERT.serverInitiatedSession : ALERT.clientInitiatedSession, items: [] },
+    {
+      kind: 'Alert',
+      cmdId: id(),
+      data: input.trigger === 'server' ? ALERT.serverInitiatedSession : ALERT.clientInitiatedSession,
+      items: [],
+    },
     {
       kind: 'Alert',
       cmdId: id(),
@@ -113,7 +118,12 @@ export function clientPackage1(input: Package1Input): ClientMessage {
     },
   ];
   if (input.aadUserToken !== undefined) {
-    commands.push({ kind: 'Alert', cmdId: id(), data: ALERT.clientEvent, items: [{ meta: { type: ALERT_TYPE.aadUserToken }, data: input.aadUserToken }] });
+    commands.push({
+      kind: 'Alert',
+      cmdId: id(),
+      data: ALERT.clientEvent,
+      items: [{ meta: { type: ALERT_TYPE.aadUserToken }, data: input.aadUserToken }],
+    });
   }
   for (const alert of input.extraAlerts ?? []) commands.push({ kind: 'Alert', cmdId: id(), ...alert });
   const d = input.devInfo;
@@ -158,7 +168,14 @@ export function clientReply(server: ReceivedServerMessage, input: ClientReplyInp
     const out: ClientCommandInput[] = [];
     for (const command of list) {
       if ('commands' in command) {
-        const status: ClientCommandInput = { kind: 'Status', cmdId: id(), msgRef, cmdRef: command.cmdId, cmd: command.kind, data: STATUS.ok };
+        const status: ClientCommandInput = {
+          kind: 'Status',
+          cmdId: id(),
+          msgRef,
+          cmdRef: command.cmdId,
+          cmd: command.kind,
+          data: STATUS.ok,
+        };
         const inner = answerAll(command.commands);
         const failed = inner.some((c) => c.kind === 'Status' && !isSuccessStatus(c.data));
         if (command.kind === 'Atomic' && failed) status.data = STATUS.atomicFailed;

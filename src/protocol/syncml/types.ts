@@ -162,10 +162,7 @@ export interface SyncMlMessage {
 }
 
 /** A command the server sends. */
-export type ServerCommand =
-  | ItemCommand<SyncMlItemInput>
-  | AlertCommand<SyncMlItemInput>
-  | ContainerCommand<ServerCommand>;
+export type ServerCommand = ItemCommand<SyncMlItemInput> | AlertCommand<SyncMlItemInput> | ContainerCommand<ServerCommand>;
 
 /** A server command before CmdIDs are assigned (see `CmdIdAllocator.assign`). */
 export type ServerCommandDraft =

@@ -107,7 +107,10 @@ export function headerXml(h: HeaderToWrite): string {
     `<SyncHdr>${el('VerDTD', VER_DTD)}${el('VerProto', VER_PROTO)}${el('SessionID', h.sessionId)}` +
     `${el('MsgID', String(h.msgId))}<Target>${el('LocURI', h.target)}</Target><Source>${el('LocURI', h.source)}</Source>`;
   if (h.cred !== undefined) {
-    const meta = metaXml({ ...(h.cred.format === undefined ? {} : { format: h.cred.format }), ...(h.cred.type === undefined ? {} : { type: h.cred.type }) }, 'dtd');
+    const meta = metaXml(
+      { ...(h.cred.format === undefined ? {} : { format: h.cred.format }), ...(h.cred.type === undefined ? {} : { type: h.cred.type }) },
+      'dtd',
+    );
     out += `<Cred>${meta}${el('Data', h.cred.data)}</Cred>`;
   }
   if (h.maxMsgSize !== undefined) {

@@ -74,9 +74,7 @@ const parm = (name: string, value?: string, datatype?: 'string' | 'integer' | 'b
   `${datatype === undefined ? '' : ` datatype="${datatype}"`} />`;
 
 const characteristic = (type: string, content: string): string =>
-  content === ''
-    ? `<characteristic type="${escapeXml(type)}" />`
-    : `<characteristic type="${escapeXml(type)}">${content}</characteristic>`;
+  content === '' ? `<characteristic type="${escapeXml(type)}" />` : `<characteristic type="${escapeXml(type)}">${content}</characteristic>`;
 
 const int = (name: string, n: number): string => {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
@@ -91,7 +89,10 @@ function certificate(cert: ProvisionedCertificate, what: string): string {
 }
 
 export function encodeProvisioningDoc(input: ProvisioningDocInput): string {
-  for (const [what, nonce] of [['clientNonce', input.clientNonce], ['serverNonce', input.serverNonce]] as const) {
+  for (const [what, nonce] of [
+    ['clientNonce', input.clientNonce],
+    ['serverNonce', input.serverNonce],
+  ] as const) {
     if (!BASE64.test(nonce)) throw new RangeError(`${what} must be base64`);
   }
   const root = characteristic('Root', characteristic('System', certificate(input.rootCertificate, 'root')));
@@ -114,16 +115,12 @@ export function encodeProvisioningDoc(input: ProvisioningDocInput): string {
         );
   const my = characteristic(
     'My',
-    characteristic(
-      input.certStore,
-      certificate(input.clientCertificate, 'client') + characteristic('PrivateKeyContainer', ''),
-    ) + renew,
+    characteristic(input.certStore, certificate(input.clientCertificate, 'client') + characteristic('PrivateKeyContainer', '')) + renew,
   );
 
   // Query-string encoded criteria, e.g. Subject=CN%3D<cn>&Stores=My%5CUser.
   const searchCriteria =
-    `Subject=${encodeURIComponent(`CN=${input.clientCertSubjectCommonName}`)}` +
-    `&Stores=${encodeURIComponent(`My\\${input.certStore}`)}`;
+    `Subject=${encodeURIComponent(`CN=${input.clientCertSubjectCommonName}`)}` + `&Stores=${encodeURIComponent(`My\\${input.certStore}`)}`;
   const application = characteristic(
     'APPLICATION',
     parm('APPID', 'w7') +
@@ -161,11 +158,7 @@ export function encodeProvisioningDoc(input: ProvisioningDocInput): string {
       parm('IntervalForFirstSetOfRetries', int('intervalForFirstSetOfRetries', p.intervalForFirstSetOfRetries), 'integer') +
       parm('NumberOfSecondRetries', int('numberOfSecondRetries', p.numberOfSecondRetries), 'integer') +
       parm('IntervalForSecondSetOfRetries', int('intervalForSecondSetOfRetries', p.intervalForSecondSetOfRetries), 'integer') +
-      parm(
-        'NumberOfRemainingScheduledRetries',
-        int('numberOfRemainingScheduledRetries', p.numberOfRemainingScheduledRetries),
-        'integer',
-      ) +
+      parm('NumberOfRemainingScheduledRetries', int('numberOfRemainingScheduledRetries', p.numberOfRemainingScheduledRetries), 'integer') +
       parm(
         'IntervalForRemainingScheduledRetries',
         int('intervalForRemainingScheduledRetries', p.intervalForRemainingScheduledRetries),

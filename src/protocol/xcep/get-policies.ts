@@ -17,7 +17,8 @@ export interface GetPoliciesRequest {
 }
 
 export function decodeGetPoliciesRequest(envelope: SoapEnvelope): GetPoliciesRequest {
-  if (envelope.messageId === undefined) throw new SoapFault({ subcode: 'MessageFormat', message: 'GetPolicies request has no a:MessageID.' });
+  if (envelope.messageId === undefined)
+    throw new SoapFault({ subcode: 'MessageFormat', message: 'GetPolicies request has no a:MessageID.' });
   const payload = envelope.payload;
   if (payload === undefined || payload.uri !== NS.xcep || payload.local !== 'GetPolicies') {
     throw new SoapFault({ subcode: 'MessageFormat', message: 'Expected a GetPolicies request.' });
@@ -180,6 +181,8 @@ export function decodeGetPoliciesResponse(envelope: SoapEnvelope): GetPoliciesRe
     cryptoProviders:
       providers === undefined || isNil(providers)
         ? []
-        : children(providers, NS.xcep, 'provider').map((p) => p.text.trim()).filter((p) => p !== ''),
+        : children(providers, NS.xcep, 'provider')
+            .map((p) => p.text.trim())
+            .filter((p) => p !== ''),
   };
 }

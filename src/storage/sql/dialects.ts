@@ -20,7 +20,7 @@ import type { Database } from './schema.js';
 
 /** Where a storage URL points. */
 export type StorageLocation =
-  | { kind: 'sqlite'; /** Absolute file path, or `:memory:`. */ path: string }
+  | { kind: 'sqlite' /** Absolute file path, or `:memory:`. */; path: string }
   | { kind: 'postgres'; url: string };
 
 /**
@@ -41,9 +41,7 @@ export function parseStorageUrl(url: string, cwd: string = process.cwd()): Stora
     if (file.startsWith('//')) file = file.slice(2);
     if (file === '') throw new InvalidInputError('storage URL "sqlite:" names no file');
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(u)) {
-    throw new InvalidInputError(
-      `unsupported storage URL scheme in ${redactUrl(u)}; use postgres://, sqlite: or a file path`,
-    );
+    throw new InvalidInputError(`unsupported storage URL scheme in ${redactUrl(u)}; use postgres://, sqlite: or a file path`);
   } else {
     file = u;
   }

@@ -210,17 +210,12 @@ class SqlStorage implements Storage, ManagementStorage {
       auth_policy: input.authPolicy,
       created_at: timeToDb(input.now),
     };
-    await this.#run(
-      (db) => db.insertInto('domains').values(row).execute(),
-      `domain ${row.name} already exists`,
-    );
+    await this.#run((db) => db.insertInto('domains').values(row).execute(), `domain ${row.name} already exists`);
     return toDomain(row);
   }
 
   async getDomain(name: string): Promise<Domain | undefined> {
-    const row = await this.#run((db) =>
-      db.selectFrom('domains').selectAll().where('name', '=', lower(name)).executeTakeFirst(),
-    );
+    const row = await this.#run((db) => db.selectFrom('domains').selectAll().where('name', '=', lower(name)).executeTakeFirst());
     return row && toDomain(row);
   }
 
@@ -231,12 +226,7 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async setDomainAuthPolicy(name: string, authPolicy: AuthPolicy): Promise<Domain> {
     const row = await this.#run((db) =>
-      db
-        .updateTable('domains')
-        .set({ auth_policy: authPolicy })
-        .where('name', '=', lower(name))
-        .returningAll()
-        .executeTakeFirst(),
+      db.updateTable('domains').set({ auth_policy: authPolicy }).where('name', '=', lower(name)).returningAll().executeTakeFirst(),
     );
     if (!row) throw new NotFoundError(`domain ${lower(name)} does not exist`);
     return toDomain(row);
@@ -260,9 +250,7 @@ class SqlStorage implements Storage, ManagementStorage {
   }
 
   async getUserByUpn(upn: string): Promise<User | undefined> {
-    const row = await this.#run((db) =>
-      db.selectFrom('users').selectAll().where('upn', '=', lower(upn)).executeTakeFirst(),
-    );
+    const row = await this.#run((db) => db.selectFrom('users').selectAll().where('upn', '=', lower(upn)).executeTakeFirst());
     return row && toUser(row);
   }
 
@@ -400,13 +388,7 @@ class SqlStorage implements Storage, ManagementStorage {
     );
   }
 
-  async #recordHwDevId(
-    trx: Transaction<Database>,
-    devicePk: string,
-    deviceId: string,
-    hwDevId: string,
-    now: string,
-  ): Promise<string[]> {
+  async #recordHwDevId(trx: Transaction<Database>, devicePk: string, deviceId: string, hwDevId: string, now: string): Promise<string[]> {
     if (this.kind === 'postgres') {
       // Two devices with one HWDevID enrolling at the same moment must still see each other.
       await sql`select pg_advisory_xact_lock(${sql.lit(HWDEVID_LOCK_NS)}, hashtext(${hwDevId}))`.execute(trx);
@@ -468,13 +450,7 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async listEnrollments(deviceId: string): Promise<EnrollmentRecord[]> {
     const rows = await this.#run((db) =>
-      db
-        .selectFrom('enrollments')
-        .selectAll()
-        .where('device_id', '=', upper(deviceId))
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute(),
+      db.selectFrom('enrollments').selectAll().where('device_id', '=', upper(deviceId)).orderBy('created_at').orderBy('id').execute(),
     );
     return rows.map(toEnrollment);
   }
@@ -521,7 +497,10 @@ class SqlStorage implements Storage, ManagementStorage {
           const from = await trx.selectFrom('enrollments').selectAll().where('cert_thumbprint', '=', presented).executeTakeFirst();
           if (!from) return undefined;
           // Serialise renewals of one device (SQLite: the write transaction already does).
-          let deviceQuery = trx.selectFrom('devices').select(['id', 'current_enrollment_id', 'last_check_in_at']).where('id', '=', from.device_pk);
+          let deviceQuery = trx
+            .selectFrom('devices')
+            .select(['id', 'current_enrollment_id', 'last_check_in_at'])
+            .where('id', '=', from.device_pk);
           if (this.kind === 'postgres') deviceQuery = deviceQuery.forUpdate();
           const device = await deviceQuery.executeTakeFirst();
           if (!device) return undefined;
@@ -532,7 +511,11 @@ class SqlStorage implements Storage, ManagementStorage {
           if (from.status === 'active') {
             target = from;
           } else if (from.status === 'superseded' && device.current_enrollment_id !== null) {
-            const current = await trx.selectFrom('enrollments').selectAll().where('id', '=', device.current_enrollment_id).executeTakeFirst();
+            const current = await trx
+              .selectFrom('enrollments')
+              .selectAll()
+              .where('id', '=', device.current_enrollment_id)
+              .executeTakeFirst();
             const unused = device.last_check_in_at === null || (current !== undefined && device.last_check_in_at < current.created_at);
             if (current?.status === 'active' && current.renewed_from === from.id && unused) target = current;
           }
@@ -630,11 +613,17 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => m.deleteDevice(db, devicePk));
   }
 
-  async setPushChannel(devicePk: string, push: { pfn?: string | null; channelUri?: string | null; status?: number | null }, now: Date): Promise<void> {
+  async setPushChannel(
+    devicePk: string,
+    push: { pfn?: string | null; channelUri?: string | null; status?: number | null },
+    now: Date,
+  ): Promise<void> {
     return this.#run((db) => m.setPushChannel(db, devicePk, push, now));
   }
 
-  async getPushChannel(devicePk: string): Promise<{ pfn: string | null; channelUri: string | null; status: number | null; updatedAt: Date } | undefined> {
+  async getPushChannel(
+    devicePk: string,
+  ): Promise<{ pfn: string | null; channelUri: string | null; status: number | null; updatedAt: Date } | undefined> {
     return this.#run((db) => m.getPushChannel(db, devicePk));
   }
 
@@ -664,7 +653,12 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => m.recordStatus(db, devicePk, commandId, status, now));
   }
 
-  async recordResults(devicePk: string, commandId: string, results: Array<{ locUri: string; format?: string; data: string }>, now: Date): Promise<void> {
+  async recordResults(
+    devicePk: string,
+    commandId: string,
+    results: Array<{ locUri: string; format?: string; data: string }>,
+    now: Date,
+  ): Promise<void> {
     return this.#run((db) => m.recordResults(db, devicePk, commandId, results, now));
   }
 
@@ -680,7 +674,11 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => m.cancelCommands(db, devicePk, ids, now));
   }
 
-  async cancelPending(devicePk: string, match: { origin: CommandOrigin } | { locUri: string; userId: string | null }, now: Date): Promise<number> {
+  async cancelPending(
+    devicePk: string,
+    match: { origin: CommandOrigin } | { locUri: string; userId: string | null },
+    now: Date,
+  ): Promise<number> {
     return this.#run((db) => m.cancelPending(db, devicePk, match, now));
   }
 
@@ -811,7 +809,10 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => adm.pruneAdminSessions(db, now, idleBefore));
   }
 
-  async createApiToken(input: Omit<ApiTokenRecord, 'createdByUpn' | 'lastUsedAt' | 'revokedAt'>, audit?: NewAuditEntry): Promise<ApiTokenRecord> {
+  async createApiToken(
+    input: Omit<ApiTokenRecord, 'createdByUpn' | 'lastUsedAt' | 'revokedAt'>,
+    audit?: NewAuditEntry,
+  ): Promise<ApiTokenRecord> {
     return this.#run((db) => adm.createApiToken(db, input, audit), {
       conflict: `an API token named "${input.name}" already exists`,
       missing: `user ${input.createdByUserId} does not exist`,
@@ -842,7 +843,10 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => adm.appendAudit(db, entry));
   }
 
-  async completeAudit(id: string, result: { outcome: Exclude<AuditOutcome, 'pending'>; after: unknown; error: string | null }): Promise<void> {
+  async completeAudit(
+    id: string,
+    result: { outcome: Exclude<AuditOutcome, 'pending'>; after: unknown; error: string | null },
+  ): Promise<void> {
     return this.#run((db) => adm.completeAudit(db, id, result));
   }
 
@@ -891,7 +895,9 @@ class SqlStorage implements Storage, ManagementStorage {
   }
 
   async addGroupToGroup(parentId: string, childId: string): Promise<void> {
-    return this.#run((db) => pol.addGroupToGroup(db, this.kind, parentId, childId), { missing: `group ${parentId} or ${childId} does not exist` });
+    return this.#run((db) => pol.addGroupToGroup(db, this.kind, parentId, childId), {
+      missing: `group ${parentId} or ${childId} does not exist`,
+    });
   }
 
   async removeGroupFromGroup(parentId: string, childId: string): Promise<void> {

@@ -81,11 +81,7 @@ export function initial(dialect: SqlDialectKind): Migration {
         .addUniqueConstraint('enrollments_cert_thumbprint_key', ['cert_thumbprint'])
         .addCheckConstraint('enrollments_status_check', sql`status in ('active', 'superseded', 'unenrolled')`)
         .execute();
-      await db.schema
-        .createIndex('enrollments_device_pk_idx')
-        .on('enrollments')
-        .columns(['device_pk', 'status'])
-        .execute();
+      await db.schema.createIndex('enrollments_device_pk_idx').on('enrollments').columns(['device_pk', 'status']).execute();
 
       await db.schema
         .createTable('device_hwdevids')

@@ -157,7 +157,16 @@ export function management(dialect: SqlDialectKind): Migration {
       }
       await db.schema.dropIndex('devices_user_id_idx').ifExists().execute();
       await db.schema.alterTable('enrollments').dropColumn('revoked_at').execute();
-      for (const column of ['push_status', 'push_updated_at', 'push_channel_uri', 'push_pfn', 'retired_at', 'inventory', 'last_check_in_at', 'ownership']) {
+      for (const column of [
+        'push_status',
+        'push_updated_at',
+        'push_channel_uri',
+        'push_pfn',
+        'retired_at',
+        'inventory',
+        'last_check_in_at',
+        'ownership',
+      ]) {
         await db.schema.alterTable('devices').dropColumn(column).execute();
       }
     },
