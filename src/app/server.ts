@@ -12,6 +12,8 @@ import { EnrollmentService, PROVIDER_ID } from '../core/enrollment/enrollment-se
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
 import { EnrollmentPolicy } from '../core/policy/enrollment-policy.js';
+import { DirectoryTokens } from '../core/entra/directory-token.js';
+import { createRemoteJWKSet } from 'jose';
 import { MfaService } from '../core/mfa/mfa-service.js';
 import { DeviceAuthenticator } from '../core/management/device-auth.js';
 import { SessionEngine } from '../core/management/session-engine.js';
@@ -92,8 +94,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     // URLs carry the real bound ports (port 0 in tests); filled in once both listeners are up.
     let urls = buildEnrollmentUrls(config.publicHost, config.port, config.managementPort);
     const policy = new EnrollmentPolicy({ storage, clock });
+    // Entra ID directory tokens (automatic enrollment): keys from the database, or fetched and cached by jose.
+    const directoryTokens = new DirectoryTokens({
+      store: storage,
+      users: directory,
+      clock,
+      serverUrl: () => new URL(urls.discovery).origin,
+      remoteKeys: (url) => createRemoteJWKSet(url),
+    });
     const enrollment = new EnrollmentService({
       policy,
+      directoryTokens,
       storage,
       directory,
       tokens,

@@ -10,6 +10,7 @@ import { registerDataCommands } from './data-commands.js';
 import { registerManagementCommands } from './management-commands.js';
 import { registerPolicyCommands, registerSettingsCommands } from './policy-commands.js';
 import { registerMfaCommands } from './mfa-commands.js';
+import { registerEntraCommands } from './entra-commands.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerAdminCommands(program);
   registerMfaCommands(program);
+  registerEntraCommands(program);
   registerManagementCommands(program);
   registerPolicyCommands(program);
   registerSettingsCommands(program);

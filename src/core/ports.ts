@@ -12,6 +12,7 @@
 import type { AdminStorage } from './admin/ports.js';
 import type { ManagementStorage } from './management/ports.js';
 import type { MfaStore } from './mfa/ports.js';
+import type { EntraStore } from './entra/ports.js';
 import type { PolicyStorage } from './policy/ports.js';
 
 export type AuthPolicy = 'OnPremise' | 'Federated';
@@ -215,6 +216,7 @@ export interface Storage
     ManagementStorage,
     AdminStorage,
     MfaStore,
+    EntraStore,
     PolicyStorage {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;

@@ -78,6 +78,13 @@ export interface EnrollOptions {
    * for a second factor (the MFA setting). Without it such a sign-in fails at step 'sign-in'.
    */
   totp?: () => string | Promise<string>;
+  /**
+   * An Entra ID access token (a JWT): sent as the BinarySecurityToken (ValueType
+   * urn:ietf:params:oauth:token-type:jwt) to policy and enrollment, as Windows does for a directory join or
+   * "add work account". There is no sign-in page then (Entra ID authenticated the user); discovery still
+   * supplies the URLs.
+   */
+  directoryToken?: string;
 }
 
 export interface EnrollmentOutcome {
@@ -132,14 +139,16 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollmentOutcome> {
   }
 
   const security: WsSecurityToken =
-    authPolicy === 'OnPremise'
-      ? { kind: 'username', username: opts.upn, password: opts.password }
-      : {
-          kind: 'binary',
-          valueType: VALUE_TYPES.deviceEnrollmentUserToken,
-          encodingType: WSS.base64Binary,
-          value: Buffer.from(await federatedSignIn(discovery, opts), 'utf8'),
-        };
+    opts.directoryToken !== undefined
+      ? { kind: 'binary', valueType: VALUE_TYPES.jwt, encodingType: WSS.base64Binary, value: Buffer.from(opts.directoryToken, 'utf8') }
+      : authPolicy === 'OnPremise'
+        ? { kind: 'username', username: opts.upn, password: opts.password }
+        : {
+            kind: 'binary',
+            valueType: VALUE_TYPES.deviceEnrollmentUserToken,
+            encodingType: WSS.base64Binary,
+            value: Buffer.from(await federatedSignIn(discovery, opts), 'utf8'),
+          };
 
   const policy = await soap(
     'policy',

@@ -23,6 +23,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, WinrollError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DirectoryService } from '../directory/directory-service.js';
+import type { DirectoryTokens } from '../entra/directory-token.js';
 import type { Decision, EnrollmentMethod } from '../policy/decide.js';
 import type { EnrollmentPolicy } from '../policy/enrollment-policy.js';
 import { DeviceAuthenticator } from '../management/device-auth.js';
@@ -101,12 +102,16 @@ export interface EnrollmentServiceDeps {
   secondFactor?: { isRequiredFor(user: User): Promise<boolean> };
   /** Who may enroll: licenses, scopes, restrictions; every attempt is recorded with its reasons. */
   policy: EnrollmentPolicy;
+  /** Entra ID directory tokens (automatic enrollment); without it such tokens are refused. */
+  directoryTokens?: DirectoryTokens;
 }
 
 interface Authenticated {
   user: User;
-  via: 'password' | 'token';
+  via: 'password' | 'token' | 'directory';
   token?: EnrollmentTokenClaims;
+  /** The Entra tenant of a directory token. */
+  tenantId?: string;
 }
 
 const DEVICE_ID = /^(?:[0-9A-Fa-f]{32}|\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?)$/;
@@ -166,13 +171,14 @@ export class EnrollmentService {
   getPolicies(body: Buffer, traceId: string): Promise<SoapResult> {
     // A refusal here (bad password, disabled account, MFA required) is an enrollment attempt too.
     let upn: string | null = null;
+    let method: EnrollmentMethod = 'user';
     const recordFault = (fault: SoapFault) =>
       this.#d.policy.record({
         traceId,
         user: null,
         upn,
         deviceId: null,
-        method: 'user',
+        method,
         enrollmentType: null,
         osVersion: null,
         fault: { subcode: fault.subcode, errorType: fault.errorType, reasons: [fault.detail ?? fault.message] },
@@ -184,7 +190,10 @@ export class EnrollmentService {
       async (envelope) => {
         const req = decodeGetPoliciesRequest(envelope);
         if (req.security?.kind === 'username') upn = req.security.username.slice(0, 256).toLowerCase();
-        const auth = await this.#authenticate(req.security);
+        if (isDirectoryToken(req.security)) method = 'automatic';
+        const auth = await this.#authenticate(req.security, (who) => {
+          upn = who;
+        });
         const validitySeconds = this.#d.deviceCertValidityDays * 86400;
         return {
           xml: encodeGetPoliciesResponse({
@@ -227,6 +236,7 @@ export class EnrollmentService {
       async (envelope) => {
         const req = decodeRequestSecurityToken(envelope);
         if (req.security?.kind === 'username') attempt.upn = req.security.username.slice(0, 256).toLowerCase();
+        if (isDirectoryToken(req.security)) attempt.method = 'automatic';
         if (req.requestType === 'Renew') {
           // This listener never sees a client certificate; renewal is provisioned at the management port.
           throw new SoapFault({
@@ -236,7 +246,9 @@ export class EnrollmentService {
             detail: `Renew posted to the enrollment URL; renewal is served at ${this.#d.urls().renewal}`,
           });
         }
-        const auth = await this.#authenticate(req.security);
+        const auth = await this.#authenticate(req.security, (who) => {
+          attempt.upn = who;
+        });
         attempt.user = auth.user;
         if (req.requestType !== 'Issue') {
           throw new SoapFault({ subcode: 'Authorization', errorType: 'NotSupported', message: 'Enrollment recovery is not supported.' });
@@ -256,8 +268,9 @@ export class EnrollmentService {
         const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
         Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
         // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
-        // package, programmatic) sends Device. Directory tokens (automatic enrollment) arrive with Entra.
-        attempt.method = enrollmentType === 'Device' ? 'bulk' : 'user';
+        // package, programmatic) sends Device. A directory token means the directory handed the device over
+        // (automatic enrollment): Device is a directory join, Full is "add work account".
+        attempt.method = auth.via === 'directory' ? 'automatic' : enrollmentType === 'Device' ? 'bulk' : 'user';
 
         const csr = parseAndCheckCsr(req.binaryToken.value, deviceId);
 
@@ -504,7 +517,8 @@ export class EnrollmentService {
     }
   }
 
-  async #authenticate(token: WsSecurityToken | undefined): Promise<Authenticated> {
+  /** `identified` learns the UPN a credential names, before it is known to be good (for the attempt log). */
+  async #authenticate(token: WsSecurityToken | undefined, identified?: (upn: string) => void): Promise<Authenticated> {
     if (!token) {
       throw new SoapFault({ subcode: 'InvalidSecurity', message: 'The request carries no WS-Security credentials.' });
     }
@@ -554,6 +568,33 @@ export class EnrollmentService {
         });
       }
       return { user, via: 'token', token: check.claims };
+    }
+    if (token.valueType === VALUE_TYPES.jwt) {
+      if (!this.#d.directoryTokens) {
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message: 'This server does not accept directory (Entra ID) sign-ins.',
+          detail: 'directory token, but no directory tenant support is configured',
+        });
+      }
+      // The JWT is never logged; only the outcome's tenant id and UPN are.
+      const check = await this.#d.directoryTokens.verify(token.value.toString('utf8').trim());
+      if (check.upn) identified?.(check.upn);
+      if (!check.ok) {
+        throw new SoapFault({
+          subcode: 'Authentication',
+          message:
+            check.reason === 'unknown_tenant'
+              ? `Your organisation's directory (tenant ${check.tenantId ?? 'unknown'}) is not connected to this device management server.`
+              : check.reason === 'expired'
+                ? 'Your sign-in has expired. Sign in again.'
+                : check.reason === 'unknown_user' || check.reason === 'disabled'
+                  ? 'Your account is not allowed to enroll devices in this organisation.'
+                  : 'The directory sign-in token is not valid.',
+          detail: check.detail,
+        });
+      }
+      return { user: check.user, via: 'directory', tenantId: check.tenantId };
     }
     throw new SoapFault({
       subcode: 'Authentication',
@@ -649,6 +690,10 @@ function parseEnrollmentType(raw: string | undefined): EnrollmentType {
   if (v === 'full') return 'Full';
   if (v === 'device') return 'Device';
   throw new SoapFault({ subcode: 'MessageFormat', message: `Unknown EnrollmentType "${raw.slice(0, 32)}".` });
+}
+
+function isDirectoryToken(token: WsSecurityToken | undefined): boolean {
+  return token?.kind === 'binary' && token.valueType === VALUE_TYPES.jwt;
 }
 
 function clip(v: string | undefined, max: number): string | null {

@@ -98,7 +98,9 @@ export class EnrollmentPolicy {
       enrollmentType: attempt.enrollmentType,
       osVersion: attempt.osVersion,
       ownership: d?.ownership ?? null,
-      outcome: d && !attempt.fault ? d.outcome : 'refused',
+      // A MAM decision is answered with a fault today (app-protection registration is later work), but the
+      // attempt's outcome is the decision's own.
+      outcome: d && (!attempt.fault || d.outcome === 'mam') ? d.outcome : 'refused',
       errorType: attempt.fault?.errorType ?? d?.errorType ?? null,
       subcode: attempt.fault?.subcode ?? d?.subcode ?? null,
       reasons: attempt.fault ? [...(d?.reasons ?? []), ...attempt.fault.reasons] : (d?.reasons ?? []),

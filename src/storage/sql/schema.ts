@@ -207,6 +207,7 @@ export interface Database {
   corporate_identifiers: CorporateIdentifiersTable;
   enrollment_attempts: EnrollmentAttemptsTable;
   mfa_factors: MfaFactorsTable;
+  entra_tenants: EntraTenantsTable;
   admin_roles: AdminRolesTable;
   admin_sessions: AdminSessionsTable;
   api_tokens: ApiTokensTable;
@@ -358,4 +359,18 @@ export interface MfaFactorsTable {
   created_at: string;
   confirmed_at: string | null;
   last_used_at: string | null;
+}
+
+// -- Entra ID tenants (migration 0007) -------------------------------------------------------------------
+
+export interface EntraTenantsTable {
+  tenant_id: string;
+  client_id: string;
+  /** JSON array of strings. */
+  issuers: string;
+  /** JWKS JSON document, or null when fetched from jwks_url. */
+  jwks: string | null;
+  jwks_url: string | null;
+  created_at: string;
+  updated_at: string;
 }

@@ -42,6 +42,7 @@ import type {
 } from '../../core/ports.js';
 import type * as P from '../../core/policy/ports.js';
 import type { MfaFactor, MfaFactorSummary } from '../../core/mfa/ports.js';
+import type { EntraTenant } from '../../core/entra/ports.js';
 import { InvalidInputError, NotFoundError, WinrollError } from '../../shared/errors.js';
 import { boolFromDb, boolToDb, jsonToDb, timeFromDb, timeToDb } from './codecs.js';
 import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from './dialects.js';
@@ -50,6 +51,7 @@ import { newId } from './ids.js';
 import * as adm from './admin.js';
 import * as m from './management.js';
 import * as mfa from './mfa.js';
+import * as entra from './entra.js';
 import * as pol from './policy.js';
 import { StaticMigrationProvider } from './migrations/index.js';
 import { selectDevices, toEnrollment, withWarnings } from './rows.js';
@@ -886,6 +888,24 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async deleteMfaFactor(userId: string): Promise<boolean> {
     return this.#run((db) => mfa.deleteMfaFactor(db, userId));
+  }
+
+  // -- Entra ID tenants (entra.ts; port in core/entra/ports.ts) ---------------------------------------
+
+  async saveEntraTenant(input: Omit<EntraTenant, 'createdAt' | 'updatedAt'> & { now: Date }): Promise<EntraTenant> {
+    return this.#run((db) => entra.saveEntraTenant(db, input));
+  }
+
+  async getEntraTenant(tenantId: string): Promise<EntraTenant | undefined> {
+    return this.#run((db) => entra.getEntraTenant(db, tenantId));
+  }
+
+  async listEntraTenants(): Promise<EntraTenant[]> {
+    return this.#run((db) => entra.listEntraTenants(db));
+  }
+
+  async deleteEntraTenant(tenantId: string): Promise<boolean> {
+    return this.#run((db) => entra.deleteEntraTenant(db, tenantId));
   }
 
   // -- who may enroll (policy.ts; ports in core/policy/ports.ts) -------------------------------------------

@@ -5,6 +5,7 @@ import { renewal } from './0003_renewal.js';
 import { policy } from './0004_policy.js';
 import { admin } from './0005_admin.js';
 import { mfa } from './0006_mfa.js';
+import { directoryTenants } from './0007_directory_tenants.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -20,6 +21,7 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
     '0004_policy': policy(dialect),
     '0005_admin': admin(dialect),
     '0006_mfa': mfa(dialect),
+    '0007_directory_tenants': directoryTenants(dialect),
   };
 }
 
