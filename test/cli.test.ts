@@ -244,9 +244,12 @@ describe('winroll CLI', () => {
       const rename = await winroll(['devices', 'action', id, 'rename', 'LAB-1', '--data-dir', dir]);
       expect(rename.code).not.toBe(0);
       expect(rename.stderr.trim()).toBe('winroll: only corporate-owned devices can be renamed remotely');
+      // An admin corrects the ownership; then the rename is accepted.
+      expect((await winroll(['devices', 'ownership', id, 'corporate', '--data-dir', dir])).stdout).toContain(`${id} is now corporate`);
+      expect((await winroll(['devices', 'action', id, 'rename', 'LAB-1', '--data-dir', dir])).stdout).toContain(`queued rename for ${id}`);
 
       const shown = await winroll(['devices', 'show', id, '--data-dir', dir]);
-      expect(shown.stdout).toContain('ownership     personal');
+      expect(shown.stdout).toContain('ownership     corporate');
       expect(shown.stdout).toMatch(/action restart\s+Exec \.\/Device\/Vendor\/MSFT\/Reboot\/RebootNow\s+queued/);
       expect(shown.stdout).toMatch(/profile\s+Add \.\/Device\/Vendor\/MSFT\/Policy\/Config\/Camera\/AllowCamera\s+queued/);
       expect(shown.stdout).toMatch(/OS\s+Windows 11 Pro 10\.0\.26100\.4061/);

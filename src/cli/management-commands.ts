@@ -135,6 +135,14 @@ export function registerManagementCommands(program: Command): void {
     );
   });
 
+  addDataOptions(devices.command('ownership').argument('<device-id>').argument('<ownership>', 'personal or corporate')).action(
+    async (id: string, ownership: string, opts: DataFlags) => {
+      if (ownership !== 'personal' && ownership !== 'corporate') throw new CliError('ownership must be personal or corporate');
+      await withAdmin(opts, (_a, o) => o.setOwnership(CLI_CONTEXT, id, ownership));
+      print(opts.json, { deviceId: id.toUpperCase(), ownership }, () => `${id.toUpperCase()} is now ${ownership}`);
+    },
+  );
+
   const profiles = program.command('profiles').description('configuration profiles: CSP settings assigned to groups or devices');
   addDataOptions(
     profiles.command('add').argument('<file>', 'profile as JSON or YAML: name, scope (user|device), settings [{path, format, value}]'),

@@ -8,7 +8,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { RemoteAction } from '../management/actions.js';
 import type { ManagementAdmin } from '../management/admin.js';
-import type { AssignmentTarget, Group, Profile, QueuedCommand } from '../management/ports.js';
+import type { AssignmentTarget, Ownership, Group, Profile, QueuedCommand } from '../management/ports.js';
 import type { PushOutcome } from '../management/push.js';
 import type { AuthPolicy, Domain, Storage, User } from '../ports.js';
 import { type AuditContext, AuditTrail } from './audit.js';
@@ -132,6 +132,19 @@ export class AdminOperations {
         state: q.state,
         push: q.push.ok ? 'sent' : q.push.reason,
       }),
+    );
+  }
+
+  /** Admins can correct a device's ownership later (it decides what may be done to it, e.g. Rename). */
+  async setOwnership(ctx: AuditContext, deviceId: string, ownership: Ownership): Promise<void> {
+    const managed = await this.#storage.getManagedDevice(deviceId.toUpperCase());
+    if (!managed) throw new NotFoundError(`no enrolled device ${deviceId}`);
+    const before = await this.#storage.getOwnership(managed.device.id);
+    await this.#audit.record(
+      ctx,
+      { action: 'device.set_ownership', targetType: 'device', targetId: managed.device.deviceId, before },
+      () => this.#storage.recordOwnership(managed.device.id, ownership, 'changed by an admin'),
+      () => ({ ownership, rule: 'changed by an admin' }),
     );
   }
 

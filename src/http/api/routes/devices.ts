@@ -1,6 +1,6 @@
 /** Enrolled devices, their commands, and remote actions. */
 import { z } from 'zod';
-import { ANY_ROLE, HELPDESK_ROLES, rolesForAction } from '../../../core/admin/roles.js';
+import { ADMINISTRATOR_ONLY, ANY_ROLE, HELPDESK_ROLES, rolesForAction } from '../../../core/admin/roles.js';
 import type { RemoteAction } from '../../../core/management/actions.js';
 import { decodeCursor, encodeCursor, pageOf, pageQuery } from '../pagination.js';
 import { type ApiRoute, route } from '../route.js';
@@ -83,6 +83,22 @@ export const deviceRoutes: ApiRoute[] = [
         state: q.state,
         push: q.push.ok ? { ok: true } : { ok: false, reason: q.push.reason, detail: q.push.detail },
       };
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/devices/{deviceId}/ownership',
+    operationId: 'setDeviceOwnership',
+    summary: "Change a device's ownership",
+    description: 'Ownership decides what may be done to the device (rename is for corporate devices only). Audited.',
+    tag: 'devices',
+    access: ADMINISTRATOR_ONLY,
+    params: deviceParam,
+    body: z.object({ ownership: z.enum(['personal', 'corporate']) }),
+    response: { status: 204, description: 'Changed.' },
+    async handler({ params, body, deps, audit }) {
+      await deps.operations.setOwnership(audit, params.deviceId, body.ownership);
+      return undefined;
     },
   }),
 ];
