@@ -3,7 +3,6 @@
  * CSRF, the role matrix, API tokens, problem+json errors, pagination, the audit log, session timeouts,
  * login rate limiting and the OpenAPI document.
  */
-import https from 'node:https';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
@@ -12,25 +11,14 @@ import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { DirectoryService } from '../../src/core/directory/directory-service.js';
 import { apiRoutes } from '../../src/http/api/index.js';
 import { type Clock, fixedClock } from '../../src/shared/clock.js';
+import { type ApiResponse, type Creds, apiClient } from '../support/api-client.js';
 import { enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const MINUTE = 60_000;
 
-interface Res {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected field by field
-  json: any;
-}
-
-interface Creds {
-  cookie?: string;
-  csrf?: string;
-  bearer?: string;
-}
+type Res = ApiResponse;
 
 /** A clock that runs with real time plus an offset the test can move forward. */
 function offsetClock(): Clock & { advance(ms: number): void } {
@@ -51,45 +39,8 @@ describe.each(ENGINES)('admin API (%s)', (engine) => {
   let deviceIds: string[] = [];
   const sessions: Record<'administrator' | 'helpdesk' | 'readonly', Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
 
-  function call(
-    method: string,
-    path: string,
-    opts: Creds & { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {},
-  ): Promise<Res> {
-    const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-    const headers: Record<string, string> = { ...opts.headers };
-    if (body !== undefined) {
-      headers['content-type'] = opts.contentType ?? 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    if (opts.cookie) headers.cookie = opts.cookie;
-    if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
-    if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/api/v1${path}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
-  async function signIn(upn: string, password = PW): Promise<Creds & { res: Res }> {
-    const res = await call('POST', '/session', { body: { upn, password } });
-    const setCookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
-    return { res, cookie: setCookie.split(';')[0], csrf: res.json?.csrfToken };
-  }
+  const { call, signIn: signInAs } = apiClient(srv);
+  const signIn = (upn: string, password = PW) => signInAs(upn, password);
 
   function expectProblem(res: Res, status: number, code: string): void {
     expect(res.status, res.text).toBe(status);
