@@ -11,6 +11,7 @@ import { type EnrollmentUrls, buildEnrollmentUrls } from '../core/enrollment/end
 import { EnrollmentService, PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
+import { TermsOfUse } from '../core/enrollment/terms-of-use.js';
 import { EnrollmentPolicy } from '../core/policy/enrollment-policy.js';
 import { DirectoryTokens } from '../core/entra/directory-token.js';
 import { createRemoteJWKSet } from 'jose';
@@ -74,7 +75,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     );
     if (caPair.created) logger.info({ file: paths.enrollmentCaCert }, 'created the enrollment root CA');
     const ca = new CertificateAuthority({ certPem: caPair.certPem, keyPem: caPair.keyPem });
-    const tokens = new EnrollmentTokens(await loadOrCreateSecret(paths.tokenSecret), clock);
+    const tokenSecret = await loadOrCreateSecret(paths.tokenSecret);
+    const tokens = new EnrollmentTokens(tokenSecret, clock);
     const directory = new DirectoryService({ storage, clock });
     // Second factor for enrollment; the key never leaves the data folder (README: back it up with the database).
     const mfa = new MfaService({
@@ -102,9 +104,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       serverUrl: () => new URL(urls.discovery).origin,
       remoteKeys: (url) => createRemoteJWKSet(url),
     });
+    // The MDM terms-of-use page: its form state and OpaqueBlob are HS256 on the enrollment-token secret.
+    const termsOfUse = new TermsOfUse({ directoryTokens, policy, secret: tokenSecret, clock });
     const enrollment = new EnrollmentService({
       policy,
       directoryTokens,
+      termsOfUse,
       storage,
       directory,
       tokens,
@@ -126,6 +131,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger,
       enrollment,
       federated,
+      termsOfUse,
       organizationName: config.organizationName,
       tlsRootCaPem: tls.rootCaPem,
       publicHost: config.publicHost,

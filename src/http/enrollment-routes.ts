@@ -8,9 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../core/enrollment/endpoints.js';
 import type { EnrollmentService, SoapResult } from '../core/enrollment/enrollment-service.js';
 import { type FederatedSignIn, isAcceptableAppru } from '../core/enrollment/federated-sign-in.js';
+import type { TermsOfUse, TermsOfUseErrorCode } from '../core/enrollment/terms-of-use.js';
 import { SoapFault, encodeSoapFault } from '../protocol/soap/fault.js';
 import { type ClientIdentityOptions, clientIdentity } from './client-identity.js';
 import { renderCodePage, renderPlainPage, renderSignInPage, renderTokenHandoff } from './sign-in-page.js';
+import { renderTermsOfUsePage, themeFor } from './terms-of-use-page.js';
 
 /** The largest enrollment request we accept: a real RST is about 4 KB; 64 KB leaves room for big CSRs. */
 export const SOAP_BODY_LIMIT = 64 * 1024;
@@ -21,6 +23,8 @@ export interface EnrollmentRouteDeps {
   enrollment: EnrollmentService;
   federated: FederatedSignIn;
   organizationName: string;
+  /** The MDM terms-of-use page (Entra ID join and work accounts); not served without it. */
+  termsOfUse?: TermsOfUse | undefined;
 }
 
 export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRouteDeps): Promise<void> {
@@ -33,6 +37,15 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const traceId = randomUUID();
+    if (req.url.toLowerCase().startsWith(PATHS.termsOfUse.toLowerCase())) {
+      req.log.warn({ traceId, err: err.message }, 'terms-of-use request refused');
+      return sendHtml(
+        reply,
+        (err.statusCode ?? 500) < 500 ? 400 : 500,
+        renderPlainPage('Something went wrong', `The terms-of-use request could not be processed (reference ${traceId}).`),
+        { frameable: true },
+      );
+    }
     if (req.url.startsWith(PATHS.authentication)) {
       req.log.warn({ traceId, err: err.message }, 'sign-in page request refused');
       return sendHtml(
@@ -90,6 +103,8 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
       renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: (q.login_hint ?? '').slice(0, 256) }),
     );
   });
+
+  if (deps.termsOfUse) termsOfUseRoutes(app, deps.termsOfUse, deps.organizationName);
 
   app.post(PATHS.authentication, async (req, reply) => {
     const form = (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as Record<
@@ -155,6 +170,133 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
   });
 }
 
+/**
+ * The MDM terms-of-use page (protocol.md §3.3; intune-features.md §1.2, §4.4). Every answer after the
+ * redirect_uri check is a 302 to that ms-appx-web: URI (with `client-request-id` echoed); a redirect_uri
+ * that is not ms-appx-web: gets a plain 400 page and no redirect at all.
+ */
+function termsOfUseRoutes(app: FastifyInstance, tou: TermsOfUse, organizationName: string): void {
+  const badRedirect = (reply: FastifyReply) =>
+    sendHtml(
+      reply,
+      400,
+      renderPlainPage(
+        'Open this page from Windows',
+        'These terms of use are shown by Windows while it joins your organisation or adds a work account. Start from Settings > Accounts > Access work or school on the device.',
+      ),
+      { frameable: true },
+    );
+
+  app.get(PATHS.termsOfUse, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const redirectUri = acceptableRedirectUri(q.redirect_uri);
+    if (!redirectUri) return badRedirect(reply);
+    const crid = clientRequestId(q['client-request-id']);
+    const traceId = randomUUID();
+    const fail = (code: TermsOfUseErrorCode, description: string) =>
+      redirectWith(reply, redirectUri, { error: code, error_description: description }, crid);
+    try {
+      if (q['api-version'] !== '1.0') {
+        req.log.warn(
+          { traceId, clientRequestId: crid, apiVersion: q['api-version']?.slice(0, 16) },
+          'terms of use: unsupported api-version',
+        );
+        return fail('invalid_request', 'This server supports api-version 1.0 of the terms-of-use page.');
+      }
+      const join = (q.mode ?? '').toLowerCase() === 'azureadjoin';
+      const auth = req.headers.authorization;
+      const bearer = typeof auth === 'string' && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '').trim() : undefined;
+      const opened = await tou.open({ bearer, join, redirectUri, clientRequestId: crid, traceId });
+      if (!opened.ok) {
+        req.log.warn({ traceId, clientRequestId: crid, upn: opened.upn, code: opened.code, detail: opened.detail }, 'terms of use refused');
+        return fail(opened.code, opened.description);
+      }
+      req.log.info({ traceId, clientRequestId: crid, upn: opened.user.upn, tenantId: opened.tenantId, join }, 'terms of use shown');
+      const header = req.headers['cxh-host'];
+      return sendHtml(
+        reply,
+        200,
+        renderTermsOfUsePage({
+          organizationName,
+          theme: themeFor(typeof header === 'string' ? header : undefined),
+          state: opened.state,
+          allowDecline: !join,
+          action: PATHS.termsOfUse,
+        }),
+        { frameable: true },
+      );
+    } catch (err) {
+      req.log.error({ traceId, clientRequestId: crid, err }, 'terms of use failed');
+      return fail('server_error', 'The device management server hit an unexpected error. Try again later.');
+    }
+  });
+
+  app.post(PATHS.termsOfUse, async (req, reply) => {
+    const form = (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as Record<
+      string,
+      string | undefined
+    >;
+    const state = await tou.readState((form.state ?? '').slice(0, 4096));
+    // Without a valid state there is no redirect_uri we issued: answer with a page, not a redirect.
+    if (!state) {
+      return sendHtml(
+        reply,
+        400,
+        renderPlainPage('Start again', 'This terms-of-use page has expired or could not be read. Go back and start again.'),
+        { frameable: true },
+      );
+    }
+    const crid = state.clientRequestId;
+    try {
+      if (form.action === 'decline' && !state.join) {
+        req.log.info({ clientRequestId: crid, upn: state.upn }, 'terms of use declined');
+        return redirectWith(reply, state.redirectUri, { IsAccepted: 'false' }, crid);
+      }
+      if (form.action !== 'accept') {
+        return redirectWith(
+          reply,
+          state.redirectUri,
+          { error: 'invalid_request', error_description: 'The form was not understood.' },
+          crid,
+        );
+      }
+      const blob = await tou.issueBlob(state);
+      req.log.info({ clientRequestId: crid, upn: state.upn, tenantId: state.tenantId }, 'terms of use accepted');
+      return redirectWith(reply, state.redirectUri, { IsAccepted: 'true', OpaqueBlob: blob }, crid);
+    } catch (err) {
+      req.log.error({ clientRequestId: crid, err }, 'terms of use failed');
+      return redirectWith(
+        reply,
+        state.redirectUri,
+        { error: 'server_error', error_description: 'The device management server hit an unexpected error. Try again later.' },
+        crid,
+      );
+    }
+  });
+}
+
+/** Only Windows' own web-view callback (ms-appx-web://…): never redirect to a web site. */
+function acceptableRedirectUri(raw: string | undefined): string | undefined {
+  if (!raw || raw.length > 2048) return undefined;
+  return /^ms-appx-web:\/\/[\x21-\x7e]+$/i.test(raw) && !raw.includes('#') ? raw : undefined;
+}
+
+function clientRequestId(raw: string | undefined): string | null {
+  return raw && /^[A-Za-z0-9{}-]{1,128}$/.test(raw) ? raw : null;
+}
+
+function redirectWith(reply: FastifyReply, redirectUri: string, params: Record<string, string>, crid: string | null): FastifyReply {
+  const qs = new URLSearchParams(params);
+  if (crid) qs.set('client-request-id', crid);
+  // URLSearchParams encodes spaces as '+'; the contract asks for URL-encoded text, so use %20.
+  const query = qs.toString().replaceAll('+', '%20');
+  return reply
+    .code(302)
+    .header('location', `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}${query}`)
+    .header('cache-control', 'no-store')
+    .send();
+}
+
 /** What the code step says when a code is refused; the page keeps the state so the user can try again. */
 const CODE_ERRORS = {
   wrong_code: 'That code is not correct. Enter the current 6-digit code from your authenticator app.',
@@ -214,15 +356,21 @@ function sendSoap(reply: FastifyReply, xml: string): FastifyReply {
   return reply.code(200).header('content-type', SOAP_CONTENT_TYPE).header('content-length', Buffer.byteLength(xml)).send(xml);
 }
 
-function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+/**
+ * `frameable`: the terms-of-use page, which Windows 11 shows inside a frame of its own web host. It needs
+ * the user's bearer token to render, so another site cannot frame it for a victim.
+ */
+function sendHtml(reply: FastifyReply, status: number, html: string, opts: { frameable?: boolean } = {}): FastifyReply {
+  if (!opts.frameable) reply.header('x-frame-options', 'DENY');
   return reply
     .code(status)
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
-    .header('x-frame-options', 'DENY')
     .header(
       'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' ms-app: ms-appx-web:",
+      opts.frameable
+        ? "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ms-appx-web:"
+        : "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' ms-app: ms-appx-web:",
     )
     .send(html);
 }

@@ -85,6 +85,11 @@ export interface EnrollOptions {
    * supplies the URLs.
    */
   directoryToken?: string;
+  /**
+   * The OpaqueBlob the terms-of-use page returned (`IsAccepted=true&OpaqueBlob=…`), sent back as the
+   * ContextItem `EnrollmentData`, as Windows does after Entra join shows the page.
+   */
+  enrollmentData?: string;
 }
 
 export interface EnrollmentOutcome {
@@ -178,7 +183,10 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollmentOutcome> {
     security,
     csrDer,
     requestType: 'Issue',
-    context: contextItems(opts.device, enrollmentType, opts.requestVersion),
+    context: [
+      ...contextItems(opts.device, enrollmentType, opts.requestVersion),
+      ...(opts.enrollmentData !== undefined ? [['EnrollmentData', opts.enrollmentData] as [string, string]] : []),
+    ],
   });
   const provisioningXml = await soap('enroll', discovery.enrollmentServiceUrl, rstXml, opts.agent, decodeRequestSecurityTokenResponse);
   const checked = checkProvisioning(provisioningXml, opts.device, enrollmentType);

@@ -20,6 +20,8 @@ export const PATHS = {
   policy: '/EnrollmentServer/Policy.svc',
   enrollment: '/EnrollmentServer/Enrollment.svc',
   authentication: '/EnrollmentServer/Auth',
+  /** The MDM terms-of-use page Entra ID join and "add work account" open (the default MDM terms-of-use URL). */
+  termsOfUse: '/EnrollmentServer/TermsOfUse',
   management: '/ManagementServer/MDM.svc',
   renewal: '/EnrollmentServer/Renewal.svc',
 } as const;

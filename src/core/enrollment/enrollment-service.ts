@@ -30,6 +30,7 @@ import { DeviceAuthenticator } from '../management/device-auth.js';
 import type { AuthPolicy, EnrollmentType, Storage, User } from '../ports.js';
 import type { EnrollmentUrls } from './endpoints.js';
 import type { EnrollmentTokenClaims, EnrollmentTokens } from './enrollment-token.js';
+import type { TermsOfUse } from './terms-of-use.js';
 
 /** The DMClient provider id and w7 PROVIDER-ID; must stay stable for every device we ever enroll. */
 export const PROVIDER_ID = 'Winroll';
@@ -104,6 +105,11 @@ export interface EnrollmentServiceDeps {
   policy: EnrollmentPolicy;
   /** Entra ID directory tokens (automatic enrollment); without it such tokens are refused. */
   directoryTokens?: DirectoryTokens;
+  /**
+   * Checks the OpaqueBlob of the terms-of-use page, which Windows returns as the ContextItem
+   * `EnrollmentData` with a directory token. Optional: "add work account" skips the page.
+   */
+  termsOfUse?: Pick<TermsOfUse, 'verifyBlob'>;
 }
 
 interface Authenticated {
@@ -266,6 +272,25 @@ export class EnrollmentService {
         const hwDevIdRaw = ctx.get('HWDevID');
         const hwDevId = hwDevIdRaw && HW_DEV_ID.test(hwDevIdRaw) ? hwDevIdRaw.toUpperCase() : null;
         const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
+        const enrollmentData = ctx.get('EnrollmentData');
+        if (enrollmentData !== undefined && enrollmentData !== '' && auth.via === 'directory' && auth.tenantId && this.#d.termsOfUse) {
+          const blob = await this.#d.termsOfUse.verifyBlob(enrollmentData, {
+            userId: auth.user.id,
+            upn: auth.user.upn,
+            tenantId: auth.tenantId,
+          });
+          if (!blob.ok) {
+            throw new SoapFault({
+              subcode: 'Authorization',
+              errorType: 'InvalidEnrollmentData',
+              message:
+                blob.reason === 'expired'
+                  ? 'The terms of use were accepted too long ago. Start again to accept them once more.'
+                  : 'The terms-of-use acceptance sent with this enrollment is not valid for this account. Start again.',
+              detail: `EnrollmentData (terms-of-use blob) refused: ${blob.reason}`,
+            });
+          }
+        }
         Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
         // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
         // package, programmatic) sends Device. A directory token means the directory handed the device over
