@@ -1,21 +1,9 @@
-/**
- * The federated sign-in page in a real browser (Chromium), as Windows' web authentication broker shows
- * it: labelled fields, the login hint prefilled, a visible error on a wrong password, and on success a
- * form posting `wresult` to `appru` whose token then enrolls a device.
- */
-import { randomUUID } from 'node:crypto';
+
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWindowsCsr } from '../../src/pki/windows-csr.js';
-import { decodeSoapEnvelope } from '../../src/protocol/soap/envelope.js';
-import { VALUE_TYPES, WSS } from '../../src/protocol/soap/namespaces.js';
-import { decodeProvisioningDoc } from '../../src/protocol/wstep/provisioning-doc.js';
-import { encodeRequestSecurityToken } from '../../src/protocol/wstep/request-security-token.js';
-import { decodeRequestSecurityTokenResponse } from '../../src/protocol/wstep/response.js';
-import { newSimulatedDevice } from '../../src/simulator/device.js';
 import { chromiumPath, launchChromium } from '../support/browser.js';
-import { postSoap, soapBody } from '../support/http.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { enrollWithWresult } from '../support/wresult.js';
 
 const executable = chromiumPath();
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
@@ -65,30 +53,7 @@ describe.skipIf(!executable)('federated sign-in page in Chromium', () => {
     expect(wresult).toBeTruthy();
     await context.close();
 
-    const device = newSimulatedDevice();
-    const xml = encodeRequestSecurityToken({
-      messageId: 'urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749',
-      to: `${t.base}/EnrollmentServer/Enrollment.svc`,
-      security: {
-        kind: 'binary',
-        valueType: VALUE_TYPES.deviceEnrollmentUserToken,
-        encodingType: WSS.base64Binary,
-        value: Buffer.from(wresult ?? '', 'utf8'),
-      },
-      csrDer: buildWindowsCsr({
-        privateKey: device.privateKey,
-        publicKey: device.publicKey,
-        deviceId: device.deviceId,
-        requestGuid: randomUUID(),
-      }),
-      requestType: 'Issue',
-      context: [
-        ['DeviceID', device.deviceId],
-        ['EnrollmentType', 'Full'],
-      ],
-    });
-    const res = await postSoap(t.agent, `${t.base}/EnrollmentServer/Enrollment.svc`, xml);
-    const doc = decodeProvisioningDoc(decodeRequestSecurityTokenResponse(decodeSoapEnvelope(soapBody(res))));
+    const { device, doc } = await enrollWithWresult(t, wresult ?? '');
     expect(doc.myCerts[0]?.store).toBe('User');
     expect((await t.server.storage.getDevice(device.deviceId))?.upn).toBe('bob@fabrikam.com');
   });
