@@ -21,7 +21,7 @@ import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/devic
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { type ApiResponse, type Creds, apiClient, expectProblem } from '../support/api-client.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const KEY = generateDeviceKey();
@@ -44,7 +44,7 @@ type Entry = any;
 
 describe.each(ENGINES)('admin API: who may enroll (%s)', (engine) => {
   let t: TestServer | undefined;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
   const sessions: Record<Role, Creds> = { administrator: {}, helpdesk: {}, readonly: {} };

@@ -13,7 +13,7 @@ import { apiRoutes } from '../../src/http/api/index.js';
 import { type Clock, fixedClock } from '../../src/shared/clock.js';
 import { type ApiResponse, type Creds, apiClient } from '../support/api-client.js';
 import { enrollPc } from '../support/managed-device.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const MINUTE = 60_000;
@@ -34,7 +34,7 @@ function offsetClock(): Clock & { advance(ms: number): void } {
 describe.each(ENGINES)('admin API (%s)', (engine) => {
   let t: TestServer | undefined;
   const clock = offsetClock();
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   const srv = () => t as TestServer;
   let deviceIds: string[] = [];
   const sessions: Record<'administrator' | 'helpdesk' | 'readonly', Creds> = { administrator: {}, helpdesk: {}, readonly: {} };

@@ -10,10 +10,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type CryptoKey, type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
 const exec = promisify(execFile);
@@ -49,7 +49,7 @@ const automatic = { personal: 'Full', corporate: 'Device' } as const;
 
 describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engine) => {
   let t: TestServer | undefined;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   const srv = () => t as TestServer;
   const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
   const groups: Record<string, string> = {};

@@ -3,7 +3,7 @@
  * and PostgreSQL: what real Windows sent must get what real Windows accepts.
  */
 import { X509Certificate } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { spkiOf } from '../../src/pki/spki.js';
 import { sha1Thumbprint } from '../../src/pki/thumbprint.js';
 import { parseCertificateRequest } from '../../src/pki/windows-csr.js';
@@ -17,7 +17,7 @@ import { child, descendant } from '../../src/protocol/xml/reader.js';
 import { request } from '../../src/simulator/https-client.js';
 import { capture, captureCsrDer } from '../support/captures.js';
 import { faultOf, postSoap, soapBody } from '../support/http.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const DISCOVER = 'fleet-poc-win10-19043/01-discover.request.xml';
 const GET_POLICIES = 'fleet-poc-win10-19043/02-getpolicies-onpremise.request.xml';
@@ -56,7 +56,7 @@ describe.each(ENGINES)('captured Windows requests (%s)', (engine) => {
     return t;
   };
   const url = (p: string) => `${srv().base}${p}`;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
 
   run('answers the discovery GET probe (Host enterpriseenrollment.<domain>, TLS name covered) with 200 and an empty body', async () => {
     const res = await request({

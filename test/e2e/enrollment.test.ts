@@ -2,11 +2,11 @@
  * The simulator enrolls end to end over HTTPS, as a Windows PC would: on SQLite and PostgreSQL, with
  * OnPremise and Federated sign-in, for EnrollmentType Full and Device.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { enroll } from '../../src/simulator/enroll.js';
 import { createAgent } from '../../src/simulator/https-client.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PASSWORD = 'correct horse battery';
 // One key for the devices of this file: RSA key generation is the slow part and not under test.
@@ -15,7 +15,7 @@ const device = (overrides = {}) => newSimulatedDevice({ ...KEY, ...overrides });
 
 describe.each(ENGINES)('enrollment end to end (%s)', (engine) => {
   let t: TestServer | undefined;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   beforeAll(async () => {
     t = await startTestServer(engine);
     if (!t) return;

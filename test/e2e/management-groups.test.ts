@@ -3,12 +3,12 @@
  * simulator: the fan-out at assignment time queues them, a nesting made after the assignment is picked
  * up at the next session, and unnesting removes the settings again. On SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { enrollPc } from '../support/managed-device.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
@@ -17,7 +17,7 @@ const BLUETOOTH = './Device/Vendor/MSFT/Policy/Config/Connectivity/AllowBluetoot
 describe.each(ENGINES)('profiles through nested groups (%s)', (engine) => {
   let t: TestServer | undefined;
   let admin: ManagementAdmin;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   beforeAll(async () => {
     t = await startTestServer(engine);
     if (!t) return;

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { CertificateAuthority } from '../../src/pki/authority.js';
@@ -18,7 +18,7 @@ import { createAgent, request } from '../../src/simulator/https-client.js';
 import { randomBytes } from 'node:crypto';
 import { capture } from '../support/captures.js';
 import { enrollPc } from '../support/managed-device.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const HEADERS = { 'content-type': 'application/vnd.syncml.dm+xml', 'user-agent': 'MSFT OMA DM Client/1.2.0.1' };
@@ -42,7 +42,7 @@ const hdrStatus = (m: ReceivedServerMessage) => m.statuses.find((s) => s.cmdRef 
 describe.each(ENGINES)('management lifecycle (%s)', (engine) => {
   let t: TestServer | undefined;
   let admin: ManagementAdmin;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   beforeAll(async () => {
     t = await startTestServer(engine);
     if (!t) return;

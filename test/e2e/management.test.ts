@@ -3,12 +3,12 @@
  * devices and following edits, user settings waiting for a signed-in user, remote actions, unenrollment,
  * and refusals of certificates that are not an active enrollment's. On SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { enrollPc } from '../support/managed-device.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
@@ -18,7 +18,7 @@ const WALLPAPER = './User/Vendor/MSFT/Personalization/DesktopImageUrl';
 describe.each(ENGINES)('management over mTLS (%s)', (engine) => {
   let t: TestServer | undefined;
   let admin: ManagementAdmin;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   beforeAll(async () => {
     t = await startTestServer(engine);
     if (!t) return;

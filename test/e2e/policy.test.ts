@@ -4,14 +4,14 @@
  * and changes taking effect on the next enrollment. Checks the fault the device gets (as the HRESULT
  * Windows would show) and the recorded explanation with the same TraceID.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, } from 'vitest';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { EnrollmentPolicy } from '../../src/core/policy/enrollment-policy.js';
 import { PolicyAdmin } from '../../src/core/policy/policy-admin.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { type SimulatedDevice, generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const KEY = generateDeviceKey();
@@ -19,7 +19,7 @@ const KEY = generateDeviceKey();
 describe.each(ENGINES)('who may enroll, through the endpoint (%s)', (engine) => {
   let t: TestServer | undefined;
   let admin: PolicyAdmin;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   const srv = () => t as TestServer;
 
   beforeAll(async () => {

@@ -5,7 +5,7 @@
  * refusal is a SOAP fault Windows parses and changes nothing.
  */
 import { X509Certificate, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, } from 'vitest';
 import { CertificateAuthority } from '../../src/pki/authority.js';
 import { createRootCa } from '../../src/pki/ca.js';
 import { buildRenewalRequest } from '../../src/pki/renewal-request.js';
@@ -21,7 +21,7 @@ import { DeviceSideState, checkIn } from '../../src/simulator/manage.js';
 import { type RenewOptions, type RenewalOutcome, renew } from '../../src/simulator/renew.js';
 import { faultOf, postSoap } from '../support/http.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
-import { ENGINES, type TestServer, startTestServer } from '../support/server.js';
+import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const UPN = 'alice@contoso.com';
@@ -49,7 +49,7 @@ async function refusal(
 describe.each(ENGINES)('certificate renewal (%s)', (engine) => {
   const clock = offsetClock();
   let t: TestServer | undefined;
-  const run = engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  const run = itOn(engine);
   beforeAll(async () => {
     t = await startTestServer(engine, {}, {}, { clock });
     if (!t) return;

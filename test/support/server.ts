@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { DirectoryService } from '../../src/core/directory/directory-service.js';
@@ -103,3 +104,11 @@ export async function startTestServer(
 
 /** Engines to run end-to-end suites on: SQLite always, PostgreSQL when configured (always in CI). */
 export const ENGINES: Engine[] = ['sqlite', 'postgres'];
+
+/**
+ * `it` for suites run on each engine: PostgreSQL cases are skipped (with the reason printed by
+ * pgTestUrl) when no server is configured outside CI; in CI a missing server fails instead.
+ */
+export function itOn(engine: Engine): typeof it {
+  return engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+}
