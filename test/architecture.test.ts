@@ -21,8 +21,12 @@ const ALLOWED: Record<string, string[]> = {
   simulator: ['protocol', 'pki', 'shared'],
   // Adapters to outside services (WNS); like storage they implement core ports.
   push: ['core', 'shared'],
-  app: ['config', 'core', 'http', 'observability', 'pki', 'protocol', 'shared', 'storage', 'simulator', 'push'],
-  cli: ['app', 'config', 'core', 'shared', 'simulator', 'observability', 'pki', 'push'],
+  // Microsoft Graph client (directory sync, compliance write-back); implements core ports.
+  graph: ['core', 'shared'],
+  // DNS and HTTPS checks of enrollment names (resolvers, the discovery probe); implement core's dns ports.
+  dns: ['core', 'protocol', 'shared'],
+  app: ['config', 'core', 'http', 'observability', 'pki', 'protocol', 'shared', 'storage', 'simulator', 'push', 'graph', 'dns'],
+  cli: ['app', 'config', 'core', 'shared', 'simulator', 'observability', 'pki', 'push', 'graph', 'dns'],
 };
 
 /** Packages and built-ins a layer must not use, whatever it imports of ours. */
@@ -30,7 +34,8 @@ const FORBIDDEN: Record<string, RegExp[]> = {
   protocol: [/^node:(fs|net|http|https|tls|child_process)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
   // pki may use node:net for its pure address parsing (isIP), but nothing that does I/O.
   pki: [/^node:(fs|http|https|tls|child_process|dns)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
-  core: [/^node:(fs|net|http|https|tls|child_process|dns)$/, /^(fastify|kysely|pg|better-sqlite3|pino)$/],
+  // openid-client does network I/O (discovery, token, userinfo): core gets it through OidcRelyingParty.
+  core: [/^node:(fs|net|http|https|tls|child_process|dns)$/, /^(fastify|kysely|pg|better-sqlite3|pino|openid-client|oidc-provider)$/],
   storage: [/^fastify$/],
   http: [/^(kysely|pg|better-sqlite3)$/],
 };

@@ -6,11 +6,16 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
+import { CompliancePageAccess } from '../core/compliance/page-access.js';
+import { ComplianceService } from '../core/compliance/service.js';
 import { DirectoryService } from '../core/directory/directory-service.js';
 import { type EnrollmentUrls, buildEnrollmentUrls } from '../core/enrollment/endpoints.js';
 import { EnrollmentService, PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
 import { EnrollmentTokens } from '../core/enrollment/enrollment-token.js';
+import { MAM_PATHS, MamRegistrationService } from '../core/enrollment/mam-registration.js';
 import { FederatedSignIn } from '../core/enrollment/federated-sign-in.js';
+import { OIDC_CALLBACK_PATH, OidcSignIn } from '../core/oidc/oidc-sign-in.js';
+import { OidcProviders } from '../core/oidc/providers.js';
 import { TermsOfUse } from '../core/enrollment/terms-of-use.js';
 import { EnrollmentPolicy } from '../core/policy/enrollment-policy.js';
 import { DirectoryTokens } from '../core/entra/directory-token.js';
@@ -27,6 +32,9 @@ import { CertificateAuthority } from '../pki/authority.js';
 import { createRootCa } from '../pki/ca.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { buildAdminApi } from './admin-api.js';
+import { buildDirectorySync, graphAccess } from './directory-sync.js';
+import { GraphComplianceWriter } from '../graph/compliance-writer.js';
+import { OpenIdRelyingParty } from './oidc-relying-party.js';
 import { dataPaths, ensureDir, loadOrCreatePair, loadOrCreateSecret } from './data-dir.js';
 import { openConfiguredStorage } from './storage.js';
 import { type ServerTls, ensureLocalTls, loadAdminTls } from './tls.js';
@@ -102,10 +110,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       users: directory,
       clock,
       serverUrl: () => new URL(urls.discovery).origin,
-      remoteKeys: (url) => createRemoteJWKSet(url),
+      // A device waits on the fetch: 5 s at most. An unknown kid refetches at most every 5 s (key rotation
+      // is picked up promptly; a flood of made-up kids cannot hammer the tenant's key URL); 10 min cache.
+      remoteKeys: (url) => createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 5_000, cacheMaxAge: 600_000 }),
     });
     // The MDM terms-of-use page: its form state and OpaqueBlob are HS256 on the enrollment-token secret.
-    const termsOfUse = new TermsOfUse({ directoryTokens, policy, secret: tokenSecret, clock });
+    const termsOfUse = new TermsOfUse({ directoryTokens, policy, secret: tokenSecret, clock, text: storage });
     const enrollment = new EnrollmentService({
       policy,
       directoryTokens,
@@ -122,28 +132,101 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       secondFactor: mfa,
     });
     const federated = new FederatedSignIn({ directory, tokens, mfa });
+    // External sign-in (OIDC) on the federated page: openid-client's network calls stay in the adapter;
+    // client secrets and the flow's sealed state use keys derived from the MFA master key.
+    const oidcKey = await loadOrCreateSecret(paths.mfaKey);
+    const oidc = new OidcSignIn({
+      store: storage,
+      relyingParty: new OpenIdRelyingParty(),
+      federated,
+      users: directory,
+      masterKey: oidcKey,
+      clock,
+      callbackUrl: () => new URL(urls.authentication).origin + OIDC_CALLBACK_PATH,
+    });
+    const oidcProviders = new OidcProviders({ store: storage, masterKey: oidcKey, clock });
 
-    const adminApi = buildAdminApi({ storage, directory, clock, config, policy, webBase: () => new URL(urls.discovery).origin });
+    // Directory sync: SCIM at /scim/v2 and the Entra Graph sync (secrets sealed with their own key).
+    const directorySync = await buildDirectorySync({ storage, clock, dataDir: config.dataDir });
+    // Compliance (core/compliance): evaluated when a session brings inventory, when the rules change and on
+    // the timer below. Write-back goes to Graph with the tenant's sync connection (app-only token); tenants
+    // without one fail visibly per device and are retried.
+    const graph = graphAccess(directorySync.entra);
+    const compliance = new ComplianceService({
+      storage,
+      clock,
+      logger,
+      writer: new GraphComplianceWriter({
+        graphUrl: async (t) => (await directorySync.entra.connection(t)).graphUrl,
+        getToken: (t) => graph.getToken(t),
+      }),
+    });
+    const compliancePage = new CompliancePageAccess({ directory, directoryTokens, secret: tokenSecret, clock });
+
+    const adminApi = buildAdminApi({
+      directorySync,
+      compliance,
+      storage,
+      directory,
+      clock,
+      config,
+      policy,
+      webBase: () => new URL(urls.discovery).origin,
+      oidcProviders,
+    });
     closers.unshift(() => adminApi.close());
+    // App protection without MDM (MAM): registration and policy sync on the web listener (one-way TLS).
+    const mamSyncUrl = () => new URL(urls.discovery).origin + MAM_PATHS.sync;
+    const mamRegistration = new MamRegistrationService({
+      storage,
+      policy,
+      directoryTokens,
+      termsOfUse,
+      clock,
+      logger,
+      syncUrl: mamSyncUrl,
+      providerId: PROVIDER_ID,
+      organizationName: config.organizationName,
+    });
     const web = createWebServer({
       adminApi: adminApi.api,
       tls,
       logger,
       enrollment,
       federated,
+      oidc,
       termsOfUse,
+      scim: { scim: directorySync.scim, webBase: () => new URL(urls.discovery).origin },
+      compliancePage: { access: compliancePage, compliance, organizationName: config.organizationName },
       organizationName: config.organizationName,
       tlsRootCaPem: tls.rootCaPem,
       publicHost: config.publicHost,
+      mam: {
+        registration: mamRegistration,
+        // The engine is built just below; a MAM sync never arrives before listen().
+        get engine() {
+          return engine;
+        },
+        syncUrl: mamSyncUrl,
+      },
     });
     const engine = new SessionEngine({
       storage,
-      authenticator: new DeviceAuthenticator({ caCertPem: ca.certPem, store: storage, clock }),
+      // MAM registrations have no certificate: their syncs are identified by the Entra user token.
+      authenticator: new DeviceAuthenticator({
+        caCertPem: ca.certPem,
+        store: storage,
+        clock,
+        bearer: { store: storage, tokens: directoryTokens },
+      }),
       clock,
       logger,
       managementUrl: () => urls.management,
       providerId: PROVIDER_ID,
       pushPfn: config.wns?.pfn,
+      // Directory-joined devices name their signed-in user with an Entra token; it picks that user's profiles.
+      userTokens: directoryTokens,
+      onInventory: (deviceId) => compliance.onInventory(deviceId),
     });
     const management = createManagementServer({
       tls,
@@ -202,6 +285,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const pruneTimer = setInterval(prune, 3600_000);
     pruneTimer.unref();
     closers.unshift(async () => clearInterval(pruneTimer));
+
+    // Compliance changes with time alone (grace periods end, devices stop checking in): re-evaluate hourly;
+    // write-back retries are due by the minute.
+    let complianceTicks = 0;
+    const complianceTimer = setInterval(() => {
+      const all = complianceTicks++ % 60 === 59 ? compliance.evaluateAll() : Promise.resolve();
+      all
+        .then(() => compliance.processWriteBack())
+        .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'compliance pass failed'));
+    }, 60_000);
+    complianceTimer.unref();
+    closers.unshift(async () => clearInterval(complianceTimer));
 
     logger.info({ urls, instance: randomUUID() }, 'winroll started');
     return {

@@ -110,11 +110,14 @@ export function registerDataCommands(program: Command): void {
     const list = await withStorage(opts, (s) => s.listDevices());
     print(opts.json, list, () =>
       table(
-        ['DEVICE ID', 'NAME', 'USER', 'TYPE', 'OS', 'STATUS', 'LAST ENROLLED', 'WARNINGS'],
+        ['DEVICE ID', 'NAME', 'USER', 'PRIMARY USER', 'MODE', 'TYPE', 'OS', 'STATUS', 'LAST ENROLLED', 'WARNINGS'],
         list.map((d) => [
           d.deviceId,
           d.deviceName ?? '',
           d.upn,
+          d.primaryUpn ?? '(shared)',
+          // MAM: registered for app protection only (no certificate, a few CSPs).
+          d.managementMode === 'mam' ? 'MAM' : 'MDM',
           d.enrollmentType,
           d.osVersion ?? '',
           d.status,

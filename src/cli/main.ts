@@ -6,11 +6,16 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig, redactDatabaseUrl } from '../config/config.js';
 import { WinrollError } from '../shared/errors.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerComplianceCommands } from './compliance-commands.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerDnsCommands } from './dns-commands.js';
 import { registerManagementCommands } from './management-commands.js';
 import { registerPolicyCommands, registerSettingsCommands } from './policy-commands.js';
 import { registerMfaCommands } from './mfa-commands.js';
 import { registerEntraCommands } from './entra-commands.js';
+import { registerTermsCommands } from './terms-commands.js';
+import { registerScimCommands } from './directory-sync-commands.js';
+import { registerOidcCommands } from './oidc-commands.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 
@@ -57,12 +62,17 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerServe(program);
   registerDataCommands(program);
+  registerDnsCommands(program);
   registerAdminCommands(program);
   registerMfaCommands(program);
   registerEntraCommands(program);
+  registerScimCommands(program);
+  registerOidcCommands(program);
   registerManagementCommands(program);
+  registerComplianceCommands(program);
   registerPolicyCommands(program);
   registerSettingsCommands(program);
+  registerTermsCommands(program);
   registerSimulate(program);
   return program;
 }

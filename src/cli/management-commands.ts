@@ -14,6 +14,8 @@ import { CliError, addDataOptions, print, table } from './main.js';
 import { cliOperations } from './admin-commands.js';
 import { withPolicy } from './policy-commands.js';
 import { CLI_CONTEXT } from '../core/admin/audit.js';
+import type { Storage } from '../core/ports.js';
+import { historyJson, historyLines } from './device-history.js';
 import type { AdminOperations } from '../core/admin/operations.js';
 
 interface DataFlags {
@@ -22,14 +24,17 @@ interface DataFlags {
   json?: boolean;
 }
 
-async function withAdmin<T>(flags: DataFlags, fn: (admin: ManagementAdmin, audited: AdminOperations) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  flags: DataFlags,
+  fn: (admin: ManagementAdmin, audited: AdminOperations, storage: Storage) => Promise<T>,
+): Promise<T> {
   const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
   const storage = await openConfiguredStorage(config);
   const push = config.wns ? new WnsClient(config.wns) : undefined;
   try {
     const admin = new ManagementAdmin({ storage, clock: systemClock, providerId: PROVIDER_ID, push });
     // Changes go through the audited operations (the audit log names the actor `cli`).
-    return await fn(admin, cliOperations(storage, admin).ops);
+    return await fn(admin, cliOperations(storage, admin).ops, storage);
   } finally {
     push?.close();
     await storage.close();
@@ -70,17 +75,20 @@ function originLabel(c: QueuedCommand): string {
 export function registerManagementCommands(program: Command): void {
   const devices = program.commands.find((c) => c.name() === 'devices') ?? program.command('devices');
   addDataOptions(devices.command('show').argument('<device-id>', 'the Windows DeviceID')).action(async (id: string, opts: DataFlags) => {
-    const d = await withAdmin(opts, (a) => a.device(id));
-    print(opts.json, d, () => {
+    const [d, history] = await withAdmin(opts, async (a, _o, storage) => [await a.device(id), await storage.deviceHistory(id)] as const);
+    print(opts.json, history ? { ...d, history: historyJson(history) } : d, () => {
       const inv = d.inventory;
       const lines = [
         `Device ${d.device.deviceId} (${d.device.deviceName ?? 'unnamed'})`,
         `  status        ${d.device.status}${d.retiredAt ? `, retired ${iso(d.retiredAt)} (told to unenroll at next check-in)` : ''}`,
         `  ownership     ${d.ownership}`,
-        `  user          ${d.device.upn} (enrollment ${d.enrollment.enrollmentType})`,
+        `  enrolled by   ${d.device.upn} (enrollment ${d.enrollment.enrollmentType})`,
+        `  primary user  ${d.device.primaryUpn ?? 'none (shared device)'}`,
         `  enrolled      ${iso(d.device.firstEnrolledAt)}, last ${iso(d.device.lastEnrolledAt)}`,
         `  last check-in ${d.lastCheckInAt ? iso(d.lastCheckInAt) : 'never'}`,
-        `  certificate   ${d.device.certThumbprint ?? ''} until ${iso(d.device.certNotAfter)}`,
+        d.device.managementMode === 'mam'
+          ? '  management    app protection (MAM) registration: no certificate; only the CSPs Windows allows for MAM are sent'
+          : `  certificate   ${d.device.certThumbprint ?? ''} until ${iso(d.device.certNotAfter)}`,
       ];
       if (inv) {
         lines.push(
@@ -90,6 +98,17 @@ export function registerManagementCommands(program: Command): void {
         );
       }
       for (const w of d.device.warnings) lines.push(`  WARNING       ${w.detail}`);
+      if (history) lines.push(...historyLines(history));
+      for (const n of d.notApplicable) lines.push(`  NOT SENT      ${n.locUri} (profile ${n.profile}): ${n.reason}`);
+      lines.push(
+        '',
+        d.users.length === 0
+          ? 'Signed-in users: none seen yet'
+          : table(
+              ['SIGNED-IN USER', 'FIRST SEEN', 'LAST SEEN'],
+              d.users.map((u) => [u.upn, iso(u.firstSeenAt), iso(u.lastSeenAt)]),
+            ),
+      );
       lines.push(
         '',
         table(
@@ -143,9 +162,31 @@ export function registerManagementCommands(program: Command): void {
     },
   );
 
+  addDataOptions(
+    devices
+      .command('primary-user')
+      .description("change a device's primary user, or make it shared with --none (audited)")
+      .argument('<device-id>')
+      .argument('[upn]', 'the new primary user (enabled and licensed)')
+      .addOption(new Option('--none', 'no primary user: a shared device')),
+  ).action(async (id: string, upn: string | undefined, opts: DataFlags & { none?: boolean }) => {
+    if (opts.none && upn) throw new CliError('give a UPN or --none, not both');
+    if (!opts.none && !upn) throw new CliError('give the new primary user (a UPN) or --none for a shared device');
+    const primary = await withAdmin(opts, (_a, o) => o.setPrimaryUser(CLI_CONTEXT, id, opts.none ? null : (upn as string)));
+    const deviceId = id.toUpperCase();
+    print(opts.json, { deviceId, primaryUser: primary, shared: primary === null }, () =>
+      primary ? `${deviceId}: primary user is now ${primary.upn}` : `${deviceId} is now a shared device (no primary user)`,
+    );
+  });
+
   const profiles = program.command('profiles').description('configuration profiles: CSP settings assigned to groups or devices');
   addDataOptions(
-    profiles.command('add').argument('<file>', 'profile as JSON or YAML: name, scope (user|device), settings [{path, format, value}]'),
+    profiles
+      .command('add')
+      .argument(
+        '<file>',
+        'profile as JSON or YAML: name, scope (user|device), settings [{path, format, value}]; or name, type: wip, wip: {enterpriseId, enforcement, ...}',
+      ),
   ).action(async (file: string, opts: DataFlags) => {
     let raw: unknown;
     try {
@@ -155,15 +196,22 @@ export function registerManagementCommands(program: Command): void {
       throw new CliError(`cannot read ${file}: ${(err as Error).message.split('\n')[0]}`);
     }
     if (!raw || typeof raw !== 'object') throw new CliError(`${file} does not hold a profile object`);
-    const p = await withAdmin(opts, (_a, o) => o.saveProfile(CLI_CONTEXT, raw as { name: unknown; scope: unknown; settings: unknown }));
+    const p = await withAdmin(opts, (_a, o) => o.saveProfile(CLI_CONTEXT, raw as { name: unknown }));
     print(opts.json, p, () => `saved profile ${p.name} (${p.scope}, ${p.settings.length} settings, version ${p.version})`);
   });
   addDataOptions(profiles.command('list')).action(async (opts: DataFlags) => {
     const list = await withAdmin(opts, (a) => a.listProfiles());
     print(opts.json, list, () =>
       table(
-        ['NAME', 'SCOPE', 'SETTINGS', 'VERSION', 'UPDATED'],
-        list.map((p) => [p.name, p.scope, String(p.settings.length), String(p.version), iso(p.updatedAt)]),
+        ['NAME', 'TYPE', 'SCOPE', 'SETTINGS', 'VERSION', 'UPDATED'],
+        list.map((p) => [
+          p.name,
+          p.type === 'wip' ? 'WIP' : 'custom',
+          p.scope,
+          String(p.settings.length),
+          String(p.version),
+          iso(p.updatedAt),
+        ]),
       ),
     );
   });

@@ -105,27 +105,96 @@ function describeScopes(s: TenantSettings, names: Map<string, string>): string {
 }
 
 export function registerPolicyCommands(program: Command): void {
-  const licenses = program.command('licenses').description('Winroll licenses: a user needs one to enroll devices');
-  addDataOptions(licenses.command('assign').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-    const added = await withPolicy(opts, (a) => a.assignLicense(CLI_CONTEXT, upn));
-    print(opts.json, { upn, assigned: true, changed: added }, () =>
-      added ? `assigned a license to ${upn}` : `${upn} already holds a license`,
+  const licenses = program
+    .command('licenses')
+    .description('Winroll licenses: a user needs one to enroll devices; assign them to users or to groups (nested groups count)');
+  const userOrGroup = (cmd: Command) =>
+    addDataOptions(
+      cmd.argument('[upn]', 'the user').option('--group <name>', 'a group instead: its enabled members, nested groups included'),
     );
-  });
-  addDataOptions(licenses.command('remove').argument('<upn>')).action(async (upn: string, opts: DataFlags) => {
-    const removed = await withPolicy(opts, (a) => a.removeLicense(CLI_CONTEXT, upn));
-    print(opts.json, { upn, assigned: false, changed: removed }, () =>
-      removed ? `removed the license of ${upn}; their next enrollment is refused (UserLicense)` : `${upn} held no license`,
+  const target = (upn: string | undefined, opts: { group?: string }): { upn: string } | { group: string } => {
+    if (opts.group !== undefined && upn !== undefined) throw new CliError('give a UPN or --group <name>, not both');
+    if (opts.group !== undefined) return { group: opts.group };
+    if (upn === undefined) throw new CliError('give a UPN or --group <name>');
+    return { upn };
+  };
+  const assign = async (upn: string | undefined, opts: DataFlags & { group?: string }) => {
+    const t = target(upn, opts);
+    if ('group' in t) {
+      const r = await withPolicy(opts, (a) => a.assignGroupLicense(CLI_CONTEXT, t.group));
+      const g = r.group;
+      print(opts.json, { group: g.name, assigned: true, changed: r.changed, assignment: g, usage: r.usage }, () =>
+        [
+          r.changed ? `assigned a license to group ${g.name}` : `group ${g.name} already holds a license`,
+          `${g.licensedCount} of its ${g.memberCount} enabled members hold a license (nested groups included)`,
+          ...(r.usage.withoutSeat > 0
+            ? [`${r.usage.withoutSeat} members of licensed groups get no license: all ${r.usage.seats} seats are in use`]
+            : []),
+        ].join('\n'),
+      );
+      return;
+    }
+    const added = await withPolicy(opts, (a) => a.assignLicense(CLI_CONTEXT, t.upn));
+    print(opts.json, { upn: t.upn, assigned: true, changed: added }, () =>
+      added ? `assigned a license to ${t.upn}` : `${t.upn} already holds a license`,
     );
-  });
+  };
+  const unassign = async (upn: string | undefined, opts: DataFlags & { group?: string }) => {
+    const t = target(upn, opts);
+    if ('group' in t) {
+      const r = await withPolicy(opts, (a) => a.removeGroupLicense(CLI_CONTEXT, t.group));
+      print(opts.json, { group: t.group, assigned: false, changed: r.changed, usage: r.usage }, () =>
+        r.changed
+          ? `removed the license of group ${t.group}; members licensed only through it are refused at their next enrollment (UserLicense)`
+          : `group ${t.group} held no license`,
+      );
+      return;
+    }
+    const removed = await withPolicy(opts, (a) => a.removeLicense(CLI_CONTEXT, t.upn));
+    print(opts.json, { upn: t.upn, assigned: false, changed: removed }, () =>
+      removed
+        ? `removed the direct license of ${t.upn}; unless a licensed group reaches them, their next enrollment is refused (UserLicense)`
+        : `${t.upn} held no direct license`,
+    );
+  };
+  userOrGroup(licenses.command('assign').description('license a user, or a group with --group')).action(assign);
+  userOrGroup(licenses.command('unassign').alias('remove').description('take the license off a user, or a group with --group')).action(
+    unassign,
+  );
+  addDataOptions(licenses.command('show').argument('<upn>').description("a user's effective license and where it comes from")).action(
+    async (upn: string, opts: DataFlags) => {
+      const r = await withPolicy(opts, (a) => a.licenseOf(upn));
+      print(
+        opts.json,
+        {
+          upn: r.upn,
+          licensed: r.license.licensed,
+          direct: r.license.direct,
+          groupPath: r.license.groupPath.map((g) => g.name),
+          beyondSeats: r.license.beyondSeats,
+          reason: r.reason,
+        },
+        () => r.reason,
+      );
+    },
+  );
   addDataOptions(licenses.command('list')).action(async (opts: DataFlags) => {
-    const [counts, list] = await withPolicy(opts, async (_a, s) => [await s.licenseCounts(), await s.listLicenses()] as const);
-    print(opts.json, { ...counts, licenses: list }, () =>
+    const o = await withPolicy(opts, (a) => a.licenseOverview());
+    const u = o.usage;
+    print(opts.json, { ...u, groups: o.groups, licenses: o.users }, () =>
       [
-        `${counts.assigned} assigned of ${counts.seats ?? 'unlimited'} seats${counts.available !== null ? `, ${counts.available} available` : ''}`,
+        `${u.assigned} users licensed of ${u.seats ?? 'unlimited'} seats${u.available !== null ? `, ${u.available} available` : ''} (${u.direct} directly, ${u.throughGroups} through groups${u.withoutSeat > 0 ? `; ${u.withoutSeat} group members without a seat` : ''})`,
+        ...(o.groups.length > 0
+          ? [
+              table(
+                ['GROUP', 'MEMBERS', 'LICENSED', 'ASSIGNED'],
+                o.groups.map((g) => [g.name, String(g.memberCount), String(g.licensedCount), iso(g.assignedAt)]),
+              ),
+            ]
+          : []),
         table(
           ['UPN', 'ASSIGNED'],
-          list.map((l) => [l.upn, iso(l.assignedAt)]),
+          o.users.map((l) => [l.upn, iso(l.assignedAt)]),
         ),
       ].join('\n'),
     );

@@ -63,6 +63,13 @@ export const configSchema = z.object({
       channelHosts: z.array(z.string().min(1)).optional(),
     })
     .optional(),
+  /**
+   * DNS check (`winroll dns check`, `POST /api/v1/dns/check`): hosts that redirect to this server, so an
+   * EnterpriseEnrollment CNAME there is reported as `legacy` (works, with a prompt), and another device
+   * registration service than Entra's for EnterpriseRegistration CNAMEs.
+   */
+  dnsLegacyTargets: z.array(hostName),
+  dnsRegistrationTarget: hostName.optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -86,6 +93,9 @@ export interface ConfigFlags {
   wnsPfn?: string | undefined;
   wnsPackageSid?: string | undefined;
   wnsTokenUrl?: string | undefined;
+  /** Comma-separated, or repeated flags joined by the CLI. */
+  dnsLegacyTargets?: string | string[] | undefined;
+  dnsRegistrationTarget?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +123,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       .map((s) => s.trim())
       .filter(Boolean),
     wns: wnsConfig(flags, env),
+    dnsLegacyTargets: [flags.dnsLegacyTargets ?? env.WINROLL_DNS_LEGACY_TARGETS ?? '']
+      .flat()
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
+    dnsRegistrationTarget: flags.dnsRegistrationTarget ?? env.WINROLL_DNS_REGISTRATION_TARGET ?? undefined,
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {

@@ -10,9 +10,13 @@
  */
 
 import type { AdminStorage } from './admin/ports.js';
+import type { ComplianceStore } from './compliance/ports.js';
 import type { ManagementStorage } from './management/ports.js';
 import type { MfaStore } from './mfa/ports.js';
 import type { EntraStore } from './entra/ports.js';
+import type { OidcProviderStore } from './oidc/ports.js';
+import type { TermsTextStore } from './enrollment/ports.js';
+import type { DirectorySyncStore } from './directory-sync/ports.js';
 import type { PolicyStorage } from './policy/ports.js';
 
 export type AuthPolicy = 'OnPremise' | 'Federated';
@@ -75,9 +79,18 @@ export interface NewEnrollment {
   certNotAfter: Date;
   certDer: Uint8Array;
   now: Date;
+  /** How the device came (history; default: from the enrollment type, manual or bulk). */
+  method?: EnrollmentHow | undefined;
+  /** The Entra device id (`deviceid` claim of a directory token), lower-case GUID: matches re-joins. */
+  entraDeviceId?: string | null | undefined;
 }
 
+/** How an enrollment happened, as the device history shows it. */
+export type EnrollmentHow = 'join' | 'work_account' | 'manual' | 'bulk';
+
 export type DeviceStatus = 'enrolled' | 'unenrolled';
+/** How a device is managed: MDM (certificate, every CSP) or MAM (app protection: no certificate, a few CSPs). */
+export type ManagementMode = 'mdm' | 'mam';
 export type EnrollmentStatus = 'active' | 'superseded' | 'unenrolled';
 
 export interface DeviceWarning {
@@ -98,8 +111,15 @@ export interface DeviceRecord {
   osVersion: string | null;
   osEdition: number | null;
   enrollmentType: EnrollmentType;
+  /** The enrolling user ("enrolled by"). */
   userId: string;
   upn: string;
+  /**
+   * The primary user (user device affinity): the enrolling user for joins and user/work-account
+   * enrollments, none for bulk and DEM enrollments; an admin may change it. Null: a shared device.
+   */
+  primaryUserId: string | null;
+  primaryUpn: string | null;
   status: DeviceStatus;
   firstEnrolledAt: Date;
   lastEnrolledAt: Date;
@@ -108,6 +128,12 @@ export interface DeviceRecord {
   certThumbprint: string | null;
   certNotAfter: Date | null;
   warnings: DeviceWarning[];
+  /** BIOS serial number from inventory (upper-case; placeholders such as "To be filled by O.E.M." dropped). */
+  serialNumber: string | null;
+  /** Entra device id, from a join token or inventory. */
+  entraDeviceId: string | null;
+  /** 'mam' for an app-protection registration (no certificate, no current enrollment). */
+  managementMode: ManagementMode;
 }
 
 export interface EnrollmentRecord {
@@ -131,6 +157,30 @@ export interface EnrollmentRecord {
   supersededAt: Date | null;
   /** When the certificate stopped being accepted. */
   revokedAt: Date | null;
+  /** How it happened; null for enrollments recorded before this was kept. */
+  method: EnrollmentHow | null;
+  entraDeviceId: string | null;
+}
+
+/** A record found to be the same machine and folded into this one (S16). */
+export interface DeviceMerge {
+  /** The DeviceID the folded record had. */
+  mergedDeviceId: string;
+  mergedFirstEnrolledAt: Date;
+  /** Why, in words: e.g. "same serial number ABC123 and hardware id 3B3E…". */
+  reason: string;
+  mergedAt: Date;
+}
+
+/** Everything a device record went through: one physical device, every DeviceID and enrollment. */
+export interface DeviceHistory {
+  device: DeviceRecord;
+  /** Oldest first, superseded ones included, each with how it happened. */
+  enrollments: EnrollmentRecord[];
+  /** Every DeviceID the device was enrolled under, oldest first (the current one last). */
+  deviceIds: string[];
+  hwDevIds: HwDevIdSighting[];
+  merges: DeviceMerge[];
 }
 
 export interface HwDevIdSighting {
@@ -146,11 +196,20 @@ export interface RecordedEnrollment {
   superseded: EnrollmentRecord[];
   /** Other DeviceIDs already seen with the same HWDevID (cloned images); flagged on both, never merged. */
   sharedHwDevIdWith: string[];
+  /**
+   * How the record was found: the same DeviceID, the same Entra device id (a re-join under a new DeviceID:
+   * the old enrollment is superseded on the same record), or null for a new record.
+   */
+  matchedBy: 'device_id' | 'entra_device_id' | null;
 }
 
 export interface EnrollmentStore {
   /**
-   * Records a successful enrollment in one transaction: upserts the device by DeviceID, supersedes its
+   * Records a successful enrollment in one transaction. The record is the one with this DeviceID; else,
+   * when `entraDeviceId` is given, the one with that Entra device id (it takes the new DeviceID); else a
+   * new one. A HWDevID alone never joins records at enrollment (a cloned image shares it): the new record
+   * is flagged, and folded into the older one only when inventory shows the same serial (see
+   * DeviceStateStore.updateInventory). Then, as before: upserts the device by DeviceID, supersedes its
    * previous active enrollment, appends the HWDevID to the device's history, and flags every device that
    * shares the HWDevID under another DeviceID. Throws ConflictError if the certificate serial was used.
    */
@@ -159,6 +218,11 @@ export interface EnrollmentStore {
   listDevices(): Promise<DeviceRecord[]>;
   listEnrollments(deviceId: string): Promise<EnrollmentRecord[]>;
   hwDevIdHistory(deviceId: string): Promise<HwDevIdSighting[]>;
+  /**
+   * The device's history (S16). Found by its current DeviceID or any earlier one (an enrollment's or a
+   * merged record's), so an admin holding an old DeviceID still finds the machine.
+   */
+  deviceHistory(deviceId: string): Promise<DeviceHistory | undefined>;
   /** Whether a certificate serial has been issued; serials must be unique across the CA's life. */
   certSerialExists(serial: string): Promise<boolean>;
   /**
@@ -217,6 +281,10 @@ export interface Storage
     AdminStorage,
     MfaStore,
     EntraStore,
+    OidcProviderStore,
+    ComplianceStore,
+    TermsTextStore,
+    DirectorySyncStore,
     PolicyStorage {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;

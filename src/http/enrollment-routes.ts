@@ -8,9 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../core/enrollment/endpoints.js';
 import type { EnrollmentService, SoapResult } from '../core/enrollment/enrollment-service.js';
 import { type FederatedSignIn, isAcceptableAppru } from '../core/enrollment/federated-sign-in.js';
+import type { OidcSignIn } from '../core/oidc/oidc-sign-in.js';
 import type { TermsOfUse, TermsOfUseErrorCode } from '../core/enrollment/terms-of-use.js';
 import { SoapFault, encodeSoapFault } from '../protocol/soap/fault.js';
 import { type ClientIdentityOptions, clientIdentity } from './client-identity.js';
+import { oidcSignInRoutes, providerLinks } from './oidc-sign-in-routes.js';
 import { renderCodePage, renderPlainPage, renderSignInPage, renderTokenHandoff } from './sign-in-page.js';
 import { renderTermsOfUsePage, themeFor } from './terms-of-use-page.js';
 
@@ -25,6 +27,8 @@ export interface EnrollmentRouteDeps {
   organizationName: string;
   /** The MDM terms-of-use page (Entra ID join and work accounts); not served without it. */
   termsOfUse?: TermsOfUse | undefined;
+  /** External sign-in (OIDC providers) on the federated page; only passwords without it. */
+  oidc?: OidcSignIn | undefined;
 }
 
 export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRouteDeps): Promise<void> {
@@ -60,10 +64,11 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
   // Windows probes the discovery URL with a plain GET before posting; it wants 200 and nothing else.
   app.get(PATHS.discovery, async (_req, reply) => reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(''));
 
-  const soap = (handler: (body: Buffer, traceId: string) => Promise<SoapResult>) => async (req: FastifyRequest, reply: FastifyReply) => {
+  type SoapHandler = (body: Buffer, traceId: string, req: FastifyRequest) => Promise<SoapResult>;
+  const soap = (handler: SoapHandler) => async (req: FastifyRequest, reply: FastifyReply) => {
     const traceId = randomUUID();
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const result = await handler(body, traceId);
+    const result = await handler(body, traceId, req);
     if (result.fault) {
       req.log.warn({ traceId, route: req.url, fault: result.fault }, 'enrollment refused');
     } else {
@@ -73,7 +78,8 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
   };
   app.post(
     PATHS.discovery,
-    soap((b, t) => deps.enrollment.discover(b, t)),
+    // The Host header says whether Windows came through enterpriseenrollment.<domain> (the CNAME).
+    soap((b, t, req) => deps.enrollment.discover(b, t, { host: req.headers.host })),
   );
   app.post(
     PATHS.policy,
@@ -97,12 +103,20 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
         ),
       );
     }
+    const loginHint = (q.login_hint ?? '').slice(0, 256);
     return sendHtml(
       reply,
       200,
-      renderSignInPage({ organizationName: deps.organizationName, appru, loginHint: (q.login_hint ?? '').slice(0, 256) }),
+      renderSignInPage({
+        organizationName: deps.organizationName,
+        appru,
+        loginHint,
+        providers: await providerLinks(deps.oidc, appru, loginHint),
+      }),
     );
   });
+
+  if (deps.oidc) oidcSignInRoutes(app, { oidc: deps.oidc, organizationName: deps.organizationName, sendHtml });
 
   if (deps.termsOfUse) termsOfUseRoutes(app, deps.termsOfUse, deps.organizationName);
 
@@ -124,8 +138,19 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: EnrollmentRou
         ),
       );
     }
-    const page = (error: string, loginHint = username) =>
-      sendHtml(reply, 200, renderSignInPage({ organizationName: deps.organizationName, appru, loginHint, error }));
+    const page = async (error: string, loginHint = username) =>
+      sendHtml(
+        reply,
+        200,
+        renderSignInPage({
+          organizationName: deps.organizationName,
+          appru,
+          loginHint,
+          error,
+          providers: await providerLinks(deps.oidc, appru, loginHint),
+          action: PATHS.authentication,
+        }),
+      );
 
     // The code step (MFA): carries the signed state of the password step, never the password.
     const state = typeof form.state === 'string' ? form.state.slice(0, 4096) : undefined;
@@ -222,6 +247,8 @@ function termsOfUseRoutes(app: FastifyInstance, tou: TermsOfUse, organizationNam
           state: opened.state,
           allowDecline: !join,
           action: PATHS.termsOfUse,
+          title: opened.terms.title,
+          body: opened.terms.body,
         }),
         { frameable: true },
       );
@@ -261,7 +288,10 @@ function termsOfUseRoutes(app: FastifyInstance, tou: TermsOfUse, organizationNam
         );
       }
       const blob = await tou.issueBlob(state);
-      req.log.info({ clientRequestId: crid, upn: state.upn, tenantId: state.tenantId }, 'terms of use accepted');
+      req.log.info(
+        { clientRequestId: crid, upn: state.upn, tenantId: state.tenantId, termsVersion: state.termsVersion },
+        'terms of use accepted',
+      );
       return redirectWith(reply, state.redirectUri, { IsAccepted: 'true', OpaqueBlob: blob }, crid);
     } catch (err) {
       req.log.error({ clientRequestId: crid, err }, 'terms of use failed');

@@ -42,6 +42,7 @@ export async function managementRoutes(
       body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
       clientCertificateDer: identity.certificateDer,
       identityNote: identity.via === 'none' ? identity.reason : undefined,
+      bearerToken: bearerOf(req.headers.authorization),
     });
     const level = res.log.outcome === 'refused' || res.log.outcome === 'malformed' ? 'warn' : 'info';
     req.log[level]({ ...res.log, certificateVia: identity.via }, 'management session message');
@@ -51,4 +52,10 @@ export async function managementRoutes(
       .header('content-length', Buffer.byteLength(res.body))
       .send(res.body);
   });
+}
+
+/** The token of an `Authorization: Bearer` header (scheme case-insensitive); anything else is no token. */
+function bearerOf(header: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m?.[1];
 }

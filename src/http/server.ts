@@ -7,7 +7,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { escapeXml as esc } from '../protocol/xml/writer.js';
 import { API_PREFIX, type ApiDeps, adminApi } from './api/index.js';
+import { type CompliancePageDeps, complianceRoutes } from './compliance-routes.js';
 import { type EnrollmentRouteDeps, enrollmentRoutes } from './enrollment-routes.js';
+import { type MamRouteDeps, mamRoutes } from './mam-routes.js';
+import { SCIM_PREFIX, type ScimRouteDeps, scimRoutes } from './scim/routes.js';
 
 export interface TlsMaterial {
   key: string;
@@ -25,6 +28,12 @@ export interface WebServerDeps extends EnrollmentRouteDeps {
   publicHost: string;
   /** The admin REST API (/api/v1); left out when not given. */
   adminApi?: ApiDeps | undefined;
+  /** SCIM 2.0 for identity providers (/scim/v2); left out when not given. */
+  scim?: ScimRouteDeps | undefined;
+  /** The compliance page (/compliance, the default MDM compliance URL); left out when not given. */
+  compliancePage?: CompliancePageDeps | undefined;
+  /** App-protection (MAM) registration and policy sync (one-way TLS); left out when not given. */
+  mam?: MamRouteDeps | undefined;
 }
 
 export function createWebServer(deps: WebServerDeps): FastifyInstance {
@@ -38,7 +47,10 @@ export function createWebServer(deps: WebServerDeps): FastifyInstance {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   });
   app.register(enrollmentRoutes, deps);
+  if (deps.mam) app.register(mamRoutes, deps.mam);
   if (deps.adminApi) app.register(adminApi, { prefix: API_PREFIX, ...deps.adminApi });
+  if (deps.scim) app.register(scimRoutes, { prefix: SCIM_PREFIX, ...deps.scim });
+  if (deps.compliancePage) app.register(complianceRoutes, deps.compliancePage);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (deps.tlsRootCaPem) {

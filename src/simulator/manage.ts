@@ -21,8 +21,13 @@ import { request } from './https-client.js';
 
 /** What a simulated PC holds: its CSP tree and what remote actions did to it. */
 export class DeviceSideState {
-  /** LocURI (case as the server sent it, compared case-insensitively) → value. */
+  /**
+   * LocURI (case as the server sent it, compared case-insensitively) → value: ./Device nodes, and the
+   * ./User nodes of sessions that named no user (a single-user enrollment's user).
+   */
   readonly nodes = new Map<string, string>();
+  /** ./User nodes per signed-in user (by the UPN the session's token names): Windows keeps one tree per user. */
+  readonly userNodes = new Map<string, Map<string, string>>();
   reboots = 0;
   wipes: string[] = [];
   unenrolled = false;
@@ -39,8 +44,21 @@ export class DeviceSideState {
     this.computerName = device.deviceName;
   }
 
-  get(locUri: string): string | undefined {
-    return this.nodes.get(norm(locUri));
+  /** A node's value; `user`: read the ./User tree of that signed-in user. */
+  get(locUri: string, user?: string): string | undefined {
+    return this.tree(locUri, user).get(norm(locUri));
+  }
+
+  /** The tree a LocURI lives in: a user's own for ./User paths in that user's sessions. */
+  tree(locUri: string, user: string | undefined): Map<string, string> {
+    if (user === undefined || !norm(locUri).startsWith('./user/')) return this.nodes;
+    const key = user.toLowerCase();
+    let t = this.userNodes.get(key);
+    if (!t) {
+      t = new Map();
+      this.userNodes.set(key, t);
+    }
+    return t;
   }
 
   /** Read-only DevInfo/DevDetail values the simulated hardware reports. */
@@ -60,6 +78,8 @@ export class DeviceSideState {
       './devdetail/ext/microsoft/totalstorage': '512000',
     };
     const key = locUri.toLowerCase();
+    const security = securityNode(d.security, key);
+    if (security !== null) return security;
     // DMClient Push: a channel exists once the server provisioned our PFN.
     if (/\/dmclient\/provider\/[^/]+\/push\/(channeluri|status)$/.test(key)) {
       const registered = [...this.nodes.keys()].some((k) => k.endsWith('/push/pfn'));
@@ -72,6 +92,25 @@ export class DeviceSideState {
 
 const norm = (locUri: string) => locUri.toLowerCase();
 
+/** DeviceStatus, Defender and AADDeviceID values; null when the URI is none of them, undefined when absent (404). */
+function securityNode(s: SimulatedDevice['security'], key: string): string | undefined | null {
+  const text = (v: number | string | boolean | undefined) => (v === undefined ? undefined : String(v));
+  const uri = key.replace(/^\.\/device\//, './');
+  if (/^\.\/vendor\/msft\/dmclient\/provider\/[^/]+\/aaddeviceid$/.test(uri)) return s.entraDeviceId;
+  const table: Record<string, () => string | undefined> = {
+    './vendor/msft/devicestatus/compliance/encryptioncompliance': () => text(s.encryptionCompliance),
+    './vendor/msft/devicestatus/firewall/status': () => text(s.firewallStatus),
+    './vendor/msft/devicestatus/antivirus/status': () => text(s.antivirusStatus),
+    './vendor/msft/devicestatus/antivirus/signaturestatus': () => text(s.antivirusSignatureStatus),
+    './vendor/msft/devicestatus/antispyware/status': () => text(s.antispywareStatus),
+    './vendor/msft/devicestatus/antispyware/signaturestatus': () => text(s.antispywareSignatureStatus),
+    './vendor/msft/devicestatus/tpm/specificationversion': () => s.tpmVersion,
+    './vendor/msft/defender/health/rtpenabled': () => text(s.realTimeProtection),
+  };
+  const read = table[uri];
+  return read ? read() : null;
+}
+
 export interface CheckInOptions {
   managementUrl: string;
   state: DeviceSideState;
@@ -79,6 +118,12 @@ export interface CheckInOptions {
   agent: https.Agent;
   sessionId: string;
   loginStatus?: 'user' | 'others' | 'none';
+  /**
+   * Entra ID: the signed-in user's token. Windows sends it as Alert 1224 AADUserToken in package 1 and as
+   * `Authorization: Bearer` on every message (`send`, default both). The session's ./User commands land in
+   * that user's tree (`DeviceSideState.get(uri, upn)`), named by the token's upn claim unless `as` says.
+   */
+  userToken?: { jwt: string; send?: 'alert' | 'bearer' | 'both'; as?: string };
   /** Send Alert 1226 (the user pressed Disconnect). */
   unenroll?: boolean;
   trigger?: 'client' | 'server';
@@ -96,12 +141,16 @@ export interface CheckInResult {
 export async function checkIn(opts: CheckInOptions): Promise<CheckInResult> {
   const { state } = opts;
   const url = `${opts.managementUrl}?mode=Maintenance&Platform=WoA`;
+  const token = opts.userToken;
+  const send = token?.send ?? 'both';
+  const user = token ? (token.as ?? upnOf(token.jwt)) : undefined;
   let message = clientPackage1({
     sessionId: opts.sessionId,
     serverUrl: opts.managementUrl,
     deviceId: state.device.deviceId,
     loginStatus: opts.loginStatus ?? 'user',
     trigger: opts.trigger ?? 'client',
+    ...(token && send !== 'bearer' ? { aadUserToken: token.jwt } : {}),
     ...(opts.unenroll ? { extraAlerts: [unenrollAlert()] } : {}),
     devInfo: {
       devId: state.device.deviceId,
@@ -124,6 +173,7 @@ export async function checkIn(opts: CheckInOptions): Promise<CheckInResult> {
         'content-type': 'application/vnd.syncml.dm+xml',
         'user-agent': 'MSFT OMA DM Client/1.2.0.1',
         accept: 'application/vnd.syncml.dm+xml',
+        ...(token && send !== 'alert' ? { authorization: `Bearer ${token.jwt}` } : {}),
       },
       body: encodeClientMessage(message),
       agent: opts.agent,
@@ -136,7 +186,7 @@ export async function checkIn(opts: CheckInOptions): Promise<CheckInResult> {
     if (opts.unenroll) state.unenrolled = true;
     if (!serverExpectsReply(server)) return { messages, headerStatus, commandsReceived };
     commandsReceived += countCommands(server);
-    message = clientReply(server, { msgId: message.msgId + 1, answer: (cmd) => answer(state, cmd) });
+    message = clientReply(server, { msgId: message.msgId + 1, answer: (cmd) => answer(state, cmd, user) });
   }
 }
 
@@ -152,33 +202,45 @@ function countCommands(server: ReceivedServerMessage): number {
   return n;
 }
 
-/** How Windows answers one command, applied to the simulated device. */
-function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | UnknownCommand): ClientAnswer {
+/** The upn (else unique_name) claim of a JWT, read without verifying: only to file ./User nodes by user. */
+function upnOf(jwt: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const upn = claims.upn ?? claims.unique_name;
+    return typeof upn === 'string' ? upn.toLowerCase() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How Windows answers one command, applied to the simulated device (./User paths to the signed-in user's tree). */
+function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | UnknownCommand, user: string | undefined): ClientAnswer {
   if (cmd.kind === 'Alert') return { status: STATUS.ok };
   if (cmd.kind === 'Unknown') return { status: STATUS.optionalFeatureNotSupported };
   const item = cmd.items[0];
   const locUri = item?.target ?? '';
   state.received.push(`${cmd.kind} ${locUri}`);
   const key = norm(locUri);
+  const nodes = state.tree(locUri, user);
   switch (cmd.kind) {
     case 'Get': {
-      const value = state.nodes.get(key) ?? state.builtin(locUri);
+      const value = nodes.get(key) ?? state.builtin(locUri);
       if (value === undefined) return { status: STATUS.notFound };
       return { status: STATUS.ok, results: [{ source: locUri, meta: { format: 'chr', type: 'text/plain' }, data: value }] };
     }
     case 'Add':
-      if (state.nodes.has(key)) return { status: STATUS.alreadyExists };
-      state.nodes.set(key, item?.data ?? '');
+      if (nodes.has(key)) return { status: STATUS.alreadyExists };
+      nodes.set(key, item?.data ?? '');
       return { status: STATUS.ok };
     case 'Replace':
       if (key === './device/vendor/msft/accounts/domain/computername') {
         state.computerName = item?.data ?? state.computerName;
         return { status: STATUS.ok };
       }
-      state.nodes.set(key, item?.data ?? '');
+      nodes.set(key, item?.data ?? '');
       return { status: STATUS.ok };
     case 'Delete':
-      if (!state.nodes.delete(key)) return { status: STATUS.notFound };
+      if (!nodes.delete(key)) return { status: STATUS.notFound };
       return { status: STATUS.ok };
     case 'Exec':
       if (key.endsWith('/reboot/rebootnow')) state.reboots++;

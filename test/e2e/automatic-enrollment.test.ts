@@ -10,9 +10,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type CryptoKey, type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
+import { oidFor } from '../support/entra-stand-in.js';
 import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
@@ -63,7 +64,7 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
   ) => {
     const tid = o.tid ?? TID;
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ tid, upn, oid: '3c5b7a6e-0000-4000-8000-000000000001', scp: 'mdm_delegation', ...o.extra })
+    return new SignJWT({ tid, upn, oid: oidFor(upn), scp: 'mdm_delegation', ...o.extra })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
       .setIssuer(o.v2 ? `https://login.microsoftonline.com/${tid}/v2.0` : `https://sts.windows.net/${tid}/`)
       .setAudience(o.aud ?? (o.v2 ? CLIENT_ID : srv().base))

@@ -3,7 +3,7 @@
  * and PostgreSQL: what real Windows sent must get what real Windows accepts.
  */
 import { X509Certificate } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { spkiOf } from '../../src/pki/spki.js';
 import { sha1Thumbprint } from '../../src/pki/thumbprint.js';
 import { parseCertificateRequest } from '../../src/pki/windows-csr.js';

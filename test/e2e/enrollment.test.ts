@@ -2,7 +2,7 @@
  * The simulator enrolls end to end over HTTPS, as a Windows PC would: on SQLite and PostgreSQL, with
  * OnPremise and Federated sign-in, for EnrollmentType Full and Device.
  */
-import { afterAll, beforeAll, describe, expect, } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { enroll } from '../../src/simulator/enroll.js';
 import { createAgent } from '../../src/simulator/https-client.js';

@@ -3,7 +3,7 @@
  * simulator: the fan-out at assignment time queues them, a nesting made after the assignment is picked
  * up at the next session, and unnesting removes the settings again. On SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { systemClock } from '../../src/shared/clock.js';

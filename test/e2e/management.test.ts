@@ -3,7 +3,7 @@
  * devices and following edits, user settings waiting for a signed-in user, remote actions, unenrollment,
  * and refusals of certificates that are not an active enrollment's. On SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { systemClock } from '../../src/shared/clock.js';

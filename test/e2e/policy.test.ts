@@ -4,7 +4,7 @@
  * and changes taking effect on the next enrollment. Checks the fault the device gets (as the HRESULT
  * Windows would show) and the recorded explanation with the same TraceID.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { EnrollmentPolicy } from '../../src/core/policy/enrollment-policy.js';
 import { PolicyAdmin } from '../../src/core/policy/policy-admin.js';

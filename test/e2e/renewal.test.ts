@@ -5,7 +5,7 @@
  * refusal is a SOAP fault Windows parses and changes nothing.
  */
 import { X509Certificate, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { CertificateAuthority } from '../../src/pki/authority.js';
 import { createRootCa } from '../../src/pki/ca.js';
 import { buildRenewalRequest } from '../../src/pki/renewal-request.js';

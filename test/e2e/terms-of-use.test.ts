@@ -4,14 +4,21 @@
  * token as a bearer, POST of the form, 302s back to the ms-appx-web: redirect_uri. The OpaqueBlob of an
  * accepted page then travels as the RST ContextItem EnrollmentData and is checked at enrollment.
  */
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminAccounts } from '../../src/core/admin/accounts.js';
+import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { TermsOfUse } from '../../src/core/enrollment/terms-of-use.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { apiClient } from '../support/api-client.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
 import { type HttpResponse, request } from '../../src/simulator/https-client.js';
+import { oidFor } from '../support/entra-stand-in.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const KEY = generateDeviceKey();
@@ -20,6 +27,10 @@ const OTHER_TID = '11111111-2222-3333-4444-555555555555';
 const CLIENT_ID = '0000000a-0000-0000-c000-000000000000';
 const REDIRECT = 'ms-appx-web://Microsoft.AAD.BrokerPlugin/TermsOfUse';
 const CRID = '9b1f6a2e-5c4d-4e3f-8a7b-1c2d3e4f5a6b';
+const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
+const exec = promisify(execFile);
+/** The claims of a JWT (the OpaqueBlob), unverified: what the test reads back. */
+const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString('utf8'));
 
 describe('MDM terms-of-use page (sqlite)', () => {
   let t: TestServer | undefined;
@@ -29,7 +40,7 @@ describe('MDM terms-of-use page (sqlite)', () => {
   const mint = (upn: string, o: { tid?: string; expSeconds?: number } = {}) => {
     const tid = o.tid ?? TID;
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ tid, upn, oid: '3c5b7a6e-0000-4000-8000-000000000001' })
+    return new SignJWT({ tid, upn, oid: oidFor(upn) })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
       .setIssuer(`https://sts.windows.net/${tid}/`)
       .setAudience(srv().base)
@@ -239,9 +250,101 @@ describe('MDM terms-of-use page (sqlite)', () => {
       redirectUri: REDIRECT,
       clientRequestId: null,
       join: true,
+      termsVersion: 0,
     });
     const e3 = await failure(enrollWith('alice@contoso.com', expired));
     expect(e3.faultErrorType).toBe('InvalidEnrollmentData');
     expect(e3.hresult).toBe(0x80180019);
+  });
+
+  describe("the admin's own terms text", () => {
+    const cli = async (...args: string[]) => {
+      const { stdout } = await exec(process.execPath, [BIN, ...args, '--data-dir', srv().dataDir], { timeout: 60_000 });
+      return stdout;
+    };
+    const pageHtml = async () => (await open(await mint('alice@contoso.com'), { join: false })).body.toString('utf8');
+
+    it('winroll settings terms set/show/reset: the page shows the text escaped, the blob records its version', async () => {
+      const file = path.join(srv().dataDir, 'terms.md');
+      await writeFile(
+        file,
+        '# What {org} sees\n\n**Only** work data.\n\n- your *model*\n- your Windows version\n\n<script>alert(1)</script> <img src=x onerror=alert(2)> [link](javascript:alert(3))\n',
+      );
+      const set = JSON.parse(await cli('settings', 'terms', 'set', '--file', file, '--title', 'Contoso device rules', '--json'));
+      expect(set).toMatchObject({ title: 'Contoso device rules', format: 'markdown-subset', version: 1 });
+
+      const html = await pageHtml();
+      expect(html).toContain('<h1 id="title">Contoso device rules</h1>');
+      expect(html).toContain('<title>Contoso device rules</title>');
+      expect(html).toContain('<h2>What Winroll sees</h2>');
+      expect(html).toContain('<strong>Only</strong> work data.');
+      expect(html).toContain('<ul><li>your <em>model</em></li><li>your Windows version</li></ul>');
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(html).toContain('&lt;img src=x onerror=alert(2)&gt;');
+      expect(html).not.toMatch(/<script|<img|href=/i);
+      expect(html).not.toContain('cannot see your personal files');
+
+      // The acceptance names the text that was shown; enrollment takes the blob.
+      const blob = await accept('alice@contoso.com', false);
+      expect(claimsOf(blob).tv).toBe(1);
+      expect((await enrollWith('alice@contoso.com', blob, 'Full')).store).toBe('User');
+
+      // A new title keeps the text when --title is omitted the next time.
+      await cli('settings', 'terms', 'set', '--file', file);
+      const shown = JSON.parse(await cli('settings', 'terms', 'show', '--json'));
+      expect(shown).toMatchObject({ title: 'Contoso device rules', version: 2 });
+      expect(await cli('settings', 'terms', 'show')).toContain('# What {org} sees');
+
+      const reset = JSON.parse(await cli('settings', 'terms', 'reset', '--json'));
+      expect(reset).toMatchObject({ title: null, body: null, version: 3 });
+      const back = await pageHtml();
+      expect(back).toContain('Winroll terms of use</h1>');
+      expect(back).toContain('cannot see your personal files');
+      expect(claimsOf(await accept('alice@contoso.com', false)).tv).toBe(3);
+    });
+
+    it('refuses empty or control-character text with a one-line cause', async () => {
+      const file = path.join(srv().dataDir, 'empty.md');
+      await writeFile(file, '  \n');
+      const r = await exec(process.execPath, [BIN, 'settings', 'terms', 'set', '--file', file, '--data-dir', srv().dataDir]).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code?: number; stderr?: string }) => ({ code: e.code ?? 1, stderr: e.stderr ?? '' }),
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/empty/);
+    });
+
+    it('the API sets, shows and resets the text (administrators change, everyone reads; audited)', async () => {
+      const s = srv().server.storage;
+      await t?.addUser('boss@contoso.com', 'a long admin passphrase');
+      await t?.addUser('auditor@contoso.com', 'a long admin passphrase');
+      const accounts = new AdminAccounts({ storage: s, directory: srv().directory, clock: systemClock });
+      await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
+      await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
+      const { call, signIn } = apiClient(srv);
+      const boss = await signIn('boss@contoso.com', 'a long admin passphrase');
+      const auditor = await signIn('auditor@contoso.com', 'a long admin passphrase');
+
+      const before = await call('GET', '/settings/terms-of-use', auditor);
+      expect(before.status, before.text).toBe(200);
+      const v = before.json.version as number;
+      expect((await call('PUT', '/settings/terms-of-use', { ...auditor, body: { body: 'x' } })).status).toBe(403);
+      const put = await call('PUT', '/settings/terms-of-use', { ...boss, body: { title: 'Rules', body: 'Be *kind*.' } });
+      expect(put.status, put.text).toBe(200);
+      expect(put.json).toMatchObject({ title: 'Rules', body: 'Be *kind*.', version: v + 1 });
+      expect(await pageHtml()).toContain('<p>Be <em>kind</em>.</p>');
+      const bad = await call('PUT', '/settings/terms-of-use', { ...boss, body: { body: 'bell \u0007 here' } });
+      expect(bad.status).toBe(422);
+      const del = await call('DELETE', '/settings/terms-of-use', boss);
+      expect(del.json).toMatchObject({ title: null, body: null, version: v + 2 });
+
+      const audit = await call('GET', '/audit?limit=50', auditor);
+      const entries = audit.json.items.filter((e: { targetId: string }) => e.targetId === 'terms_of_use');
+      expect(entries.map((e: { action: string; actor: string }) => e.action)).toEqual(
+        expect.arrayContaining(['settings.terms_of_use.set', 'settings.terms_of_use.reset']),
+      );
+      expect(entries.every((e: { outcome: string }) => e.outcome === 'succeeded')).toBe(true);
+    });
   });
 });

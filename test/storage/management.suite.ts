@@ -647,6 +647,15 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
     describe('profiles', () => {
       const camera: ProfileSetting = { path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '0' };
       const sleep: ProfileSetting = { path: 'Vendor/MSFT/Policy/Config/Start/HideSleep', format: 'int', value: '1' };
+      /** A directory user's id (a primary user must exist). */
+      const person = async (tag: string, store: Storage = s) =>
+        (await store.addUser({ upn: `${tag}-${uid()}@contoso.com`, displayName: null, passwordHash: 'h', now: T0 })).id;
+      /** Enrolled by `userId`, who is its primary user (as a join or work-account enrollment makes it). */
+      const enrollOwned = async (userId: string, store: Storage = s) => {
+        const d = await enroll({ userId }, store);
+        await store.setPrimaryUser(d.pk, userId);
+        return d;
+      };
 
       it('creates, and bumps the version only when scope or settings change', async () => {
         const name = `baseline-${uid()}`;
@@ -656,6 +665,8 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
           name,
           scope: 'device',
           settings: [camera],
+          type: 'custom',
+          definition: null,
           version: 1,
           createdAt: at(0),
           updatedAt: at(0),
@@ -718,11 +729,11 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         await s.deleteProfile(p.id);
       });
 
-      it('finds the profiles of a device: directly, through groups of its enrolling user, and per signed-in user', async () => {
-        const U = `U-${uid()}`;
+      it('finds the profiles of a device: directly, through groups of its primary user, and per signed-in user', async () => {
+        const U = await person('U');
         const V = `V-${uid()}`;
         const W = `W-${uid()}`;
-        const { pk } = await enroll({ userId: U });
+        const { pk } = await enrollOwned(U);
         const bystander = await enroll({ userId: V });
         const gU = await s.addGroup({ name: `gU-${uid()}`, now: T0 });
         const gV = await s.addGroup({ name: `gV-${uid()}`, now: T0 });
@@ -785,6 +796,30 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         expect(await s.profilesForDevice(`missing-${uid()}`, [U])).toEqual([]);
       });
 
+      it('device-scope group profiles follow the primary user; a shared device is reached through its enrolling account', async () => {
+        const enroller = await person('enroller');
+        const owner = await person('owner');
+        const { pk } = await enroll({ userId: enroller });
+        const gE = await s.addGroup({ name: `gE-${uid()}`, now: T0 });
+        const gO = await s.addGroup({ name: `gO-${uid()}`, now: T0 });
+        await s.addGroupMember(gE.id, enroller);
+        await s.addGroupMember(gO.id, owner);
+        const pE = await s.saveProfile({ name: `pu-e-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+        const pO = await s.saveProfile({ name: `pu-o-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+        const pD = await s.saveProfile({ name: `pu-d-${uid()}`, scope: 'device', settings: [camera], now: T0 });
+        await s.assignProfile(pE.id, { kind: 'group', groupId: gE.id }, T0);
+        await s.assignProfile(pO.id, { kind: 'group', groupId: gO.id }, T0);
+        await s.assignProfile(pD.id, { kind: 'device', devicePk: pk }, T0);
+        const ids = async () => (await s.profilesForDevice(pk, [])).map((x) => x.profile.id);
+        // Shared (no primary user): the device's own assignment and the enrolling account's groups.
+        expect((await ids()).sort()).toEqual([pD.id, pE.id].sort());
+        await s.setPrimaryUser(pk, enroller);
+        expect((await ids()).sort()).toEqual([pD.id, pE.id].sort());
+        await s.setPrimaryUser(pk, owner);
+        expect((await ids()).sort()).toEqual([pD.id, pO.id].sort());
+        expect(await s.devicesForProfile(pO.id)).toEqual([pk]);
+      });
+
       it('lists the enrolled devices a profile reaches', async () => {
         const U = `U-${uid()}`;
         const a = await enroll({ userId: U });
@@ -819,13 +854,13 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         const queued = async (store: Storage, pk: string, profileId: string) =>
           (await store.listCommands(pk)).filter((c) => c.origin.kind === 'profile' && c.origin.profileId === profileId).length;
 
-        it('a profile assigned to a parent group reaches devices enrolled by members of a nested child group', async () => {
+        it('a profile assigned to a parent group reaches devices whose primary user is in a nested child group', async () => {
           const f = await freshStorage();
-          const child = `child-${uid()}`;
-          const outsider = `outsider-${uid()}`;
-          const d1 = await enroll({ userId: child }, f);
-          const d2 = await enroll({ userId: child }, f);
-          const other = await enroll({ userId: outsider }, f);
+          const child = await person('child', f);
+          const outsider = await person('outsider', f);
+          const d1 = await enrollOwned(child, f);
+          const d2 = await enrollOwned(child, f);
+          const other = await enrollOwned(outsider, f);
           const parent = await group(f, 'parent');
           const sub = await group(f, 'child', parent);
           const unrelated = await group(f, 'unrelated');
@@ -836,7 +871,7 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
           await f.assignProfile(dev.id, { kind: 'group', groupId: parent.id }, T0);
           await f.assignProfile(usr.id, { kind: 'group', groupId: parent.id }, T0);
 
-          // Device scope through the enrolling user; user scope for the signed-in member only.
+          // Device scope through the primary user; user scope for the signed-in member only.
           expect((await f.profilesForDevice(d1.pk, [])).map((x) => [x.profile.id, x.forUserId])).toEqual([[dev.id, null]]);
           expect((await f.profilesForDevice(d1.pk, [child, outsider])).map((x) => [x.profile.id, x.forUserId]).sort()).toEqual(
             [
@@ -862,12 +897,12 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
 
         it('follows a three-level chain', async () => {
           const f = await freshStorage();
-          const top = `top-${uid()}`;
-          const mid = `mid-${uid()}`;
-          const leaf = `leaf-${uid()}`;
-          const dTop = await enroll({ userId: top }, f);
-          const dMid = await enroll({ userId: mid }, f);
-          const dLeaf = await enroll({ userId: leaf }, f);
+          const top = await person('top', f);
+          const mid = await person('mid', f);
+          const leaf = await person('leaf', f);
+          const dTop = await enrollOwned(top, f);
+          const dMid = await enrollOwned(mid, f);
+          const dLeaf = await enrollOwned(leaf, f);
           const a = await group(f, 'A');
           const b = await group(f, 'B', a);
           const c = await group(f, 'C', b);
@@ -893,9 +928,9 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
 
         it('counts a user reached through two paths (a diamond) once', async () => {
           const f = await freshStorage();
-          const U = `diamond-${uid()}`;
-          const d1 = await enroll({ userId: U }, f);
-          const d2 = await enroll({ userId: U }, f);
+          const U = await person('diamond', f);
+          const d1 = await enrollOwned(U, f);
+          const d2 = await enrollOwned(U, f);
           //     top
           //    /   \
           // left   right
@@ -1024,6 +1059,169 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
           ),
         );
         expect(await s.listApplied(pk)).toHaveLength(1);
+      });
+    });
+
+    describe('users of a device', () => {
+      const user = async (name: string) =>
+        s.addUser({ upn: `${name}-${uid()}@contoso.com`, displayName: `${name} display`, passwordHash: 'h', now: T0 });
+
+      it('sets, shows and clears the primary user; a new device has none', async () => {
+        const { pk, input } = await enroll();
+        const other = await enroll();
+        const alice = await user('alice');
+        expect(await s.getDevice(input.deviceId)).toMatchObject({ primaryUserId: null, primaryUpn: null });
+
+        await s.setPrimaryUser(pk, alice.id);
+        const shown = { primaryUserId: alice.id, primaryUpn: alice.upn };
+        expect(await s.getDevice(input.deviceId)).toMatchObject(shown);
+        expect((await s.getManagedDevice(input.deviceId))?.device).toMatchObject(shown);
+        expect((await s.listDevices()).find((d) => d.id === pk)).toMatchObject(shown);
+        expect((await s.listDevicesPage({ limit: 500 })).find((d) => d.device.id === pk)?.device).toMatchObject(shown);
+        expect(await s.getDevice(other.input.deviceId)).toMatchObject({ primaryUserId: null });
+
+        await s.setPrimaryUser(pk, null);
+        expect(await s.getDevice(input.deviceId)).toMatchObject({ primaryUserId: null, primaryUpn: null });
+      });
+
+      it('refuses an unknown user or device and changes nothing', async () => {
+        const { pk, input } = await enroll();
+        const bob = await user('bob');
+        await s.setPrimaryUser(pk, bob.id);
+        await expectCode(s.setPrimaryUser(pk, 'no-such-user'), 'not_found', NotFoundError);
+        await expectCode(s.setPrimaryUser('no-such-device', bob.id), 'not_found', NotFoundError);
+        await expectCode(s.setPrimaryUser('no-such-device', null), 'not_found', NotFoundError);
+        expect(await s.getDevice(input.deviceId)).toMatchObject({ primaryUserId: bob.id, primaryUpn: bob.upn });
+      });
+
+      it('records sign-ins per user with first and last sighting, newest first, never moving back', async () => {
+        const { pk } = await enroll();
+        const [a, b] = [await user('a'), await user('b')];
+        expect(await s.listDeviceUsers(pk)).toEqual([]);
+        await s.recordDeviceUser(pk, a.id, at(1000));
+        await s.recordDeviceUser(pk, b.id, at(2000));
+        await s.recordDeviceUser(pk, a.id, at(3000));
+        // A late sighting from before the first one: it moves first-seen back, not last-seen.
+        await s.recordDeviceUser(pk, b.id, at(500));
+        expect(await s.listDeviceUsers(pk)).toEqual([
+          { userId: a.id, upn: a.upn, displayName: 'a display', firstSeenAt: at(1000), lastSeenAt: at(3000) },
+          { userId: b.id, upn: b.upn, displayName: 'b display', firstSeenAt: at(500), lastSeenAt: at(2000) },
+        ]);
+        // Another device's users are its own.
+        const other = await enroll();
+        expect(await s.listDeviceUsers(other.pk)).toEqual([]);
+      });
+
+      it('lets concurrent sign-ins of one user land as one row', async () => {
+        const { pk } = await enroll();
+        const c = await user('c');
+        await Promise.all(Array.from({ length: 6 }, (_, i) => s.recordDeviceUser(pk, c.id, at(i * 10))));
+        expect(await s.listDeviceUsers(pk)).toEqual([
+          { userId: c.id, upn: c.upn, displayName: 'c display', firstSeenAt: at(0), lastSeenAt: at(50) },
+        ]);
+      });
+
+      it('refuses a sighting of an unknown user or device, and forgets a deleted device’s users', async () => {
+        const { pk } = await enroll();
+        const d = await user('d');
+        await expectCode(s.recordDeviceUser(pk, 'no-such-user', T0), 'not_found', NotFoundError);
+        await expectCode(s.recordDeviceUser('no-such-device', d.id, T0), 'not_found', NotFoundError);
+        await s.recordDeviceUser(pk, d.id, T0);
+        await s.deleteDevice(pk);
+        expect(await s.listDeviceUsers(pk)).toEqual([]);
+      });
+    });
+
+    describe('upgrade from 0007', () => {
+      it('gives existing devices their enrolling user as primary user, except bulk and DEM enrollments', async () => {
+        const db = await target.createDatabase();
+        databases.push(db);
+        const location = parseStorageUrl(db.url);
+        const opened = location.kind === 'postgres' ? openPostgres(location.url) : openSqlite(location.path);
+        const now = T0.toISOString();
+        try {
+          const { error } = await new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.kind) }).migrateTo(
+            '0007_directory_tenants',
+          );
+          expect(error).toBeUndefined();
+          await opened.db
+            .insertInto('users')
+            .values({
+              id: 'u',
+              upn: 'u@contoso.com',
+              display_name: null,
+              password_hash: 'h',
+              enabled: 1,
+              created_at: now,
+              updated_at: now,
+            } as never)
+            .execute();
+          // [device, enrollment type, method of its last successful attempt, enrolling user]
+          const devices = [
+            ['dev-user', 'Full', null, 'u'],
+            ['dev-join', 'Device', 'automatic', 'u'],
+            ['dev-bulk', 'Device', 'bulk', 'u'],
+            ['dev-dem', 'Device', 'dem', 'u'],
+            ['dev-unknown', 'Device', null, 'u'],
+            ['dev-nouser', 'Full', null, 'federated-only'],
+          ] as const;
+          for (const [id, type, method, userId] of devices) {
+            await opened.db
+              .insertInto('devices')
+              .values({
+                id,
+                device_id: id.toUpperCase(),
+                enrollment_type: type,
+                user_id: userId,
+                upn: 'u@contoso.com',
+                status: 'enrolled',
+                first_enrolled_at: now,
+                last_enrolled_at: now,
+                current_enrollment_id: null,
+                ownership: type === 'Full' ? 'personal' : 'corporate',
+              } as never)
+              .execute();
+            if (method === null) continue;
+            // An older automatic attempt does not count: the last successful one decides.
+            for (const [i, m] of [
+              [0, 'automatic'],
+              [1, method],
+            ] as const) {
+              await opened.db
+                .insertInto('enrollment_attempts')
+                .values({
+                  id: `att-${id}-${i}`,
+                  at: new Date(T0.getTime() + i * 1000).toISOString(),
+                  trace_id: `trace-${id}-${i}`,
+                  upn: 'u@contoso.com',
+                  user_id: userId,
+                  device_id: id.toUpperCase(),
+                  method: m,
+                  enrollment_type: type,
+                  os_version: null,
+                  ownership: 'corporate',
+                  outcome: 'mdm',
+                  error_type: null,
+                  subcode: null,
+                  reasons: '[]',
+                  policies: '{}',
+                } as never)
+                .execute();
+            }
+          }
+        } finally {
+          await opened.db.destroy();
+        }
+        const h = await openStorage(db.url);
+        handles.push(h);
+        const primary = async (id: string) => (await h.getDevice(id))?.primaryUpn ?? null;
+        expect(await primary('DEV-USER')).toBe('u@contoso.com');
+        expect(await primary('DEV-JOIN')).toBe('u@contoso.com');
+        expect(await primary('DEV-BULK')).toBeNull();
+        expect(await primary('DEV-DEM')).toBeNull();
+        expect(await primary('DEV-UNKNOWN')).toBeNull();
+        expect(await primary('DEV-NOUSER')).toBeNull();
+        expect(await h.listDeviceUsers('dev-join')).toEqual([]);
       });
     });
 

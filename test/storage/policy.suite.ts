@@ -275,6 +275,132 @@ export function policyConformanceSuite(target: StorageTestTarget): void {
       });
     });
 
+    describe('licenses by group', () => {
+      const userAt = (h: Storage, name: string, created: Date): Promise<User> =>
+        h.addUser({ upn: `${name}-${uid()}@contoso.com`, displayName: null, passwordHash: 'h', now: created });
+
+      it('licenses enabled members of a licensed group through nesting, at once, each counted once', async () => {
+        const h = await freshStorage();
+        const [all, sales, emea] = [await newGroup('all', h), await newGroup('sales', h), await newGroup('emea', h)];
+        await h.addGroupToGroup(all.id, sales.id);
+        await h.addGroupToGroup(sales.id, emea.id);
+        const u = await newUser(h, 'u');
+        const both = await newUser(h, 'both');
+        const outsider = await newUser(h, 'out');
+        await h.addGroupMember(emea.id, u.id);
+        await h.addGroupMember(sales.id, both.id);
+        await h.assignLicense(both.id, at(1));
+
+        expect(await h.hasLicense(u.id)).toBe(false);
+        expect(await h.assignGroupLicense(all.id, at(2))).toBe(true);
+        expect(await h.assignGroupLicense(all.id, at(3))).toBe(false);
+        expect(await h.hasLicense(u.id)).toBe(true);
+        expect(await h.hasLicense(outsider.id)).toBe(false);
+        expect(await h.licenseOf(u.id)).toEqual({
+          licensed: true,
+          direct: false,
+          groupPath: [
+            { id: emea.id, name: emea.name },
+            { id: sales.id, name: sales.name },
+            { id: all.id, name: all.name },
+          ],
+          beyondSeats: false,
+          seats: null,
+        });
+        expect((await h.licenseOf(both.id)).direct).toBe(true);
+        expect(await h.licenseUsage()).toEqual({ assigned: 2, direct: 1, throughGroups: 1, withoutSeat: 0, seats: null, available: null });
+        expect(await h.licenseCounts()).toEqual({ assigned: 2, seats: null, available: null });
+        expect(await h.listGroupLicenses()).toEqual([
+          { groupId: all.id, name: all.name, assignedAt: at(2), memberCount: 2, licensedCount: 2 },
+        ]);
+        // A nearer licensed group wins the explanation.
+        await h.assignGroupLicense(sales.id, at(4));
+        expect((await h.licenseOf(u.id)).groupPath.map((g) => g.id)).toEqual([emea.id, sales.id]);
+        await h.removeGroupLicense(sales.id);
+
+        // Nesting, membership and the enabled flag are read at each check.
+        await h.removeGroupFromGroup(sales.id, emea.id);
+        expect(await h.hasLicense(u.id)).toBe(false);
+        expect((await h.licenseOf(u.id)).groupPath).toEqual([]);
+        await h.addGroupToGroup(sales.id, emea.id);
+        expect(await h.hasLicense(u.id)).toBe(true);
+        await h.setUserEnabled(u.id, false, at(5));
+        expect(await h.hasLicense(u.id)).toBe(false);
+        expect((await h.licenseUsage()).assigned).toBe(1);
+        await h.setUserEnabled(u.id, true, at(6));
+        await h.removeGroupMember(emea.id, u.id);
+        expect(await h.hasLicense(u.id)).toBe(false);
+        await h.addGroupMember(emea.id, u.id);
+
+        expect(await h.removeGroupLicense(all.id)).toBe(true);
+        expect(await h.removeGroupLicense(all.id)).toBe(false);
+        expect(await h.hasLicense(u.id)).toBe(false);
+        expect(await h.hasLicense(both.id)).toBe(true);
+        expect(await h.listGroupLicenses()).toEqual([]);
+        await expectCode(h.assignGroupLicense(`missing-${uid()}`, T0), 'not_found', NotFoundError);
+      });
+
+      it('gives group members the seats left by direct licenses, in a fixed order; direct licenses are refused when full', async () => {
+        const h = await freshStorage();
+        const first = await newGroup('first', h);
+        const later = await newGroup('later', h);
+        const d = await userAt(h, 'direct', at(0));
+        const oldest = await userAt(h, 'oldest', at(1));
+        const newer = await userAt(h, 'newer', at(2));
+        const veteran = await userAt(h, 'veteran', at(-DAY));
+        const other = await userAt(h, 'other', at(3));
+        await h.addGroupMember(first.id, newer.id);
+        await h.addGroupMember(first.id, oldest.id);
+        await h.addGroupMember(later.id, veteran.id);
+        await h.saveTenantSettings({ ...defaultTenantSettings(), licenseSeats: 2 }, T0);
+        await h.assignLicense(d.id, at(10));
+        await h.assignGroupLicense(first.id, at(11));
+        await h.assignGroupLicense(later.id, at(12));
+
+        // One seat left: the group licensed first, then its oldest account.
+        expect(await h.hasLicense(oldest.id)).toBe(true);
+        expect(await h.hasLicense(newer.id)).toBe(false);
+        expect(await h.hasLicense(veteran.id)).toBe(false);
+        expect(await h.licenseOf(newer.id)).toMatchObject({ licensed: false, direct: false, beyondSeats: true, seats: 2 });
+        expect(await h.licenseUsage()).toEqual({ assigned: 2, direct: 1, throughGroups: 1, withoutSeat: 2, seats: 2, available: 0 });
+        expect((await h.listGroupLicenses()).map((g) => [g.name, g.memberCount, g.licensedCount])).toEqual([
+          [first.name, 2, 1],
+          [later.name, 1, 0],
+        ]);
+
+        // Full: a new direct license is refused; one for a user already seated through a group is not.
+        await expectCode(h.assignLicense(other.id, at(13)), 'conflict', ConflictError);
+        expect(await h.assignLicense(oldest.id, at(14))).toBe(true);
+        expect(await h.licenseUsage()).toMatchObject({ assigned: 2, direct: 2, throughGroups: 0, withoutSeat: 2 });
+
+        // A member leaving frees the seat for the next in order.
+        await h.removeLicense(oldest.id);
+        await h.removeGroupMember(first.id, oldest.id);
+        expect(await h.hasLicense(newer.id)).toBe(true);
+        await h.saveTenantSettings({ ...defaultTenantSettings(), licenseSeats: null }, T0);
+        expect(await h.hasLicense(veteran.id)).toBe(true);
+        expect((await h.licenseUsage()).assigned).toBe(3);
+      });
+
+      it('drops a deleted group’s license with the group row (cascade)', async () => {
+        const h = await freshStorage();
+        const g = await newGroup('gone', h);
+        const u = await newUser(h);
+        await h.addGroupMember(g.id, u.id);
+        await h.assignGroupLicense(g.id, T0);
+        expect(await h.hasLicense(u.id)).toBe(true);
+        const location = parseStorageUrl((databases.at(-1) as { url: string }).url);
+        const opened = location.kind === 'postgres' ? openPostgres(location.url) : openSqlite(location.path);
+        try {
+          await sql`delete from group_members where group_id = ${g.id}`.execute(opened.db);
+          await sql`delete from groups where id = ${g.id}`.execute(opened.db);
+        } finally {
+          await opened.db.destroy();
+        }
+        expect(await h.listGroupLicenses()).toEqual([]);
+      });
+    });
+
     describe('tenant settings', () => {
       it('returns the documented defaults when nothing was saved', async () => {
         const h = await freshStorage();

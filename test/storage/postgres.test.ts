@@ -4,8 +4,11 @@ import { WinrollError } from '../../src/shared/errors.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { pgTestUrl, withPostgresDatabase } from '../support/databases.js';
 import { adminConformanceSuite } from './admin.suite.js';
+import { directorySyncConformanceSuite } from './directory-sync.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
+import { mamConformanceSuite } from './mam.suite.js';
 import { mfaConformanceSuite } from './mfa.suite.js';
+import { oidcConformanceSuite } from './oidc.suite.js';
 import { policyConformanceSuite } from './policy.suite.js';
 import { type StorageTestTarget, storageConformanceSuite } from './storage.suite.js';
 
@@ -23,8 +26,11 @@ describe.skipIf(server === undefined)('PostgreSQL storage', () => {
   };
   storageConformanceSuite(postgresTarget);
   managementConformanceSuite(postgresTarget);
+  mamConformanceSuite(postgresTarget);
   adminConformanceSuite(postgresTarget);
   mfaConformanceSuite(postgresTarget);
+  directorySyncConformanceSuite(postgresTarget);
+  oidcConformanceSuite(postgresTarget);
   policyConformanceSuite(postgresTarget);
 
   describe('connection failures', () => {

@@ -10,8 +10,11 @@ import { InvalidInputError, WinrollError } from '../../src/shared/errors.js';
 import { parseStorageUrl } from '../../src/storage/sql/dialects.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { adminConformanceSuite } from './admin.suite.js';
+import { directorySyncConformanceSuite } from './directory-sync.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
+import { mamConformanceSuite } from './mam.suite.js';
 import { mfaConformanceSuite } from './mfa.suite.js';
+import { oidcConformanceSuite } from './oidc.suite.js';
 import { policyConformanceSuite } from './policy.suite.js';
 import { newEnrollment, type StorageTestTarget, storageConformanceSuite } from './storage.suite.js';
 
@@ -46,8 +49,11 @@ const sqliteTarget: StorageTestTarget = {
 
 storageConformanceSuite(sqliteTarget);
 managementConformanceSuite(sqliteTarget);
+mamConformanceSuite(sqliteTarget);
 adminConformanceSuite(sqliteTarget);
 mfaConformanceSuite(sqliteTarget);
+directorySyncConformanceSuite(sqliteTarget);
+oidcConformanceSuite(sqliteTarget);
 policyConformanceSuite(sqliteTarget);
 
 describe('SQLite storage URLs', () => {

@@ -219,7 +219,10 @@ export function storageConformanceSuite(target: StorageTestTarget): void {
           certNotAfter: input.certNotAfter,
           createdAt: T0,
           supersededAt: null,
+          method: 'manual',
+          entraDeviceId: null,
         });
+        expect(r.matchedBy).toBeNull();
         expect(r.device).toEqual({
           id: r.device.id,
           deviceId,
@@ -230,6 +233,13 @@ export function storageConformanceSuite(target: StorageTestTarget): void {
           enrollmentType: 'Full',
           userId: input.userId,
           upn: input.upn.toLowerCase(),
+          // Set by the enrollment service after recording (primary-user.ts), not by the record itself.
+          primaryUserId: null,
+          primaryUpn: null,
+          managementMode: 'mdm',
+          // Inventory and join tokens fill these in (S16 identity).
+          serialNumber: null,
+          entraDeviceId: null,
           status: 'enrolled',
           firstEnrolledAt: T0,
           lastEnrolledAt: T0,

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import { type SimulatedDevice, generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { type EnrollmentOutcome, enroll } from '../../src/simulator/enroll.js';
 import { createAgent } from '../../src/simulator/https-client.js';
-import { type CheckInResult, DeviceSideState, checkIn } from '../../src/simulator/manage.js';
+import { type CheckInOptions, type CheckInResult, DeviceSideState, checkIn } from '../../src/simulator/manage.js';
 import type { TestServer } from './server.js';
 
 const KEY = generateDeviceKey();
@@ -14,7 +14,7 @@ export interface ManagedPc {
   enrolled: EnrollmentOutcome;
   agent: https.Agent;
   /** Runs one whole session; sessions are numbered like Windows does. */
-  checkIn(opts?: { loginStatus?: 'user' | 'others' | 'none'; unenroll?: boolean }): Promise<CheckInResult>;
+  checkIn(opts?: Pick<CheckInOptions, 'loginStatus' | 'unenroll' | 'userToken'>): Promise<CheckInResult>;
 }
 
 export async function enrollPc(
@@ -23,9 +23,11 @@ export async function enrollPc(
   password: string,
   enrollmentType: 'Full' | 'Device' = 'Full',
   overrides: Partial<SimulatedDevice> = {},
+  /** `directoryToken`: enroll with an Entra access token instead of the password (automatic enrollment). */
+  opts: { directoryToken?: string } = {},
 ): Promise<ManagedPc> {
   const device = newSimulatedDevice({ ...KEY, ...overrides });
-  const enrolled = await enroll({ server: t.base, upn, password, enrollmentType, device, agent: t.agent });
+  const enrolled = await enroll({ server: t.base, upn, password, enrollmentType, device, agent: t.agent, ...opts });
   const agent = createAgent({
     ca: t.server.tlsRootCaPem,
     cert: enrolled.certificate.toString(),

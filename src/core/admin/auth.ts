@@ -30,7 +30,7 @@ const SESSION_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Whether this directory user may sign in to the admin API at all, whatever their role: an admin needs a
- * Winroll license, unless the tenant setting "allow unlicensed admins to sign in"
+ * Winroll license (the effective one: assigned directly or through a licensed group), unless the tenant setting "allow unlicensed admins to sign in"
  * (`TenantSettings.allowUnlicensedAdmins`, off by default) is on. It is consulted at sign-in and on every
  * request (sessions and tokens), so assigning or removing a license, or flipping the setting, takes effect
  * at once. (Enrolling devices always needs a license; this only decides the console and the API.)

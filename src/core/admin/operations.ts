@@ -4,10 +4,10 @@
  * services directly.
  */
 import type { Clock } from '../../shared/clock.js';
-import { NotFoundError } from '../../shared/errors.js';
+import { InvalidInputError, NotFoundError } from '../../shared/errors.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { RemoteAction } from '../management/actions.js';
-import type { ManagementAdmin } from '../management/admin.js';
+import type { ManagementAdmin, ProfileInput } from '../management/admin.js';
 import type { AssignmentTarget, Ownership, Group, Profile, QueuedCommand } from '../management/ports.js';
 import type { PushOutcome } from '../management/push.js';
 import type { AuthPolicy, Domain, Storage, User } from '../ports.js';
@@ -148,9 +148,41 @@ export class AdminOperations {
     );
   }
 
+  /**
+   * Sets the device's primary user (an enabled, licensed directory user, as a user who enrolls must be), or
+   * with null makes it a shared device. It changes who the device belongs to, not who enrolled it nor whose
+   * settings a session carries (that is whoever is signed in).
+   */
+  async setPrimaryUser(ctx: AuditContext, deviceId: string, upn: string | null): Promise<{ userId: string; upn: string } | null> {
+    const managed = await this.#storage.getManagedDevice(deviceId.toUpperCase());
+    if (!managed) throw new NotFoundError(`no enrolled device ${deviceId}`);
+    const device = managed.device;
+    const before = { primaryUser: device.primaryUserId ? { userId: device.primaryUserId, upn: device.primaryUpn } : null };
+    const wanted = upn === null ? null : upn.trim().toLowerCase();
+    // Checked inside the audited change, so a refused attempt is in the audit log as failed, with its reason.
+    return this.#audit.record(
+      ctx,
+      { action: 'device.set_primary_user', targetType: 'device', targetId: device.deviceId, before },
+      async () => {
+        let primary: { userId: string; upn: string } | null = null;
+        if (wanted !== null) {
+          const user = await this.#storage.getUserByUpn(wanted);
+          if (!user) throw new NotFoundError(`no user ${wanted}`);
+          if (!user.enabled) throw new InvalidInputError(`${user.upn} is disabled and cannot be a primary user`);
+          if (!(await this.#storage.hasLicense(user.id)))
+            throw new InvalidInputError(`${user.upn} has no Winroll license; assign one before making them a primary user`);
+          primary = { userId: user.id, upn: user.upn };
+        }
+        await this.#storage.setPrimaryUser(device.id, primary?.userId ?? null);
+        return primary;
+      },
+      (p) => ({ primaryUser: p, shared: p === null }),
+    );
+  }
+
   // -- profiles ----------------------------------------------------------------------------------------
 
-  async saveProfile(ctx: AuditContext, input: { name: unknown; scope: unknown; settings: unknown }): Promise<Profile> {
+  async saveProfile(ctx: AuditContext, input: ProfileInput): Promise<Profile> {
     const name = typeof input.name === 'string' ? input.name.trim() : '';
     const before = name ? await this.#storage.getProfileByName(name) : undefined;
     return this.#audit.record(

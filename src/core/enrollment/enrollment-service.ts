@@ -27,10 +27,18 @@ import type { DirectoryTokens } from '../entra/directory-token.js';
 import type { Decision, EnrollmentMethod } from '../policy/decide.js';
 import type { EnrollmentPolicy } from '../policy/enrollment-policy.js';
 import { DeviceAuthenticator } from '../management/device-auth.js';
-import type { AuthPolicy, EnrollmentType, Storage, User } from '../ports.js';
+import type { AuthPolicy, EnrollmentHow, EnrollmentType, Storage, User } from '../ports.js';
 import type { EnrollmentUrls } from './endpoints.js';
 import type { EnrollmentTokenClaims, EnrollmentTokens } from './enrollment-token.js';
 import type { TermsOfUse } from './terms-of-use.js';
+import { primaryUserFor } from '../management/primary-user.js';
+
+/** `contoso.com` for a Host header `EnterpriseEnrollment.contoso.com[:443]`; undefined for any other name. */
+export function enrollmentDomainOfHost(host: string | undefined): string | undefined {
+  const name = host?.trim().toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+  const m = name ? /^enterpriseenrollment\.(.+)$/.exec(name) : null;
+  return m?.[1];
+}
 
 /** The DMClient provider id and w7 PROVIDER-ID; must stay stable for every device we ever enroll. */
 export const PROVIDER_ID = 'Winroll';
@@ -118,6 +126,8 @@ interface Authenticated {
   token?: EnrollmentTokenClaims;
   /** The Entra tenant of a directory token. */
   tenantId?: string;
+  /** The Entra device id a directory token names (`deviceid`): re-joins land on the same record (S16). */
+  entraDeviceId?: string | null;
 }
 
 const DEVICE_ID = /^(?:[0-9A-Fa-f]{32}|\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?)$/;
@@ -135,18 +145,33 @@ export class EnrollmentService {
     this.#certificates = new DeviceAuthenticator({ caCertPem: deps.ca.certPem, store: deps.storage, clock: deps.clock });
   }
 
-  /** POST Discovery.svc: which auth policy and which URLs, for the domain of the address the user typed. */
-  discover(body: Buffer, traceId: string): Promise<SoapResult> {
+  /**
+   * POST Discovery.svc: which auth policy and which URLs, for the domain of the address the user typed.
+   * `host` is the request's Host header: `enterpriseenrollment.<domain>` when Windows came through the
+   * CNAME, the server's own name when the user typed it. The e-mail address decides (it is the account
+   * that will sign in); the Host name only stands in for a `DOMAIN\user` address, which names no domain.
+   */
+  discover(body: Buffer, traceId: string, context: { host?: string | undefined } = {}): Promise<SoapResult> {
     return this.#answer(ACTIONS.discoverResponse, traceId, body, async (envelope) => {
       const req = decodeDiscoverRequest(envelope);
       const enrollmentVersion = negotiateEnrollmentVersion(req.requestVersion);
-      const domainName = req.emailAddress.includes('@') ? req.emailAddress.slice(req.emailAddress.lastIndexOf('@') + 1) : '';
+      const hostDomain = enrollmentDomainOfHost(context.host);
+      const domainName = (req.emailAddress.includes('@') ? req.emailAddress.slice(req.emailAddress.lastIndexOf('@') + 1) : hostDomain)
+        ?.trim()
+        .toLowerCase()
+        .replace(/\.$/, '');
       const domain = domainName ? await this.#d.directory.findDomain(domainName) : undefined;
       if (!domain) {
+        // Shown on the device and logged with the TraceId: it names the domain and, for the admin, the fix.
         throw new SoapFault({
           subcode: 'Authorization',
           errorType: 'NotSupported',
-          message: `Device management is not set up for ${domainName || 'this account'}. Check the address you typed, or ask your IT administrator to add the domain to Winroll.`,
+          message: domainName
+            ? `Device management is not set up for ${domainName}. Check the address you typed, or ask your IT administrator to add the domain to Winroll (winroll domains add ${domainName}).`
+            : 'Device management could not tell your organisation from this account. Sign in with your work e-mail address (name@company.com).',
+          detail: domainName
+            ? `discovery for ${domainName} refused: not a configured domain${hostDomain && hostDomain !== domainName ? ` (reached as enterpriseenrollment.${hostDomain})` : ''}`
+            : 'discovery refused: the address names no domain and the request did not come through enterpriseenrollment.<domain>',
         });
       }
       const offered = req.authPolicies.map((p) => p.toLowerCase());
@@ -168,7 +193,13 @@ export class EnrollmentService {
           enrollmentServiceUrl: urls.enrollment,
           ...(domain.authPolicy === 'Federated' ? { authenticationServiceUrl: urls.authentication } : {}),
         }),
-        info: { domain: domain.name, authPolicy: domain.authPolicy, requestVersion: req.requestVersion, enrollmentVersion },
+        info: {
+          domain: domain.name,
+          authPolicy: domain.authPolicy,
+          requestVersion: req.requestVersion,
+          enrollmentVersion,
+          ...(hostDomain ? { via: `enterpriseenrollment.${hostDomain}` } : {}),
+        },
       };
     });
   }
@@ -273,6 +304,7 @@ export class EnrollmentService {
         const hwDevId = hwDevIdRaw && HW_DEV_ID.test(hwDevIdRaw) ? hwDevIdRaw.toUpperCase() : null;
         const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
         const enrollmentData = ctx.get('EnrollmentData');
+        let termsVersion: number | null = null;
         if (enrollmentData !== undefined && enrollmentData !== '' && auth.via === 'directory' && auth.tenantId && this.#d.termsOfUse) {
           const blob = await this.#d.termsOfUse.verifyBlob(enrollmentData, {
             userId: auth.user.id,
@@ -290,6 +322,7 @@ export class EnrollmentService {
               detail: `EnrollmentData (terms-of-use blob) refused: ${blob.reason}`,
             });
           }
+          termsVersion = blob.termsVersion;
         }
         Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
         // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
@@ -316,8 +349,10 @@ export class EnrollmentService {
               : decision.outcome === 'mam'
                 ? { errorType: 'NotSupported' as const }
                 : {}),
-            message: decision.userMessage ?? 'This device is registered for app protection only; it is not enrolled in device management.',
-            detail: decision.reasons.at(-1),
+            message:
+              decision.userMessage ??
+              'Your organization protects work data on this device with app protection (MAM) instead of device management, so it is not enrolled in device management.',
+            detail: decision.outcome === 'mam' ? `MAM instead of MDM: ${decision.reasons.at(-1) ?? ''}` : decision.reasons.at(-1),
           });
         }
 
@@ -355,8 +390,11 @@ export class EnrollmentService {
             certNotAfter: cert.notAfter,
             certDer: cert.der,
             now,
+            method: enrollmentHow(attempt.method, enrollmentType),
+            entraDeviceId: auth.entraDeviceId ?? null,
           });
           await this.#d.storage.recordOwnership(recorded.device.id, decision.ownership, decision.ownershipRule);
+          await this.#d.storage.setPrimaryUser(recorded.device.id, primaryUserFor(decision.input.method, auth.user.id));
           await this.#d.policy.record({ traceId, ...attempt });
           const doc = encodeProvisioningDoc({
             rootCertificate: { thumbprint: this.#d.ca.thumbprint, der: this.#d.ca.certDer },
@@ -390,6 +428,8 @@ export class EnrollmentService {
               certSerial: cert.serialHex,
               superseded: recorded.superseded.length,
               sharedHwDevIdWith: recorded.sharedHwDevIdWith,
+              matchedBy: recorded.matchedBy,
+              ...(termsVersion !== null ? { termsVersion } : {}),
             },
           };
         });
@@ -605,21 +645,35 @@ export class EnrollmentService {
       // The JWT is never logged; only the outcome's tenant id and UPN are.
       const check = await this.#d.directoryTokens.verify(token.value.toString('utf8').trim());
       if (check.upn) identified?.(check.upn);
+      if (!check.ok && check.reason === 'keys_unavailable') {
+        // Our side failed (the tenant's key URL did not answer): say so, and let Windows retry later.
+        throw new SoapFault({
+          subcode: 'EnrollmentServer',
+          message: "The device management server could not reach your organisation's directory to check the sign-in. Try again later.",
+          detail: check.detail,
+        });
+      }
       if (!check.ok) {
         throw new SoapFault({
           subcode: 'Authentication',
           message:
-            check.reason === 'unknown_tenant'
-              ? `Your organisation's directory (tenant ${check.tenantId ?? 'unknown'}) is not connected to this device management server.`
-              : check.reason === 'expired'
-                ? 'Your sign-in has expired. Sign in again.'
-                : check.reason === 'unknown_user' || check.reason === 'disabled'
-                  ? 'Your account is not allowed to enroll devices in this organisation.'
-                  : 'The directory sign-in token is not valid.',
+            check.reason === 'identity_mismatch'
+              ? 'Your directory account does not match the account this server knows by that name. Contact your IT department.'
+              : check.reason === 'unknown_tenant'
+                ? `Your organisation's directory (tenant ${check.tenantId ?? 'unknown'}) is not connected to this device management server.`
+                : check.reason === 'expired'
+                  ? 'Your sign-in has expired. Sign in again.'
+                  : check.reason === 'unknown_user' || check.reason === 'disabled'
+                    ? 'Your account is not allowed to enroll devices in this organisation.'
+                    : 'The directory sign-in token is not valid.',
           detail: check.detail,
         });
       }
-      return { user: check.user, via: 'directory', tenantId: check.tenantId };
+      this.#d.logger.info(
+        { upn: check.upn, tenantId: check.tenantId, scopes: check.scopes, roles: check.roles, entraDeviceId: check.entraDeviceId },
+        'directory token accepted',
+      );
+      return { user: check.user, via: 'directory', tenantId: check.tenantId, entraDeviceId: check.entraDeviceId };
     }
     throw new SoapFault({
       subcode: 'Authentication',
@@ -715,6 +769,13 @@ function parseEnrollmentType(raw: string | undefined): EnrollmentType {
   if (v === 'full') return 'Full';
   if (v === 'device') return 'Device';
   throw new SoapFault({ subcode: 'MessageFormat', message: `Unknown EnrollmentType "${raw.slice(0, 32)}".` });
+}
+
+/** How the device history names an enrollment. */
+function enrollmentHow(method: EnrollmentMethod, type: EnrollmentType): EnrollmentHow {
+  if (method === 'automatic') return type === 'Device' ? 'join' : 'work_account';
+  if (method === 'user' || method === 'dem') return type === 'Device' ? 'bulk' : 'manual';
+  return 'bulk';
 }
 
 function isDirectoryToken(token: WsSecurityToken | undefined): boolean {

@@ -6,6 +6,9 @@
  * earn the token: a correct password yields a short-lived signed step state (never the password) and the
  * token is issued only by signInWithCode, after a valid, unused TOTP code. A user who must use a second
  * factor but has none is refused (never let through).
+ *
+ * The first factor may also come from an external OpenID Connect provider (core/oidc), which hands the
+ * mapped directory user to signInWithIdentity; the same domain and MFA rules follow.
  */
 import type { SignInFailure } from '../directory/directory-service.js';
 import type { DirectoryService } from '../directory/directory-service.js';
@@ -55,9 +58,23 @@ export class FederatedSignIn {
   async signIn(username: string, password: string, appru: string): Promise<FederatedSignInResult> {
     const result = await this.#directory.signIn(username, password);
     if (!result.ok) return { outcome: 'refused', reason: result.reason };
-    const user = result.user;
+    return this.#afterFirstFactor(result.user, appru, false);
+  }
+
+  /**
+   * The first factor came from an external identity provider (core/oidc), which already mapped it to
+   * this directory user. The same rules as after a password follow: domain configured, then the MFA
+   * setting. `mfaAsserted`: the provider is trusted to assert MFA and did, so it stands in for the code.
+   */
+  async signInWithIdentity(user: User, appru: string, opts: { mfaAsserted: boolean }): Promise<FederatedSignInResult> {
+    if (!user.enabled) return { outcome: 'refused', reason: 'disabled', upn: user.upn };
+    return this.#afterFirstFactor(user, appru, opts.mfaAsserted);
+  }
+
+  async #afterFirstFactor(user: User, appru: string, mfaAsserted: boolean): Promise<FederatedSignInResult> {
     if (!(await this.#domainConfigured(user))) return { outcome: 'refused', reason: 'domain_not_configured', upn: user.upn };
     if (this.#mfa && (await this.#mfa.isRequiredFor(user))) {
+      if (mfaAsserted) return { outcome: 'token', token: await this.#tokens.issue(user), upn: user.upn, secondFactor: true };
       if ((await this.#mfa.statusOf(user.id)) !== 'active') return { outcome: 'refused', reason: 'mfa_not_enrolled', upn: user.upn };
       return { outcome: 'code_needed', upn: user.upn, state: await this.#mfa.issueStepState({ userId: user.id, upn: user.upn, appru }) };
     }

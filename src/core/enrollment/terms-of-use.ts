@@ -18,6 +18,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { DirectoryTokens } from '../entra/directory-token.js';
 import type { EnrollmentPolicy } from '../policy/enrollment-policy.js';
 import type { User } from '../ports.js';
+import type { TermsText, TermsTextStore } from './ports.js';
 
 const ISSUER = 'winroll';
 const STATE_AUDIENCE = 'winroll:terms-of-use-state';
@@ -36,13 +37,15 @@ export interface TermsOfUseState {
   redirectUri: string;
   clientRequestId: string | null;
   join: boolean;
+  /** The version of the terms text the page showed (0: Winroll's default text). */
+  termsVersion: number;
 }
 
 export type TermsOfUseOpen =
-  | { ok: true; user: User; tenantId: string; state: string }
+  | { ok: true; user: User; tenantId: string; state: string; terms: TermsText }
   | { ok: false; code: TermsOfUseErrorCode; description: string; detail: string; upn?: string | undefined };
 
-export type BlobCheck = { ok: true } | { ok: false; reason: 'expired' | 'invalid' | 'other_user' };
+export type BlobCheck = { ok: true; termsVersion: number | null } | { ok: false; reason: 'expired' | 'invalid' | 'other_user' };
 
 export interface TermsOfUseDeps {
   directoryTokens: DirectoryTokens;
@@ -50,6 +53,8 @@ export interface TermsOfUseDeps {
   /** The enrollment-token secret (≥ 32 bytes). */
   secret: Uint8Array;
   clock: Clock;
+  /** The admin's own terms text; without it, the default text (version 0). */
+  text?: Pick<TermsTextStore, 'getTermsText'> | undefined;
 }
 
 export class TermsOfUse {
@@ -86,6 +91,15 @@ export class TermsOfUse {
       };
     }
     const check = await this.#d.directoryTokens.verify(input.bearer);
+    if (!check.ok && check.reason === 'keys_unavailable') {
+      return {
+        ok: false,
+        code: 'server_error',
+        upn: check.upn,
+        detail: check.detail,
+        description: "The device management server could not reach your organisation's directory. Try again later.",
+      };
+    }
     if (!check.ok) {
       return {
         ok: false,
@@ -135,6 +149,7 @@ export class TermsOfUse {
         detail: decision.reasons.at(-1) ?? 'refused by enrollment policy',
       };
     }
+    const terms = (await this.#d.text?.getTermsText()) ?? { title: null, body: null, version: 0, updatedAt: null };
     const state = await this.#sign(
       {
         tid: check.tenantId,
@@ -142,12 +157,13 @@ export class TermsOfUse {
         ru: input.redirectUri,
         crid: input.clientRequestId,
         join: input.join,
+        tv: terms.version,
       },
       check.user.id,
       STATE_AUDIENCE,
       TERMS_OF_USE_STATE_TTL_SECONDS,
     );
-    return { ok: true, user: check.user, tenantId: check.tenantId, state };
+    return { ok: true, user: check.user, tenantId: check.tenantId, state, terms };
   }
 
   /** POST: the form state, checked; undefined when it is forged, for another purpose or expired. */
@@ -165,13 +181,22 @@ export class TermsOfUse {
     ) {
       return undefined;
     }
-    return { tenantId: p.tid, userId: p.sub, upn: p.upn, redirectUri: p.ru, clientRequestId: p.crid, join: p.join };
+    return {
+      tenantId: p.tid,
+      userId: p.sub,
+      upn: p.upn,
+      redirectUri: p.ru,
+      clientRequestId: p.crid,
+      join: p.join,
+      termsVersion: typeof p.tv === 'number' && Number.isSafeInteger(p.tv) ? p.tv : 0,
+    };
   }
 
   /** The OpaqueBlob for an accepted page. */
   issueBlob(state: TermsOfUseState): Promise<string> {
     return this.#sign(
-      { tid: state.tenantId, upn: state.upn, purpose: PURPOSE },
+      // tv: which terms text was accepted (the admin may change it later).
+      { tid: state.tenantId, upn: state.upn, purpose: PURPOSE, tv: state.termsVersion },
       state.userId,
       BLOB_AUDIENCE,
       TERMS_OF_USE_BLOB_TTL_SECONDS,
@@ -189,7 +214,7 @@ export class TermsOfUse {
     if (p.sub !== who.userId || p.upn !== who.upn || p.tid.toLowerCase() !== who.tenantId.toLowerCase()) {
       return { ok: false, reason: 'other_user' };
     }
-    return { ok: true };
+    return { ok: true, termsVersion: typeof p.tv === 'number' && Number.isSafeInteger(p.tv) ? p.tv : null };
   }
 
   async #sign(claims: Record<string, unknown>, subject: string, audience: string, ttl: number): Promise<string> {

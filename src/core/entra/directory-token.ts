@@ -14,11 +14,51 @@ import type { EntraStore, EntraTenant } from './ports.js';
 
 export const DIRECTORY_TOKEN_CLOCK_TOLERANCE_S = 300;
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether verification failed because the key set could not be had (network, timeout, a non-200 answer,
+ * not a JWKS) rather than because of the token. A kid missing from a fetched set is the token's fault.
+ */
+function keysUnavailable(err: unknown): boolean {
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
+  if (err instanceof errors.JOSEError) return err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set|HTTP/i.test(err.message);
+  // fetch() itself: connection refused, DNS, TLS.
+  return err instanceof TypeError || (err instanceof Error && err.name === 'AbortError');
+}
+
 export type DirectoryTokenResult =
-  | { ok: true; user: User; tenantId: string; upn: string }
+  | {
+      ok: true;
+      user: User;
+      tenantId: string;
+      upn: string;
+      /** The user's directory object id (`oid`), lower-case. */
+      objectId: string;
+      /** The Entra device id (`deviceid` claim) when the token carries one (join and registered devices). */
+      entraDeviceId: string | null;
+      /**
+       * Delegated scopes (`scp`) and app roles (`roles`), recorded for the logs: Microsoft documents no
+       * value an MDM must require of an enrollment token, so they never refuse one.
+       */
+      scopes: string[];
+      roles: string[];
+    }
   | {
       ok: false;
-      reason: 'malformed' | 'unknown_tenant' | 'invalid' | 'expired' | 'unknown_user' | 'disabled';
+      /**
+       * `keys_unavailable`: the tenant's signing keys could not be fetched (unreachable, timed out, not a
+       * JWKS): the server's problem, not the token's.
+       */
+      reason:
+        | 'malformed'
+        | 'unknown_tenant'
+        | 'invalid'
+        | 'expired'
+        | 'unknown_user'
+        | 'disabled'
+        | 'identity_mismatch'
+        | 'keys_unavailable';
       /** For logs and the fault detail: never the token or its claims beyond tenant id and UPN. */
       detail: string;
       tenantId?: string | undefined;
@@ -82,6 +122,15 @@ export class DirectoryTokens {
         requiredClaims: ['exp'],
       }));
     } catch (err) {
+      if (keysUnavailable(err)) {
+        const why = err instanceof errors.JOSEError ? err.code : err instanceof Error ? err.message.slice(0, 200) : 'unknown error';
+        return {
+          ok: false,
+          reason: 'keys_unavailable',
+          detail: `signing keys of tenant ${tid} could not be fetched from ${tenant.jwksUrl ?? 'the stored JWKS'} (${why})`,
+          tenantId: tid,
+        };
+      }
       const expired = err instanceof errors.JWTExpired;
       const why = err instanceof errors.JOSEError ? `${err.code}: ${err.message}` : 'verification failed';
       return {
@@ -99,10 +148,40 @@ export class DirectoryTokens {
     if (!rawUpn)
       return { ok: false, reason: 'unknown_user', detail: `directory token of tenant ${tid} names no user (upn)`, tenantId: tid };
     const upn = rawUpn.slice(0, 256).toLowerCase();
+    // Every Entra user token names the user's object; it is what stays when a UPN is renamed or reused.
+    const oid = typeof payload.oid === 'string' ? payload.oid.trim().toLowerCase() : '';
+    if (!GUID.test(oid)) {
+      return { ok: false, reason: 'invalid', detail: `directory token of tenant ${tid} has no valid oid claim`, tenantId: tid, upn };
+    }
     const user = await this.#d.users.findUser(upn);
     if (!user) return { ok: false, reason: 'unknown_user', detail: `${upn} is not a directory user`, tenantId: tid, upn };
     if (!user.enabled) return { ok: false, reason: 'disabled', detail: `${upn} is disabled`, tenantId: tid, upn };
-    return { ok: true, user, tenantId: tid, upn: user.upn };
+    // The first token links the user to its object; a later token for the same UPN from another object
+    // (a reused or renamed UPN, another tenant) is someone else.
+    const link = await this.#d.store.linkDirectoryObject({ userId: user.id, tenantId: tid, objectId: oid, now: this.#d.clock.now() });
+    if (link.result === 'conflict') {
+      return {
+        ok: false,
+        reason: 'identity_mismatch',
+        detail:
+          link.why === 'user_has_other_object'
+            ? `${upn} is linked to directory object ${link.objectId} of tenant ${link.tenantId}, but the token names object ${oid} of tenant ${tid}`
+            : `directory object ${oid} of tenant ${tid} is linked to another user than ${upn}`,
+        tenantId: tid,
+        upn,
+      };
+    }
+    const deviceClaim = typeof payload.deviceid === 'string' ? payload.deviceid.trim().toLowerCase() : '';
+    return {
+      ok: true,
+      user,
+      tenantId: tid,
+      upn: user.upn,
+      objectId: oid,
+      entraDeviceId: GUID.test(deviceClaim) ? deviceClaim : null,
+      scopes: typeof payload.scp === 'string' ? payload.scp.split(' ').filter(Boolean).slice(0, 32) : [],
+      roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string').slice(0, 32) : [],
+    };
   }
 
   #keysOf(tenant: EntraTenant): JWTVerifyGetKey | undefined {

@@ -26,4 +26,16 @@ export interface EntraStore {
   listEntraTenants(): Promise<EntraTenant[]>;
   /** False when the tenant was not connected. */
   deleteEntraTenant(tenantId: string): Promise<boolean>;
+  /**
+   * Links a user to their directory object id (`oid`) in a tenant, once: 'linked' the first time, 'same'
+   * when the user already has this link, 'conflict' (changing nothing) when the user is linked to another
+   * object, or another user holds this object id in the tenant.
+   */
+  linkDirectoryObject(input: { userId: string; tenantId: string; objectId: string; now: Date }): Promise<DirectoryLinkResult>;
+  /** The user's link, if any. */
+  getDirectoryLink(userId: string): Promise<{ tenantId: string; objectId: string; linkedAt: Date } | undefined>;
 }
+
+export type DirectoryLinkResult =
+  | { result: 'linked' | 'same' }
+  | { result: 'conflict'; why: 'user_has_other_object' | 'object_has_other_user'; tenantId: string; objectId: string };

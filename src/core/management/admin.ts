@@ -10,7 +10,19 @@ import { InvalidInputError, NotFoundError } from '../../shared/errors.js';
 import type { Storage } from '../ports.js';
 import { type RemoteAction, commandForAction } from './actions.js';
 import { locUriFor } from './desired-state.js';
-import type { AssignmentTarget, Group, ManagedDevice, Profile, ProfileScope, ProfileSetting, QueuedCommand } from './ports.js';
+import type {
+  AssignmentTarget,
+  DeviceUser,
+  Group,
+  ManagedDevice,
+  Profile,
+  ProfileScope,
+  ProfileSetting,
+  ProfileType,
+  QueuedCommand,
+} from './ports.js';
+import { mamApplicability } from './mam-csp.js';
+import { compileWip, validateWipPolicy } from './wip.js';
 import type { PushNotifier, PushOutcome } from './push.js';
 
 const FORMATS = new Set(['chr', 'int', 'bool', 'b64', 'xml', 'float']);
@@ -54,8 +66,51 @@ export function validateProfile(input: { name: unknown; scope: unknown; settings
   return { name: input.name.trim(), scope: input.scope, settings };
 }
 
+/** What `profiles add` and `PUT /profiles/{name}` take: custom settings, or a typed profile's named fields. */
+export interface ProfileInput {
+  name: unknown;
+  scope?: unknown;
+  settings?: unknown;
+  /** 'custom' (default) or 'wip'. */
+  type?: unknown;
+  /** The named fields of a WIP profile (core/management/wip.ts). */
+  wip?: unknown;
+}
+
+/**
+ * A profile ready to store. A WIP profile is compiled to its CSP settings here (device scope: WIP is
+ * device-wide) and keeps its named fields as its definition.
+ */
+export function profileFromInput(input: ProfileInput): {
+  name: string;
+  scope: ProfileScope;
+  settings: ProfileSetting[];
+  type: ProfileType;
+  definition: Record<string, unknown> | null;
+} {
+  const type = input.type ?? 'custom';
+  if (type === 'wip') {
+    if (input.settings !== undefined) throw new InvalidInputError('a WIP profile takes named fields under "wip", not settings');
+    if (input.scope !== undefined && input.scope !== 'device') throw new InvalidInputError('a WIP profile is device-wide (scope device)');
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    const wip = validateWipPolicy(input.wip);
+    const p = validateProfile({ name: input.name, scope: 'device', settings: compileWip(name, wip) });
+    return { ...p, type: 'wip', definition: { ...wip } };
+  }
+  if (type !== 'custom') throw new InvalidInputError('profile type must be "custom" or "wip"');
+  if (input.wip !== undefined) throw new InvalidInputError('"wip" fields need type: wip');
+  return { ...validateProfile({ name: input.name, scope: input.scope, settings: input.settings }), type: 'custom', definition: null };
+}
+
 export interface DeviceDetails extends ManagedDevice {
   commands: QueuedCommand[];
+  /**
+   * MAM registrations only: assigned settings the device never gets because Windows blocks their CSP on a
+   * MAM registration (core/management/mam-csp.ts), with the reason. Empty for MDM devices.
+   */
+  notApplicable: Array<{ profile: string; locUri: string; reason: string }>;
+  /** Directory users seen signed in to the device in its management sessions, most recently seen first. */
+  users: DeviceUser[];
 }
 
 export class ManagementAdmin {
@@ -95,7 +150,26 @@ export class ManagementAdmin {
   async device(deviceId: string): Promise<DeviceDetails> {
     const managed = await this.#storage.getManagedDevice(deviceId.toUpperCase());
     if (!managed) throw new NotFoundError(`no enrolled device ${deviceId}`);
-    return { ...managed, commands: await this.#storage.listCommands(managed.device.id, { limit: 200 }) };
+    const [commands, users] = await Promise.all([
+      this.#storage.listCommands(managed.device.id, { limit: 200 }),
+      this.#storage.listDeviceUsers(managed.device.id),
+    ]);
+    return { ...managed, commands, users, notApplicable: await this.#notApplicable(managed) };
+  }
+
+  /** Settings of the device's profiles that a MAM registration does not take, so the admin sees why they never arrive. */
+  async #notApplicable(managed: ManagedDevice): Promise<DeviceDetails['notApplicable']> {
+    if (managed.device.managementMode !== 'mam') return [];
+    const profiles = await this.#storage.profilesForDevice(managed.device.id, [managed.device.userId]);
+    const out: DeviceDetails['notApplicable'] = [];
+    for (const { profile } of profiles) {
+      for (const s of profile.settings) {
+        const locUri = locUriFor(profile.scope, s.path);
+        const verdict = mamApplicability(locUri);
+        if (!verdict.allowed) out.push({ profile: profile.name, locUri, reason: verdict.reason });
+      }
+    }
+    return out;
   }
 
   /** Queues a remote action (its command's state is the action's state) and wakes the device. */
@@ -104,7 +178,14 @@ export class ManagementAdmin {
     if (!managed) throw new NotFoundError(`no enrolled device ${deviceId}`);
     if (managed.device.status !== 'enrolled') throw new InvalidInputError(`device ${deviceId} is not enrolled any more`);
     const actionId = `${action.kind}-${randomUUID()}`;
-    const command = commandForAction(action, actionId, { ownership: managed.ownership, providerId: this.#providerId });
+    let command = commandForAction(action, actionId, { ownership: managed.ownership, providerId: this.#providerId });
+    if (managed.device.managementMode === 'mam') {
+      // A sync is any harmless Get; a MAM registration answers DevInfo, not DevDetail.
+      if (action.kind === 'sync') command = { ...command, item: { locUri: './DevInfo/DmV' } };
+      // Windows blocks every CSP but a few on a MAM registration: refuse now rather than queue what never runs.
+      const verdict = mamApplicability(command.item.locUri);
+      if (!verdict.allowed) throw new InvalidInputError(`${action.kind}: ${verdict.reason}`);
+    }
     const now = this.#clock.now();
     if (action.kind === 'retire' || action.kind === 'delete') await this.#storage.markRetired(managed.device.id, now);
     const [queued] = await this.#storage.enqueue(managed.device.id, [command], now);
@@ -112,9 +193,8 @@ export class ManagementAdmin {
     return { ...queued, push: await this.wake(managed.device.id) };
   }
 
-  async saveProfile(input: { name: unknown; scope: unknown; settings: unknown }): Promise<Profile> {
-    const p = validateProfile(input);
-    return this.#storage.saveProfile({ ...p, now: this.#clock.now() });
+  async saveProfile(input: ProfileInput): Promise<Profile> {
+    return this.#storage.saveProfile({ ...profileFromInput(input), now: this.#clock.now() });
   }
 
   listProfiles(): Promise<Profile[]> {

@@ -8,7 +8,8 @@ import { X509Certificate } from 'node:crypto';
 import { sha1Thumbprint } from '../../pki/thumbprint.js';
 import type { Clock } from '../../shared/clock.js';
 import type { DeviceRecord, EnrollmentRecord } from '../ports.js';
-import type { DeviceInventory, DeviceStateStore, Ownership } from './ports.js';
+import type { DirectoryTokenResult } from '../entra/directory-token.js';
+import type { DeviceInventory, DeviceStateStore, MamRegistrationStore, Ownership } from './ports.js';
 
 export type DeviceAuthResult =
   | {
@@ -47,16 +48,61 @@ interface ChainCheck {
 
 const CACHE_MAX = 50_000;
 
+/**
+ * App-protection (MAM) sessions: no certificate exists, so the device is identified by the Entra user token
+ * it sends as `Authorization: Bearer`, which must name the user the device is registered to.
+ */
+export interface BearerIdentityDeps {
+  store: Pick<MamRegistrationStore, 'findMamRegistration'>;
+  tokens: { verify(jwt: string): Promise<DirectoryTokenResult> };
+}
+
+/** Entra access tokens are a few KB; anything far larger is not one and is not worth verifying. */
+const MAX_BEARER_CHARS = 16 * 1024;
+
 export class DeviceAuthenticator {
   readonly #ca: X509Certificate;
   readonly #store: Pick<DeviceStateStore, 'findByCertificate'>;
   readonly #clock: Clock;
+  readonly #bearer: BearerIdentityDeps | undefined;
   readonly #checked = new Map<string, ChainCheck>();
 
-  constructor(deps: { caCertPem: string; store: Pick<DeviceStateStore, 'findByCertificate'>; clock: Clock }) {
+  constructor(deps: { caCertPem: string; store: Pick<DeviceStateStore, 'findByCertificate'>; clock: Clock; bearer?: BearerIdentityDeps }) {
     this.#ca = new X509Certificate(deps.caCertPem);
     this.#store = deps.store;
     this.#clock = deps.clock;
+    this.#bearer = deps.bearer;
+  }
+
+  /**
+   * The bearer-token identity path (MAM policy sync over one-way TLS): a valid directory token (connected
+   * tenant, signature, audience, expiry, enabled user) whose user holds the active MAM registration of the
+   * DeviceID in SyncHdr/Source. 401 for a missing or refused token, 403 for a device that is not that
+   * user's registration. The token is never logged; reasons carry at most its tenant and UPN.
+   */
+  async authenticateBearer(bearerToken: string | undefined, claimedDeviceId: string): Promise<DeviceAuthResult> {
+    if (!this.#bearer) return { ok: false, status: 401, reason: 'app-protection (MAM) sessions are not served: no directory is connected' };
+    const jwt = bearerToken?.trim();
+    if (!jwt)
+      return { ok: false, status: 401, reason: 'no Authorization: Bearer token (MAM sessions authenticate with the Entra user token)' };
+    if (jwt.length > MAX_BEARER_CHARS) return { ok: false, status: 401, reason: 'bearer token is too large to be a directory token' };
+    const check = await this.#bearer.tokens.verify(jwt);
+    if (!check.ok) return { ok: false, status: 401, reason: `bearer token refused (${check.reason}): ${check.detail}` };
+    const found = await this.#bearer.store.findMamRegistration(claimedDeviceId.replace(/[{}]/g, ''));
+    if (!found)
+      return { ok: false, status: 403, reason: `device ${claimedDeviceId.slice(0, 64)} has no active app-protection registration` };
+    if (found.registration.userId !== check.user.id) {
+      return { ok: false, status: 403, reason: `device ${found.device.deviceId} is registered to another user than ${check.upn}` };
+    }
+    return {
+      ok: true,
+      device: found.device,
+      enrollment: found.enrollment,
+      ownership: found.ownership,
+      retiredAt: found.retiredAt,
+      inventory: found.inventory,
+      thumbprint: '',
+    };
   }
 
   async authenticate(certificateDer: Buffer | undefined, claimedDeviceId: string): Promise<DeviceAuthResult> {

@@ -21,6 +21,17 @@ export interface DeviceInventory {
   totalStorageMb?: number;
   freeStorageMb?: number;
   lastBootTime?: string;
+  /** The device's Entra ID device id (DMClient Provider/<ProviderID>/AADDeviceID); only directory-joined or registered PCs. */
+  entraDeviceId?: string;
+  /** Security state from the DeviceStatus and Defender CSPs (core/compliance reads them; codes in inventory.ts). */
+  encryptionCompliance?: number;
+  firewallStatus?: number;
+  antivirusStatus?: number;
+  antivirusSignatureStatus?: number;
+  antispywareStatus?: number;
+  antispywareSignatureStatus?: number;
+  realTimeProtection?: boolean;
+  tpmVersion?: string;
   collectedAt: string;
 }
 
@@ -52,7 +63,14 @@ export interface DeviceStateStore {
   >;
   getManagedDevice(deviceId: string): Promise<ManagedDevice | undefined>;
   recordCheckIn(devicePk: string, now: Date): Promise<void>;
-  /** Merges the given fields into the stored inventory (fields not given are kept). */
+  /**
+   * Merges the given fields into the stored inventory (fields not given are kept). When the device has
+   * a serial number (and a HWDevID or Entra device id) another record shares, and this device holds the
+   * newer enrollment, the other record is the same machine enrolled before (a reset or re-join): its
+   * history (enrollments, DeviceIDs, hardware ids, commands, users, ownership) moves onto this record and
+   * it is removed; this record keeps its id, so a session in progress goes on (S16). A record with another
+   * serial stays apart with its cloned-image warning.
+   */
   updateInventory(devicePk: string, inventory: Partial<DeviceInventory>, now: Date): Promise<void>;
   setOwnership(devicePk: string, ownership: Ownership): Promise<void>;
   /** Marks the device retired: next session it is told to unenroll; its certificate stays valid until then. */
@@ -175,6 +193,7 @@ export interface CommandQueue {
 // ---------------------------------------------------------------------------------------------------
 
 export type ProfileScope = 'user' | 'device';
+export type ProfileType = 'custom' | 'wip';
 
 export interface ProfileSetting {
   /** CSP path below the scope root, e.g. `Vendor/MSFT/Policy/Config/Camera/AllowCamera`. */
@@ -188,6 +207,10 @@ export interface Profile {
   name: string;
   scope: ProfileScope;
   settings: ProfileSetting[];
+  /** 'custom' (settings as given) or a typed profile compiled from named fields ('wip'). */
+  type: ProfileType;
+  /** For typed profiles, the named fields the settings were compiled from (WIP: core/management/wip.ts); else null. */
+  definition: Record<string, unknown> | null;
   /** Increases on every change of settings. */
   version: number;
   createdAt: Date;
@@ -215,7 +238,15 @@ export interface GroupStore {
 
 export interface ProfileStore {
   /** Creates or replaces by name; version increases only when scope or settings change. */
-  saveProfile(input: { name: string; scope: ProfileScope; settings: ProfileSetting[]; now: Date }): Promise<Profile>;
+  saveProfile(input: {
+    name: string;
+    scope: ProfileScope;
+    settings: ProfileSetting[];
+    /** Default 'custom' with no definition. */
+    type?: ProfileType;
+    definition?: Record<string, unknown> | null;
+    now: Date;
+  }): Promise<Profile>;
   getProfileByName(name: string): Promise<Profile | undefined>;
   getProfile(id: string): Promise<Profile | undefined>;
   listProfiles(): Promise<Profile[]>;
@@ -227,7 +258,8 @@ export interface ProfileStore {
   listAssignments(profileId: string): Promise<AssignmentTarget[]>;
   /**
    * Profiles that apply on a device: assigned to the device itself, or to a group containing the device's
-   * enrolling user (device-scope profiles) / containing `userId` (user-scope profiles, for that user). Group membership
+   * primary user (device-scope profiles; a shared device, with no primary user, gets them only through
+   * device assignments) / containing `userId` (user-scope profiles, for that user). Group membership
    * is transitive (core/policy/ports.ts): a profile assigned to a group reaches members of groups nested in it.
    */
   profilesForDevice(devicePk: string, userIds: string[]): Promise<Array<{ profile: Profile; forUserId: string | null }>>;
@@ -257,4 +289,97 @@ export interface AppliedSettingStore {
   removeApplied(devicePk: string, userId: string | null, locUri: string): Promise<void>;
 }
 
-export interface ManagementStorage extends DeviceStateStore, CommandQueue, GroupStore, ProfileStore, AppliedSettingStore {}
+// ---------------------------------------------------------------------------------------------------
+// Users of a device: the primary user and who signed in (seed S4)
+// ---------------------------------------------------------------------------------------------------
+
+/** A directory user seen signed in to a device (identified in a management session). */
+export interface DeviceUser {
+  userId: string;
+  upn: string;
+  displayName: string | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+}
+
+export interface DeviceUserStore {
+  /** Sets (or, with null, clears: a shared device) the primary user. Throws NotFoundError for an unknown device or user. */
+  setPrimaryUser(devicePk: string, userId: string | null): Promise<void>;
+  /** Upsert by (device, user): first sighting kept, last sighting moved forward only. */
+  recordDeviceUser(devicePk: string, userId: string, now: Date): Promise<void>;
+  /** The users seen on the device, most recently seen first. */
+  listDeviceUsers(devicePk: string): Promise<DeviceUser[]>;
+}
+
+export interface ManagementStorage
+  extends DeviceStateStore,
+    CommandQueue,
+    GroupStore,
+    ProfileStore,
+    AppliedSettingStore,
+    DeviceUserStore,
+    MamRegistrationStore {}
+
+// ---------------------------------------------------------------------------------------------------
+// App protection without MDM (MAM registrations)
+// ---------------------------------------------------------------------------------------------------
+
+export type MamRegistrationStatus = 'active' | 'superseded' | 'unenrolled';
+
+/** One app-protection registration of a device: who registered it, through which directory tenant, when. */
+export interface MamRegistration {
+  id: string;
+  devicePk: string;
+  deviceId: string;
+  userId: string;
+  upn: string;
+  tenantId: string;
+  status: MamRegistrationStatus;
+  createdAt: Date;
+  /** When it was superseded (registered again, or enrolled in MDM) or unenrolled. */
+  endedAt: Date | null;
+}
+
+export interface NewMamRegistration {
+  deviceId: string;
+  hwDevId: string | null;
+  deviceName: string | null;
+  osVersion: string | null;
+  userId: string;
+  upn: string;
+  tenantId: string;
+  /** Why the device is personal, in words (MAM registrations come from "add work account"). */
+  ownershipRule: string;
+  now: Date;
+}
+
+export type RecordedMamRegistration =
+  | { ok: true; device: DeviceRecord; registration: MamRegistration; superseded: number }
+  /** The DeviceID is MDM-enrolled and active: Windows never runs both, so nothing is changed. */
+  | { ok: false; reason: 'mdm_enrolled'; device: DeviceRecord };
+
+export interface MamRegistrationStore {
+  /**
+   * One transaction: the device record by DeviceID (created, or an unenrolled MDM record reused: one record
+   * per device), management mode 'mam' with no current enrollment, earlier active registrations
+   * superseded, the new registration active.
+   */
+  recordMamRegistration(input: NewMamRegistration): Promise<RecordedMamRegistration>;
+  /**
+   * The device's active MAM registration, with the device facts a session needs and an enrollment view
+   * (no certificate: certificate fields empty) so the session engine treats it like any enrollment.
+   */
+  findMamRegistration(deviceId: string): Promise<
+    | {
+        device: DeviceRecord;
+        registration: MamRegistration;
+        enrollment: EnrollmentRecord;
+        ownership: Ownership;
+        retiredAt: Date | null;
+        inventory: DeviceInventory | null;
+      }
+    | undefined
+  >;
+  /** Every registration of the device, oldest first. */
+  listMamRegistrations(deviceId: string): Promise<MamRegistration[]>;
+}

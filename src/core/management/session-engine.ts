@@ -14,12 +14,14 @@ import { fitToSize, messageBudget, replyHeader, statusesFor } from '../../protoc
 import type { ItemCommand, ServerCommand, SyncMlMessage } from '../../protocol/syncml/types.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import type { Storage } from '../ports.js';
+import type { EnrollmentRecord, ManagementMode, Storage } from '../ports.js';
 import type { DeviceAuthenticator } from './device-auth.js';
+import { MAM_INVENTORY_NODES, MAM_INVENTORY_REFRESH_MS, isAllowedForMam, mamApplicableProfiles } from './mam-csp.js';
 import { desiredFingerprint, desiredState, planChanges, settingKey } from './desired-state.js';
 import { INVENTORY_NODES, inventoryFromItems, inventoryIsStale } from './inventory.js';
 import type { DeviceInventory, QueuedCommand } from './ports.js';
 import { CHANNEL_REFRESH_MS, pushCommands, pushNodes } from './push.js';
+import { type SessionUser, type UserTokenVerifier, identifySessionUser } from './session-user.js';
 
 export const SYNCML_CONTENT_TYPE = 'application/vnd.syncml.dm+xml';
 
@@ -31,7 +33,8 @@ const COMMANDS_PER_MESSAGE = 100;
 interface SessionState {
   /** Unique per session instance: commands sent under another key count as lost and are resent. */
   key: string;
-  userId: string | null;
+  /** Who is signed in: their ./User/ commands may go out in this session (session-user.ts). */
+  user: SessionUser | null;
   lastSeen: number;
 }
 
@@ -40,6 +43,13 @@ export interface ManagementRequest {
   clientCertificateDer: Buffer | undefined;
   /** Why no certificate was seen (for the log). */
   identityNote?: string | undefined;
+  /** The `Authorization: Bearer` value: Entra ID sessions carry the signed-in user's token (protocol.md §3.3). */
+  bearerToken?: string | undefined;
+  /**
+   * The message came to the app-protection (MAM) sync endpoint: there is no certificate, so the device is
+   * identified by `bearerToken` and the DeviceID it names (DeviceAuthenticator.authenticateBearer).
+   */
+  appProtection?: boolean | undefined;
 }
 
 export interface ManagementResponse {
@@ -59,12 +69,21 @@ export interface SessionEngineDeps {
   providerId: string;
   /** Our WNS app's package family name; when set, devices are registered for push wake-ups. */
   pushPfn?: string | undefined;
+  /** Verifies the signed-in user's Entra token on directory-joined (multi-user) devices; without it they get device policy only. */
+  userTokens?: UserTokenVerifier | undefined;
+  /** Called (by DeviceID) after a message brought inventory results: compliance re-evaluates. Must not throw. */
+  onInventory?: ((deviceId: string) => Promise<void>) | undefined;
 }
 
 export class SessionEngine {
   readonly #d: SessionEngineDeps;
   readonly #sessions = new Map<string, SessionState>();
-  /** Last desired-state fingerprint reconciled per device; after a restart each device reconciles once. */
+  /**
+   * Per device, the user and desired-state fingerprint of the last reconciled session; after a restart each
+   * reconciles once. One entry per device, not per (device, user): device-scope settings are shared by
+   * every session, so a plan made in one user's session (e.g. after the primary user changed) leaves the
+   * others' cached state stale; a session of another user plans again.
+   */
   readonly #reconciled = new Map<string, string>();
 
   constructor(deps: SessionEngineDeps) {
@@ -92,7 +111,9 @@ export class SessionEngine {
       );
     }
 
-    const auth = await this.#d.authenticator.authenticate(req.clientCertificateDer, msg.header.source);
+    const auth = req.appProtection
+      ? await this.#d.authenticator.authenticateBearer(req.bearerToken, msg.header.source)
+      : await this.#d.authenticator.authenticate(req.clientCertificateDer, msg.header.source);
     const header = replyHeader(msg, this.#d.managementUrl());
     if (!auth.ok) {
       return this.#reply(
@@ -109,7 +130,7 @@ export class SessionEngine {
     const { device, enrollment } = auth;
     const storage = this.#d.storage;
     const now = this.#d.clock.now();
-    const session = this.#session(enrollment.id, msg, device.userId, enrollment.enrollmentType);
+    const session = await this.#session(enrollment, msg, req.bearerToken);
     let unenrolled = false;
     const statusUpdates: Array<{ id: string; status: number }> = [];
     const results: Array<{ id: string; items: Array<{ locUri: string; format?: string; data: string }> }> = [];
@@ -144,10 +165,14 @@ export class SessionEngine {
 
     await storage.recordCheckIn(device.id, now);
     const push = pushNodes(this.#d.providerId);
+    let inventoryArrived = false;
     for (const r of results) {
       await storage.recordResults(device.id, r.id, r.items, now);
       const inv = inventoryFromItems(r.items);
-      if (Object.keys(inv).length > 0) await storage.updateInventory(device.id, inv, now);
+      if (Object.keys(inv).length > 0) {
+        await storage.updateInventory(device.id, inv, now);
+        inventoryArrived = true;
+      }
       for (const i of r.items) {
         const uri = i.locUri.toLowerCase();
         if (uri === push.channelUri.toLowerCase()) await storage.setPushChannel(device.id, { channelUri: i.data.trim() || null }, now);
@@ -155,6 +180,7 @@ export class SessionEngine {
           await storage.setPushChannel(device.id, { status: Number(i.data.trim()) }, now);
       }
     }
+    if (inventoryArrived) await this.#d.onInventory?.(device.deviceId);
     const outcomes = [];
     for (const s of statusUpdates) {
       const cmd = await storage.recordStatus(device.id, s.id, s.status, now);
@@ -174,7 +200,8 @@ export class SessionEngine {
       deviceId: device.deviceId,
       sessionId: msg.header.sessionId,
       msgId: msg.header.msgId,
-      user: session.userId ?? undefined,
+      user: session.user?.upn,
+      userVia: session.user?.via,
     };
 
     for (const cmd of outcomes) {
@@ -188,10 +215,25 @@ export class SessionEngine {
       return this.#reply({ ...header, statuses, commands: [], final: true }, { ...log, outcome: 'unenrolled' });
     }
 
-    if (msg.header.msgId === 1) await this.#startOfSession(device.id, inventory, device.userId, enrollment.enrollmentType, now);
+    if (msg.header.msgId === 1) {
+      // A per-user (Full) enrollment is single-user: its user's settings are planned (and wait for LoginStatus user)
+      // whoever is signed in. A device enrollment plans for the signed-in user only, so each user's settings are
+      // reconciled in that user's sessions and never deleted by another user's.
+      const planFor = enrollment.enrollmentType === 'Full' ? device.userId : (session.user?.userId ?? null);
+      if (session.user) await storage.recordDeviceUser(device.id, session.user.userId, now);
+      await this.#startOfSession(device.id, inventory, planFor, now, device.managementMode);
+    }
 
-    const next = await storage.nextCommands(device.id, { sessionKey: session.key, userId: session.userId, limit: COMMANDS_PER_MESSAGE });
-    const sendable = await this.#dropSuperseded(device.id, next, now);
+    const next = await storage.nextCommands(device.id, {
+      sessionKey: session.key,
+      userId: session.user?.userId ?? null,
+      limit: COMMANDS_PER_MESSAGE,
+    });
+    const sendable = await this.#dropSuperseded(
+      device.id,
+      device.managementMode === 'mam' ? await this.#mamOnly(device.id, next, now) : next,
+      now,
+    );
     const commands = sendable.map(toServerCommand);
     const frame = { ...header, statuses, final: true };
     const [batch = []] = commands.length > 0 ? fitToSize(commands, messageBudget(msg), { frame }) : [];
@@ -247,30 +289,37 @@ export class SessionEngine {
     return false;
   }
 
-  /** Package 1: queue what desired state and inventory call for. */
+  /**
+   * Package 1: queue what desired state and inventory call for. Desired state is reconciled for the device
+   * scope and `userId`'s settings only (null: device scope only); other users' applied settings and queued
+   * commands are outside the plan, so they are neither re-sent nor deleted here.
+   */
   async #startOfSession(
     devicePk: string,
     inventory: DeviceInventory | null,
-    enrollingUserId: string,
-    enrollmentType: string,
+    userId: string | null,
     now: Date,
+    mode: ManagementMode = 'mdm',
   ): Promise<void> {
     const storage = this.#d.storage;
-    // A per-user (Full) enrollment is single-user; device enrollments learn their users from the directory later.
-    const users = enrollmentType === 'Full' ? [enrollingUserId] : [];
-    const profiles = await storage.profilesForDevice(devicePk, users);
+    const assigned = await storage.profilesForDevice(devicePk, userId ? [userId] : []);
+    // A MAM registration is never planned a setting its CSP blocks (the admin sees them as not applicable).
+    const profiles = mode === 'mam' ? mamApplicableProfiles(assigned) : assigned;
     const fingerprint = desiredFingerprint(profiles);
-    if (this.#reconciled.get(devicePk) !== fingerprint) {
+    const reconciled = `${userId ?? ''}\u0000${fingerprint}`;
+    if (this.#reconciled.get(devicePk) !== reconciled) {
       const desired = desiredState(profiles);
       for (const c of desired.conflicts)
         this.#d.logger.warn({ devicePk, ...c }, 'two profiles set one node differently; the first by name wins');
+      const inScope = (s: { userId: string | null }) => s.userId === null || s.userId === userId;
       const [applied, queued] = await Promise.all([storage.listApplied(devicePk), storage.listCommands(devicePk, { limit: 10_000 })]);
-      const plan = planChanges(desired, applied, queued);
+      const plan = planChanges(desired, applied.filter(inScope), queued.filter(inScope));
       for (const c of plan.cancel) await storage.cancelPending(devicePk, c, now);
       if (plan.commands.length > 0) await storage.enqueue(devicePk, plan.commands, now);
-      this.#reconciled.set(devicePk, fingerprint);
+      this.#reconciled.set(devicePk, reconciled);
     }
-    if (inventoryIsStale(inventory, now)) {
+    if (mode === 'mam') await this.#mamInventory(devicePk, now);
+    else if (inventoryIsStale(inventory, now)) {
       const queued = await storage.listCommands(devicePk, { limit: 1000 });
       if (!queued.some((c) => c.origin.kind === 'inventory' && (c.state === 'pending' || c.state === 'sent'))) {
         await storage.enqueue(
@@ -300,6 +349,39 @@ export class SessionEngine {
     }
   }
 
+  /**
+   * MAM registrations: commands for CSPs Windows blocks there (queued by a profile fan-out or before the
+   * device became MAM) are cancelled, never sent.
+   */
+  async #mamOnly(devicePk: string, commands: QueuedCommand[], now: Date): Promise<QueuedCommand[]> {
+    const blocked = commands.filter((c) => !isAllowedForMam(c.item.locUri));
+    if (blocked.length === 0) return commands;
+    const pending = blocked.filter((c) => c.state === 'pending').map((c) => c.id);
+    if (pending.length > 0) await this.#d.storage.cancelCommands(devicePk, pending, now);
+    return commands.filter((c) => isAllowedForMam(c.item.locUri));
+  }
+
+  /** MAM inventory: DevInfo and DeviceStatus only, at most daily (Windows syncs a MAM registration about once a day). */
+  async #mamInventory(devicePk: string, now: Date): Promise<void> {
+    const queued = await this.#d.storage.listCommands(devicePk, { limit: 1000 });
+    const recent = queued.some(
+      (c) =>
+        c.origin.kind === 'inventory' &&
+        (c.state === 'pending' || c.state === 'sent' || now.getTime() - c.createdAt.getTime() < MAM_INVENTORY_REFRESH_MS),
+    );
+    if (recent) return;
+    await this.#d.storage.enqueue(
+      devicePk,
+      MAM_INVENTORY_NODES.map((locUri) => ({
+        verb: 'Get' as const,
+        item: { locUri },
+        userId: null,
+        origin: { kind: 'inventory' as const },
+      })),
+      now,
+    );
+  }
+
   /** Among queued profile commands for one node only the newest is worth sending; older ones are cancelled. */
   async #dropSuperseded(devicePk: string, commands: QueuedCommand[], now: Date): Promise<QueuedCommand[]> {
     const newest = new Map<string, number>();
@@ -319,12 +401,28 @@ export class SessionEngine {
     return keep;
   }
 
-  #session(enrollmentId: string, msg: SyncMlMessage, enrollingUserId: string, enrollmentType: string): SessionState {
+  async #session(enrollment: EnrollmentRecord, msg: SyncMlMessage, bearerToken: string | undefined): Promise<SessionState> {
     const now = this.#d.clock.now().getTime();
-    const mapKey = `${enrollmentId}:${msg.header.sessionId}`;
+    const mapKey = `${enrollment.id}:${msg.header.sessionId}`;
     let s = this.#sessions.get(mapKey);
     if (!s || msg.header.msgId === 1 || now - s.lastSeen > SESSION_TTL_MS) {
-      s = { key: `${mapKey}:${randomUUID()}`, userId: sessionUser(msg, enrollingUserId, enrollmentType), lastSeen: now };
+      // Package 1 names the user; a session picked up mid-way (after a restart) still has the Bearer header.
+      const who = await identifySessionUser({ msg, bearerToken, enrollment, verifier: this.#d.userTokens });
+      for (const t of who.ignored) {
+        this.#d.logger.warn(
+          {
+            deviceId: enrollment.deviceId,
+            sessionId: msg.header.sessionId,
+            via: t.via,
+            reason: t.reason,
+            detail: t.detail,
+            tenantId: t.tenantId,
+            upn: t.upn,
+          },
+          'user token ignored: this session gets device policy only',
+        );
+      }
+      s = { key: `${mapKey}:${randomUUID()}`, user: who.user, lastSeen: now };
       this.#sessions.set(mapKey, s);
       if (this.#sessions.size > 10_000) this.#prune(now);
     }
@@ -343,22 +441,6 @@ export class SessionEngine {
   #reply(message: Parameters<typeof encodeSyncMl>[0], log: Record<string, unknown>): ManagementResponse {
     return { status: 200, contentType: SYNCML_CONTENT_TYPE, body: encodeSyncMl(message), log };
   }
-}
-
-/**
- * Who is signed in, from package 1's LoginStatus alert. `user` on a per-user (Full) enrollment is the
- * enrolled user; `others`, `none`, or a device enrollment without a directory token means device
- * settings only.
- */
-function sessionUser(msg: SyncMlMessage, enrollingUserId: string, enrollmentType: string): string | null {
-  for (const c of msg.commands) {
-    if (c.kind !== 'Alert' || c.data !== ALERT.clientEvent) continue;
-    for (const i of c.items) {
-      if (i.meta?.type === ALERT_TYPE.loginStatus && i.data?.trim().toLowerCase() === 'user' && enrollmentType === 'Full')
-        return enrollingUserId;
-    }
-  }
-  return null;
 }
 
 function toServerCommand(

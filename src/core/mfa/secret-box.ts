@@ -20,8 +20,9 @@ export function deriveKey(master: Uint8Array, purpose: string): Buffer {
 export class SecretBox {
   readonly #key: Buffer;
 
-  constructor(master: Uint8Array) {
-    this.#key = deriveKey(master, 'totp secret encryption v1');
+  /** `purpose` gives each kind of secret its own key (default: TOTP secrets, the original use). */
+  constructor(master: Uint8Array, purpose = 'totp secret encryption v1') {
+    this.#key = deriveKey(master, purpose);
   }
 
   seal(plaintext: string, boundTo: string): string {

@@ -37,7 +37,19 @@ export interface DeviceLimitRestriction {
 
 export interface DecisionInput {
   /** Null for userless enrollments (bulk token without a user). */
-  user: { upn: string; enabled: boolean; licensed: boolean; isDem: boolean; groupIds: string[] } | null;
+  user: {
+    upn: string;
+    enabled: boolean;
+    licensed: boolean;
+    isDem: boolean;
+    groupIds: string[];
+    /**
+     * Where the license comes from, for the reasons: a direct assignment, or a group (the route from the
+     * user's own group, first, to the licensed group, last, by name), and whether the seats ran out.
+     * Absent: the reasons do not say.
+     */
+    license?: { direct: boolean; groupPath: string[]; beyondSeats: boolean; seats: number | null } | undefined;
+  } | null;
   method: EnrollmentMethod;
   enrollmentType: 'Full' | 'Device';
   /** e.g. 10.0.22631.4391; null when unknown. */
@@ -91,15 +103,22 @@ export function decideEnrollment(input: DecisionInput): Decision {
   if (user) {
     if (!user.enabled)
       return refuse('Authorization', undefined, `${user.upn} is disabled`, 'Your account is disabled. Contact your IT administrator.');
+    const lic = user.license;
     if (!user.licensed) {
       return refuse(
         'Authorization',
         'UserLicense',
-        `${user.upn} holds no Winroll license`,
+        lic?.beyondSeats
+          ? `${user.upn} holds no Winroll license: group ${describeRoute(lic.groupPath)} is licensed, but all ${lic.seats} license seats are in use by users ahead of them`
+          : `${user.upn} holds no Winroll license`,
         'Your account has no license for device management. Ask your IT administrator to assign one.',
       );
     }
-    reasons.push(`${user.upn} is licensed`);
+    reasons.push(
+      lic && !lic.direct && lic.groupPath.length > 0
+        ? `${user.upn} is licensed through group ${describeRoute(lic.groupPath)}`
+        : `${user.upn} is licensed`,
+    );
   } else {
     reasons.push('userless enrollment: no user license or scope applies');
   }
@@ -225,6 +244,12 @@ export function ownershipOf(input: Pick<DecisionInput, 'method' | 'enrollmentTyp
 function countsTowardLimit(input: DecisionInput): boolean {
   // Device-context (shared) enrollments are outside the per-user limit: joins, bulk, DEM.
   return input.user !== null && input.enrollmentType === 'Full' && (input.method === 'user' || input.method === 'automatic');
+}
+
+/** `Sales ← All staff (license assigned to All staff)`: the user's own group first, the licensed group last. */
+function describeRoute(path: string[]): string {
+  const licensed = path.at(-1) ?? '';
+  return path.length > 1 ? `${path.join(' ← ')} (license assigned to ${licensed})` : licensed;
 }
 
 export function inScope(scope: Scope, groupIds: string[]): boolean {

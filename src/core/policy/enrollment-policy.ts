@@ -35,9 +35,9 @@ export class EnrollmentPolicy {
     const s = this.#storage;
     const user = facts.user;
     const now = this.#clock.now();
-    const [groupIds, licensed, isDem, settings, identifierCount] = await Promise.all([
+    const [groupIds, license, isDem, settings, identifierCount] = await Promise.all([
       user ? s.groupsOfUser(user.id) : Promise.resolve([]),
-      user ? s.hasLicense(user.id) : Promise.resolve(false),
+      user ? s.licenseOf(user.id) : Promise.resolve(null),
       user ? s.isDem(user.id) : Promise.resolve(false),
       s.getTenantSettings(),
       s.countCorporateIdentifiers(),
@@ -60,7 +60,23 @@ export class EnrollmentPolicy {
       facts.hardware && identifierCount > 0 ? s.isCorporateIdentifier(facts.hardware) : Promise.resolve(false),
     ]);
     const input: DecisionInput = {
-      user: user ? { upn: user.upn, enabled: user.enabled, licensed, isDem, groupIds } : null,
+      user: user
+        ? {
+            upn: user.upn,
+            enabled: user.enabled,
+            licensed: license?.licensed ?? false,
+            isDem,
+            groupIds,
+            license: license
+              ? {
+                  direct: license.direct,
+                  groupPath: license.groupPath.map((g) => g.name),
+                  beyondSeats: license.beyondSeats,
+                  seats: license.seats,
+                }
+              : undefined,
+          }
+        : null,
       method,
       enrollmentType: facts.enrollmentType,
       osVersion: facts.osVersion,

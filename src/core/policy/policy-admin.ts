@@ -19,6 +19,10 @@ import type { EnrollmentPolicy } from './enrollment-policy.js';
 import type {
   CorporateIdentifier,
   DeviceLimitRestrictionConfig,
+  EffectiveLicense,
+  GroupLicenseAssignment,
+  LicenseAssignment,
+  LicenseUsage,
   PlatformRestrictionConfig,
   Restriction,
   RestrictionType,
@@ -283,6 +287,65 @@ export class PolicyAdmin {
       () => this.#s.removeLicense(user.id),
       (changed) => ({ licensed: false, changed }),
     );
+  }
+
+  /**
+   * Licenses a group: its enabled members, and those of groups nested in it, hold a license from now on
+   * (membership read at each check, so directory sync counts at once). Never refused for seats: members
+   * beyond the seats get no license, and `explain` / `licenseOf` say so. Returns whether it is new.
+   */
+  async assignGroupLicense(
+    ctx: AuditContext,
+    group: string,
+  ): Promise<{ changed: boolean; group: GroupLicenseAssignment; usage: LicenseUsage }> {
+    const g = await this.#group(group);
+    const before = await this.#s.licenseUsage();
+    const { changed } = await this.#audit.record(
+      ctx,
+      { action: 'license.assign_group', targetType: 'license', targetId: `group:${g.name}`, before: { usage: before } },
+      async () => {
+        const changed = await this.#s.assignGroupLicense(g.id, this.#clock.now());
+        return { changed, usage: await this.#s.licenseUsage() };
+      },
+      (r) => ({ licensed: true, changed: r.changed, usage: r.usage }),
+    );
+    return { changed, ...(await this.#groupLicenseState(g)) };
+  }
+
+  /** Takes the license off a group: members licensed only through it lose it at their next check. */
+  async removeGroupLicense(ctx: AuditContext, group: string): Promise<{ changed: boolean; usage: LicenseUsage }> {
+    const g = await this.#group(group);
+    const before = await this.#s.licenseUsage();
+    const { changed } = await this.#audit.record(
+      ctx,
+      { action: 'license.remove_group', targetType: 'license', targetId: `group:${g.name}`, before: { usage: before } },
+      async () => {
+        const changed = await this.#s.removeGroupLicense(g.id);
+        return { changed, usage: await this.#s.licenseUsage() };
+      },
+      (r) => ({ licensed: false, changed: r.changed, usage: r.usage }),
+    );
+    return { changed, usage: await this.#s.licenseUsage() };
+  }
+
+  async #groupLicenseState(g: { id: string; name: string }): Promise<{ group: GroupLicenseAssignment; usage: LicenseUsage }> {
+    const [list, usage] = await Promise.all([this.#s.listGroupLicenses(), this.#s.licenseUsage()]);
+    const group = list.find((x) => x.groupId === g.id);
+    if (!group) throw new NotFoundError(`group "${g.name}" holds no license`);
+    return { group, usage };
+  }
+
+  /** Seats, direct and group assignments (what `licenses list` and GET /licenses show). */
+  async licenseOverview(): Promise<{ usage: LicenseUsage; users: LicenseAssignment[]; groups: GroupLicenseAssignment[] }> {
+    const [usage, users, groups] = await Promise.all([this.#s.licenseUsage(), this.#s.listLicenses(), this.#s.listGroupLicenses()]);
+    return { usage, users, groups };
+  }
+
+  /** One user's effective license and where it comes from (`licenses show`, GET /licenses/{upn}). */
+  async licenseOf(upn: string): Promise<{ upn: string; license: EffectiveLicense; reason: string }> {
+    const user = await this.#user(upn);
+    const license = await this.#s.licenseOf(user.id);
+    return { upn: user.upn, license, reason: describeLicense(user, license) };
   }
 
   async setLicenseSeats(ctx: AuditContext, seats: number | null): Promise<TenantSettings> {
@@ -675,6 +738,18 @@ export class PolicyAdmin {
     });
     return toExplanation(decision);
   }
+}
+
+/** One sentence an admin reads: where a user's license comes from, or why there is none. */
+export function describeLicense(user: Pick<User, 'upn' | 'enabled'>, l: EffectiveLicense): string {
+  const route = l.groupPath.map((g) => g.name);
+  const through = route.length > 1 ? `${route.join(' ← ')} (license assigned to ${route.at(-1)})` : (route[0] ?? '');
+  if (l.direct) return `${user.upn} is licensed (assigned directly)${route.length > 0 ? `; also through group ${through}` : ''}`;
+  if (l.licensed) return `${user.upn} is licensed through group ${through}`;
+  if (l.beyondSeats)
+    return `${user.upn} holds no license: group ${through} is licensed, but all ${l.seats} license seats are in use by users ahead of them`;
+  if (!user.enabled) return `${user.upn} holds no license: disabled users get none through groups`;
+  return `${user.upn} holds no license: none is assigned to them or to a group they are in`;
 }
 
 function identifierRowsFromCsv(csv: string): { rows: CorporateIdentifier[]; errors: RowError[] } {

@@ -78,22 +78,86 @@ export interface LicenseAssignment {
   assignedAt: Date;
 }
 
+/** A license assigned to a group, with what it gives now. */
+export interface GroupLicenseAssignment {
+  groupId: string;
+  name: string;
+  assignedAt: Date;
+  /** Enabled users in the group, directly or through nested groups. */
+  memberCount: number;
+  /** Of those, users holding a license now (directly, through this group or through another). */
+  licensedCount: number;
+}
+
+/**
+ * Seat accounting of licenses (users, not assignments: a user licensed directly and through two groups
+ * takes one seat). `assigned` = direct + throughGroups = users holding a license now.
+ */
+export interface LicenseUsage {
+  assigned: number;
+  /** Users with a direct assignment (always licensed, even when the seats were lowered below them). */
+  direct: number;
+  /** Users licensed only through groups, within the seats. */
+  throughGroups: number;
+  /** Enabled users in licensed groups who get no license because every seat is in use. */
+  withoutSeat: number;
+  seats: number | null;
+  available: number | null;
+}
+
+/** Why a user holds a license, or not (for `explain` and `licenses show`). */
+export interface EffectiveLicense {
+  licensed: boolean;
+  /** Assigned to the user directly. */
+  direct: boolean;
+  /**
+   * The shortest route from one of the user's own groups (first) up to a licensed group (last), when a
+   * group license reaches the user (enabled users only); [] otherwise. Ties: the group licensed first.
+   */
+  groupPath: Array<{ id: string; name: string }>;
+  /** A group license reaches the user but every seat is in use by users ahead of them (see LicenseStore). */
+  beyondSeats: boolean;
+  seats: number | null;
+}
+
+/**
+ * Licenses are assigned to users or to groups. A user holds a license when assigned directly, or when
+ * enabled and a member (transitively, through nested groups) of a licensed group; nothing is stored per
+ * group member, so membership changes (directory sync included) take effect at the next read.
+ *
+ * Seats (TenantSettings.licenseSeats) count users holding a license, once each. Direct assignments are
+ * checked against them when made (ConflictError when full) and then always hold. Group assignments always
+ * succeed, as in Intune; when there are more group-licensed users than free seats, the seats go to users in
+ * a fixed order: groups in the order they were licensed (a user's earliest licensed group counts), then the
+ * oldest accounts first (created time, then id). Users beyond the seats get no license, and
+ * licenseOf says so (beyondSeats).
+ */
 export interface LicenseStore {
   /**
    * Assigns a Winroll license to the user. Idempotent: returns false (and keeps the first assignedAt) when
-   * the user already holds one, true when newly assigned. Throws NotFoundError for an unknown user, and
-   * ConflictError when every seat of TenantSettings.licenseSeats is taken (checked in the same
-   * transaction, so concurrent assignments never exceed the seats). Lowering the seats below the number
-   * assigned keeps existing licenses; it only refuses new ones.
+   * the user already holds a direct one, true when newly assigned. Throws NotFoundError for an unknown user,
+   * and ConflictError when every seat is in use (users holding a license, groups included) and the user
+   * does not hold one through a group already (checked in the same transaction, so concurrent assignments
+   * never exceed the seats). Lowering the seats below the number assigned keeps existing direct licenses;
+   * it only refuses new ones.
    */
   assignLicense(userId: string, now: Date): Promise<boolean>;
-  /** Idempotent; returns whether a license was removed. */
+  /** Removes the direct assignment. Idempotent; returns whether one was removed (group licenses stay). */
   removeLicense(userId: string): Promise<boolean>;
+  /** The effective license: direct, or through a licensed group within the seats. */
   hasLicense(userId: string): Promise<boolean>;
-  /** Assigned licenses; seats and available from TenantSettings.licenseSeats (null = unlimited). */
+  licenseOf(userId: string): Promise<EffectiveLicense>;
+  /** Users holding a license (effective, each once); seats and available from TenantSettings.licenseSeats (null = unlimited). */
   licenseCounts(): Promise<{ assigned: number; seats: number | null; available: number | null }>;
-  /** Licensed users, by UPN. */
+  licenseUsage(): Promise<LicenseUsage>;
+  /** Direct assignments, by UPN. */
   listLicenses(): Promise<LicenseAssignment[]>;
+  /** Idempotent: false (first assignedAt kept) when the group already holds one. NotFoundError for an unknown group. Never refused for seats. */
+  assignGroupLicense(groupId: string, now: Date): Promise<boolean>;
+  /** Idempotent; returns whether one was removed. */
+  removeGroupLicense(groupId: string): Promise<boolean>;
+  /** Group assignments, by group name. */
+  listGroupLicenses(): Promise<GroupLicenseAssignment[]>;
 }
 
 // ---------------------------------------------------------------------------------------------------

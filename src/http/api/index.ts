@@ -10,11 +10,16 @@ import { ApiProblem, sendProblem } from './problem.js';
 import { type ApiDeps, type ApiRoute, CSV_CONTENT_TYPE, registerRoutes, route, traceIdOf } from './route.js';
 import { adminRoutes } from './routes/admins.js';
 import { auditRoutes } from './routes/audit.js';
+import { complianceRoutes } from './routes/compliance.js';
+import { directorySyncRoutes } from './routes/directory-sync.js';
+import { dnsRoutes } from './routes/dns.js';
 import { deviceRoutes } from './routes/devices.js';
 import { domainRoutes } from './routes/domains.js';
 import { enrollmentRoutes } from './routes/enrollment.js';
+import { entraRoutes } from './routes/entra.js';
 import { groupRoutes } from './routes/groups.js';
 import { licenseRoutes } from './routes/licenses.js';
+import { oidcProviderRoutes } from './routes/oidc-providers.js';
 import { profileRoutes } from './routes/profiles.js';
 import { restrictionRoutes } from './routes/restrictions.js';
 import { sessionRoutes } from './routes/session.js';
@@ -41,7 +46,12 @@ const RESOURCES: ApiRoute[][] = [
   settingsRoutes,
   restrictionRoutes,
   enrollmentRoutes,
+  entraRoutes,
+  oidcProviderRoutes,
+  complianceRoutes,
   auditRoutes,
+  directorySyncRoutes,
+  dnsRoutes,
 ];
 
 /** The full route table (the OpenAPI route included), for the server and for tests. */

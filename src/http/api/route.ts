@@ -13,9 +13,16 @@ import type { AuditContext } from '../../core/admin/audit.js';
 import { type AdminAuth, type Principal, actorOf } from '../../core/admin/auth.js';
 import type { AdminOperations } from '../../core/admin/operations.js';
 import type { AdminRole } from '../../core/admin/ports.js';
+import type { ComplianceService } from '../../core/compliance/service.js';
 import type { DirectoryService } from '../../core/directory/directory-service.js';
+import type { DnsChecker } from '../../core/dns/checker.js';
+import type { EntraSync } from '../../core/directory-sync/entra-sync.js';
+import type { ScimService } from '../../core/directory-sync/scim-service.js';
 import type { ManagementAdmin } from '../../core/management/admin.js';
+import type { EntraTenants } from '../../core/entra/tenants.js';
+import type { TermsTextAdmin } from '../../core/enrollment/terms-text.js';
 import type { PolicyAdmin } from '../../core/policy/policy-admin.js';
+import type { OidcProviders } from '../../core/oidc/providers.js';
 import type { Storage } from '../../core/ports.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
 import { ApiProblem, validationProblem } from './problem.js';
@@ -39,6 +46,8 @@ export type ApiReads = Pick<
   | 'listLicenses'
   | 'listDems'
   | 'listEnrollmentAttempts'
+  | 'deviceHistory'
+  | 'getTenantSettings'
 >;
 
 /** Everything a route handler may use. */
@@ -51,6 +60,17 @@ export interface ApiDeps {
   /** Who may enroll: licenses, scopes, restrictions, DEMs, identifiers, import, explain (audited). */
   policy: PolicyAdmin;
   reads: ApiReads;
+  /** Connected Entra ID tenants (audited) and the admin's terms-of-use text (audited). */
+  entra: EntraTenants;
+  termsText: TermsTextAdmin;
+  /** Compliance rules, device states and the directory write-back (audited changes). */
+  compliance: ComplianceService;
+  /** External sign-in providers of the federated page (audited; secrets sealed). */
+  oidcProviders: OidcProviders;
+  /** Directory sync: SCIM tokens and the Entra Graph sync (audited). */
+  directorySync: { scim: ScimService; entra: EntraSync };
+  /** DNS checks of the discovery records and the records to create (reads only). */
+  dns: DnsChecker;
   /** `https://host[:port]` of the web listener as devices reach it (Winroll's default MDM URLs live there). */
   webBase(): string;
 }

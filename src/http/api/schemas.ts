@@ -147,13 +147,20 @@ export function toGroup(g: Group): z.output<typeof GroupSchema> {
 
 const WarningSchema = z.object({ kind: z.string(), detail: z.string(), relatedDeviceIds: z.array(z.string()), createdAt: dateTime });
 
+export const PrimaryUserSchema = z
+  .object({ userId: z.string(), upn: z.string() })
+  .nullable()
+  .describe('The primary user (user device affinity); null for a shared device.');
+
 export const DeviceSchema = named(
   'Device',
   z.object({
     deviceId: z.string(),
     deviceName: z.string().nullable(),
-    userId: z.string(),
-    upn: z.string(),
+    userId: z.string().describe('The enrolling user.'),
+    upn: z.string().describe('UPN of the enrolling user.'),
+    primaryUser: PrimaryUserSchema,
+    shared: z.boolean().describe('True when the device has no primary user (bulk and DEM enrollments, or set so by an admin).'),
     status: z.enum(['enrolled', 'unenrolled']),
     ownership: z.enum(['corporate', 'personal']),
     enrollmentType: z.enum(['Full', 'Device']),
@@ -167,6 +174,9 @@ export const DeviceSchema = named(
     certThumbprint: z.string().nullable(),
     certNotAfter: dateTime.nullable(),
     warnings: z.array(WarningSchema),
+    managementMode: z
+      .enum(['mdm', 'mam'])
+      .describe('mdm: enrolled in device management; mam: registered for app protection only (no certificate, a few CSPs).'),
   }),
 );
 
@@ -176,6 +186,8 @@ function deviceFields(d: DeviceRecord) {
     deviceName: d.deviceName,
     userId: d.userId,
     upn: d.upn,
+    primaryUser: d.primaryUserId && d.primaryUpn ? { userId: d.primaryUserId, upn: d.primaryUpn } : null,
+    shared: !(d.primaryUserId && d.primaryUpn),
     status: d.status,
     enrollmentType: d.enrollmentType,
     osVersion: d.osVersion,
@@ -185,6 +197,7 @@ function deviceFields(d: DeviceRecord) {
     lastEnrolledAt: iso(d.lastEnrolledAt),
     certThumbprint: d.certThumbprint,
     certNotAfter: isoOrNull(d.certNotAfter),
+    managementMode: d.managementMode,
     warnings: d.warnings.map((w) => ({
       kind: w.kind,
       detail: w.detail,
@@ -259,6 +272,14 @@ export const DeviceDetailSchema = named(
     }),
     inventory: z.record(z.string(), z.unknown()).nullable(),
     commands: z.array(CommandSchema).describe('The newest 200 commands and remote actions, with their state.'),
+    users: z
+      .array(
+        z.object({ userId: z.string(), upn: z.string(), displayName: z.string().nullable(), firstSeenAt: dateTime, lastSeenAt: dateTime }),
+      )
+      .describe('Directory users seen signed in to the device in its management sessions, most recently seen first.'),
+    notApplicable: z
+      .array(z.object({ profile: z.string(), locUri: z.string(), reason: z.string() }))
+      .describe('MAM registrations: assigned settings never sent because Windows blocks their CSP on app-protection registrations.'),
   }),
 );
 export function toDeviceDetail(d: DeviceDetails): z.output<typeof DeviceDetailSchema> {
@@ -274,6 +295,14 @@ export function toDeviceDetail(d: DeviceDetails): z.output<typeof DeviceDetailSc
     },
     inventory: d.inventory ? { ...d.inventory } : null,
     commands: d.commands.map(toCommand),
+    users: d.users.map((u) => ({
+      userId: u.userId,
+      upn: u.upn,
+      displayName: u.displayName,
+      firstSeenAt: iso(u.firstSeenAt),
+      lastSeenAt: iso(u.lastSeenAt),
+    })),
+    notApplicable: d.notApplicable.map((n) => ({ ...n })),
   };
 }
 
@@ -305,6 +334,8 @@ export const ProfileSchema = named(
     id: z.string(),
     name: z.string(),
     scope: z.enum(['user', 'device']),
+    type: z.enum(['custom', 'wip']).describe('custom: settings as given; wip: compiled from the named fields in `wip`.'),
+    wip: z.record(z.string(), z.unknown()).nullable().describe('For type wip: the named fields the settings were compiled from.'),
     version: z.number().int(),
     settings: z.array(SettingOut),
     createdAt: dateTime,
@@ -316,6 +347,8 @@ export function toProfile(p: Profile): z.output<typeof ProfileSchema> {
     id: p.id,
     name: p.name,
     scope: p.scope,
+    type: p.type,
+    wip: p.type === 'wip' ? p.definition : null,
     version: p.version,
     settings: p.settings.map((s) => ({ ...s })),
     createdAt: iso(p.createdAt),
@@ -554,3 +587,43 @@ export function toEnrollmentAttempt(a: EnrollmentAttempt): z.output<typeof Enrol
     policies: { ...a.policies },
   };
 }
+
+/** The named fields of a WIP profile (core/management/wip.ts checks them further and names the field it refuses). */
+export const WipFieldsSchema = named(
+  'WipFields',
+  z.object({
+    enterpriseId: z.string().min(1).max(253).describe('Primary enterprise ID (identity domain), e.g. contoso.com'),
+    enforcement: z.enum(['off', 'silent', 'override', 'block']).default('override').describe('EDPEnforcementLevel 0-3'),
+    protectedDomains: z.array(z.string().max(253)).max(200).optional().describe('Further corporate identity domains'),
+    networkDomains: z
+      .array(z.string().max(253))
+      .max(200)
+      .optional()
+      .describe('NetworkIsolation/EnterpriseNetworkDomainNames; default: the identity domains'),
+    ipRanges: z.array(z.string().max(100)).max(200).optional().describe('NetworkIsolation/EnterpriseIPRange, e.g. 10.0.0.0-10.255.255.255'),
+    cloudResources: z
+      .array(z.string().max(512))
+      .max(200)
+      .optional()
+      .describe('NetworkIsolation/EnterpriseCloudResources: host or host,proxy'),
+    allowedApps: z
+      .array(
+        z.object({
+          kind: z.enum(['store', 'desktop']).default('store'),
+          publisher: z.string().min(1).max(1024),
+          product: z.string().max(512).optional(),
+          binary: z.string().max(512).optional(),
+        }),
+      )
+      .max(200)
+      .optional()
+      .describe('Apps allowed to handle corporate data (AppLocker publisher rules)'),
+    appLockerXml: z
+      .object({ storeApps: z.string().max(200_000).optional(), exe: z.string().max(200_000).optional() })
+      .optional()
+      .describe('Raw AppLocker RuleCollection XML instead of (or besides) allowedApps'),
+    revokeOnUnenroll: z.boolean().optional().describe('Revoke WIP keys when the device leaves management (default true)'),
+    dataRecoveryCertificate: z.string().max(65_536).optional().describe('Base64 EFS data recovery agent policy blob'),
+    showIcons: z.boolean().optional(),
+  }),
+);

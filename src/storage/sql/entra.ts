@@ -3,7 +3,8 @@
  * Kysely handle; SqlStorage wraps each in its error mapping.
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { EntraTenant } from '../../core/entra/ports.js';
+import type { TermsText } from '../../core/enrollment/ports.js';
+import type { DirectoryLinkResult, EntraTenant } from '../../core/entra/ports.js';
 import { jsonToDb, stringArrayFromDb, timeFromDb, timeToDb } from './codecs.js';
 import type { Database, EntraTenantsTable } from './schema.js';
 
@@ -63,4 +64,66 @@ function toTenant(row: Selectable<EntraTenantsTable>): EntraTenant {
     createdAt: timeFromDb(row.created_at),
     updatedAt: timeFromDb(row.updated_at),
   };
+}
+
+// -- directory object links (migration 0012) -----------------------------------------------------------
+
+export async function linkDirectoryObject(
+  db: Db,
+  input: { userId: string; tenantId: string; objectId: string; now: Date },
+): Promise<DirectoryLinkResult> {
+  const tenantId = input.tenantId.toLowerCase();
+  const objectId = input.objectId.toLowerCase();
+  return db.transaction().execute(async (trx) => {
+    const mine = await trx.selectFrom('user_directory_links').selectAll().where('user_id', '=', input.userId).executeTakeFirst();
+    if (mine) {
+      return mine.tenant_id === tenantId && mine.object_id === objectId
+        ? { result: 'same' as const }
+        : { result: 'conflict' as const, why: 'user_has_other_object' as const, tenantId: mine.tenant_id, objectId: mine.object_id };
+    }
+    // A unique (tenant, object) pair: a concurrent link of the same object to another user loses here.
+    const res = await trx
+      .insertInto('user_directory_links')
+      .values({ user_id: input.userId, tenant_id: tenantId, object_id: objectId, linked_at: timeToDb(input.now) })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) return { result: 'linked' as const };
+    const again = await trx.selectFrom('user_directory_links').selectAll().where('user_id', '=', input.userId).executeTakeFirst();
+    if (again?.tenant_id === tenantId && again.object_id === objectId) return { result: 'same' as const };
+    return { result: 'conflict' as const, why: 'object_has_other_user' as const, tenantId, objectId };
+  });
+}
+
+export async function getDirectoryLink(
+  db: Db,
+  userId: string,
+): Promise<{ tenantId: string; objectId: string; linkedAt: Date } | undefined> {
+  const row = await db.selectFrom('user_directory_links').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  return row && { tenantId: row.tenant_id, objectId: row.object_id, linkedAt: timeFromDb(row.linked_at) };
+}
+
+// -- terms-of-use text (migration 0012) ------------------------------------------------------------------
+
+export async function getTermsText(db: Db): Promise<TermsText> {
+  const row = await db.selectFrom('terms_of_use_text').selectAll().where('id', '=', 1).executeTakeFirst();
+  if (!row) return { title: null, body: null, version: 0, updatedAt: null };
+  return { title: row.title, body: row.body, version: Number(row.version), updatedAt: timeFromDb(row.updated_at) };
+}
+
+export async function saveTermsText(db: Db, input: { title: string | null; body: string | null; now: Date }): Promise<TermsText> {
+  const at = timeToDb(input.now);
+  // One statement: the version grows by exactly one per save, whoever saves concurrently.
+  await db
+    .insertInto('terms_of_use_text')
+    .values({ id: 1, title: input.title, body: input.body, version: 1, updated_at: at })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        title: input.title,
+        body: input.body,
+        version: eb('terms_of_use_text.version', '+', 1),
+        updated_at: at,
+      })),
+    )
+    .execute();
+  return getTermsText(db);
 }

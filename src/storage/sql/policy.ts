@@ -21,8 +21,11 @@ import {
   defaultTenantSettings,
   type EnrollmentAttempt,
   type EnrollmentOutcome,
+  type EffectiveLicense,
+  type GroupLicenseAssignment,
   type GroupWithCounts,
   type LicenseAssignment,
+  type LicenseUsage,
   MAX_GROUP_NESTING_DEPTH,
   type NewEnrollmentAttempt,
   type PlatformRestrictionConfig,
@@ -301,6 +304,13 @@ export async function listGroupsWithCounts(db: Db): Promise<GroupWithCounts[]> {
 
 // -- licenses ------------------------------------------------------------------------------------------
 
+type Q = Db | Transaction<Database>;
+
+/**
+ * Direct licenses first; group licenses reach enabled members (nesting included). Nothing is stored per
+ * member: every read follows the membership tables, so sync and nesting changes count at once. Seat order
+ * of group-licensed users (ports.ts LicenseStore): the group licensed first, then the oldest account.
+ */
 export async function assignLicense(db: Db, kind: SqlDialectKind, userId: string, now: Date): Promise<boolean> {
   const at = timeToDb(now);
   return db.transaction().execute(async (trx) => {
@@ -310,8 +320,15 @@ export async function assignLicense(db: Db, kind: SqlDialectKind, userId: string
     const user = await trx.selectFrom('users').select('upn').where('id', '=', userId).executeTakeFirst();
     if (!user) throw new NotFoundError(`user ${userId} does not exist`);
     const seats = (await readSettings(trx)).licenseSeats;
-    if (seats !== null && (await countLicenses(trx)) >= seats) {
-      throw new ConflictError(`cannot license ${user.upn}: all ${seats} license seats are assigned`);
+    if (seats !== null) {
+      const direct = await countLicenses(trx);
+      const grouped = await groupLicensedUsers(trx);
+      const seated = Math.min(grouped.length, Math.max(0, seats - direct));
+      // A user already seated through a group keeps the same seat when assigned directly.
+      const index = grouped.indexOf(userId);
+      if (direct + seated >= seats && !(index >= 0 && index < seated)) {
+        throw new ConflictError(`cannot license ${user.upn}: all ${seats} license seats are in use`);
+      }
     }
     await trx.insertInto('user_licenses').values({ user_id: userId, assigned_at: at }).execute();
     return true;
@@ -323,12 +340,112 @@ export async function removeLicense(db: Db, userId: string): Promise<boolean> {
   return Number(res.numDeletedRows) > 0;
 }
 
-export async function hasLicense(db: Db, userId: string): Promise<boolean> {
+async function hasDirectLicense(db: Q, userId: string): Promise<boolean> {
   const row = await db.selectFrom('user_licenses').select('user_id').where('user_id', '=', userId).executeTakeFirst();
   return row !== undefined;
 }
 
-async function countLicenses(db: Db | Transaction<Database>): Promise<number> {
+/** Whether `userId` is seated among the group-licensed users (who hold no direct license). */
+async function seatedThroughGroups(db: Q, userId: string, seats: number): Promise<boolean> {
+  const [direct, grouped] = await Promise.all([countLicenses(db), groupLicensedUsers(db)]);
+  const index = grouped.indexOf(userId);
+  return index >= 0 && direct + index < seats;
+}
+
+export async function hasLicense(db: Db, userId: string): Promise<boolean> {
+  if (await hasDirectLicense(db, userId)) return true;
+  // One query for the common case: is the user enabled and in a licensed group at all?
+  const { rows } = await sql<{ one: number }>`
+    select 1 as one from ${groupsOfUsers([userId])} as ug
+    join group_licenses gl on gl.group_id = ug.group_id
+    join users u on u.id = ug.user_id
+    where u.enabled = 1
+    limit 1`.execute(db);
+  if (rows.length === 0) return false;
+  const seats = (await readSettings(db)).licenseSeats;
+  return seats === null || seatedThroughGroups(db, userId, seats);
+}
+
+export async function licenseOf(db: Db, userId: string): Promise<EffectiveLicense> {
+  const [direct, user, settings] = await Promise.all([
+    hasDirectLicense(db, userId),
+    db.selectFrom('users').select('enabled').where('id', '=', userId).executeTakeFirst(),
+    readSettings(db),
+  ]);
+  const seats = settings.licenseSeats;
+  const groupPath = user && boolFromDb(user.enabled) ? await licensedGroupPath(db, userId) : [];
+  const viaGroup = !direct && groupPath.length > 0 && (seats === null || (await seatedThroughGroups(db, userId, seats)));
+  return { licensed: direct || viaGroup, direct, groupPath, beyondSeats: !direct && groupPath.length > 0 && !viaGroup, seats };
+}
+
+/**
+ * The shortest route from one of the user's groups up to a licensed group (breadth first over the nesting
+ * links, at most MAX_GROUP_NESTING_DEPTH deep); among licensed groups at the same depth, the one licensed
+ * first. Group graphs are small, so this reads the links once and walks them here.
+ */
+async function licensedGroupPath(db: Db, userId: string): Promise<Array<{ id: string; name: string }>> {
+  const [own, licensed] = await Promise.all([
+    db.selectFrom('group_members').select('group_id').where('user_id', '=', userId).execute(),
+    db.selectFrom('group_licenses').select(['group_id', 'assigned_at']).execute(),
+  ]);
+  if (own.length === 0 || licensed.length === 0) return [];
+  const licensedAt = new Map(licensed.map((l) => [l.group_id, l.assigned_at]));
+  const edges = await db.selectFrom('group_groups').select(['parent_id', 'child_id']).execute();
+  const parents = new Map<string, string[]>();
+  for (const e of edges) parents.set(e.child_id, [...(parents.get(e.child_id) ?? []), e.parent_id]);
+  const route = new Map<string, string[]>(own.map((m) => [m.group_id, [m.group_id]]));
+  let level = [...route.keys()].sort();
+  for (let depth = 0; level.length > 0 && depth <= MAX_GROUP_NESTING_DEPTH; depth++) {
+    const hits = level.filter((g) => licensedAt.has(g));
+    if (hits.length > 0) {
+      hits.sort((a, b) => cmpStr(licensedAt.get(a) ?? '', licensedAt.get(b) ?? '') || cmpStr(a, b));
+      const ids = route.get(hits[0] as string) ?? [];
+      const names = new Map(
+        (await db.selectFrom('groups').select(['id', 'name']).where('id', 'in', ids).execute()).map((g) => [g.id, g.name]),
+      );
+      return ids.map((id) => ({ id, name: names.get(id) ?? id }));
+    }
+    const next: string[] = [];
+    for (const g of level) {
+      for (const p of parents.get(g) ?? []) {
+        if (route.has(p)) continue;
+        route.set(p, [...(route.get(g) ?? []), p]);
+        next.push(p);
+      }
+    }
+    level = next.sort();
+  }
+  return [];
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Enabled users reached by a group license who hold no direct one, in seat order: the earliest licensed
+ * group reaching them, then account creation, then id. The CTE carries the licensed root down the nesting.
+ */
+async function groupLicensedUsers(db: Q): Promise<string[]> {
+  const { rows } = await sql<{ user_id: string }>`
+    with recursive down(root_id, id, depth) as (
+      select gl.group_id, gl.group_id, 0 from group_licenses gl
+      union
+      select d.root_id, gg.child_id, d.depth + 1 from group_groups gg join down d on gg.parent_id = d.id
+      where d.depth < ${sql.lit(MAX_GROUP_NESTING_DEPTH)}
+    )
+    select m.user_id as user_id, min(gl.assigned_at) as first_at, min(u.created_at) as created_at
+    from down d
+    join group_members m on m.group_id = d.id
+    join group_licenses gl on gl.group_id = d.root_id
+    join users u on u.id = m.user_id
+    where u.enabled = 1 and not exists (select 1 from user_licenses ul where ul.user_id = m.user_id)
+    group by m.user_id
+    order by first_at, created_at, user_id`.execute(db);
+  return rows.map((r) => r.user_id);
+}
+
+async function countLicenses(db: Q): Promise<number> {
   const row = await db
     .selectFrom('user_licenses')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -336,10 +453,30 @@ async function countLicenses(db: Db | Transaction<Database>): Promise<number> {
   return Number(row.n);
 }
 
+async function usage(db: Q): Promise<LicenseUsage & { grouped: string[] }> {
+  const [direct, grouped, settings] = await Promise.all([countLicenses(db), groupLicensedUsers(db), readSettings(db)]);
+  const seats = settings.licenseSeats;
+  const throughGroups = seats === null ? grouped.length : Math.min(grouped.length, Math.max(0, seats - direct));
+  const assigned = direct + throughGroups;
+  return {
+    assigned,
+    direct,
+    throughGroups,
+    withoutSeat: grouped.length - throughGroups,
+    seats,
+    available: seats === null ? null : Math.max(0, seats - assigned),
+    grouped,
+  };
+}
+
+export async function licenseUsage(db: Db): Promise<LicenseUsage> {
+  const { grouped: _grouped, ...u } = await usage(db);
+  return u;
+}
+
 export async function licenseCounts(db: Db): Promise<{ assigned: number; seats: number | null; available: number | null }> {
-  const assigned = await countLicenses(db);
-  const seats = (await readSettings(db)).licenseSeats;
-  return { assigned, seats, available: seats === null ? null : Math.max(0, seats - assigned) };
+  const u = await usage(db);
+  return { assigned: u.assigned, seats: u.seats, available: u.available };
 }
 
 export async function listLicenses(db: Db): Promise<LicenseAssignment[]> {
@@ -350,6 +487,52 @@ export async function listLicenses(db: Db): Promise<LicenseAssignment[]> {
     .orderBy('u.upn')
     .execute();
   return rows.map((r) => ({ userId: r.user_id, upn: r.upn, assignedAt: timeFromDb(r.assigned_at) }));
+}
+
+export async function assignGroupLicense(db: Db, groupId: string, now: Date): Promise<boolean> {
+  const at = timeToDb(now);
+  return db.transaction().execute(async (trx) => {
+    const group = await trx.selectFrom('groups').select('id').where('id', '=', groupId).executeTakeFirst();
+    if (!group) throw new NotFoundError(`group ${groupId} does not exist`);
+    const res = await trx
+      .insertInto('group_licenses')
+      .values({ group_id: groupId, assigned_at: at })
+      .onConflict((oc) => oc.column('group_id').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  });
+}
+
+export async function removeGroupLicense(db: Db, groupId: string): Promise<boolean> {
+  const res = await db.deleteFrom('group_licenses').where('group_id', '=', groupId).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+export async function listGroupLicenses(db: Db): Promise<GroupLicenseAssignment[]> {
+  const groups = await db
+    .selectFrom('group_licenses as gl')
+    .innerJoin('groups as g', 'g.id', 'gl.group_id')
+    .select(['g.id', 'g.name', 'gl.assigned_at'])
+    .orderBy('g.name')
+    .execute();
+  if (groups.length === 0) return [];
+  const u = await usage(db);
+  const seated = new Set(u.grouped.slice(0, u.throughGroups));
+  const direct = new Set((await db.selectFrom('user_licenses').select('user_id').execute()).map((r) => r.user_id));
+  const out: GroupLicenseAssignment[] = [];
+  for (const g of groups) {
+    const { rows } = await sql<{ user_id: string }>`
+      select distinct m.user_id as user_id from ${usersInGroups([g.id])} as m
+      join users u on u.id = m.user_id where u.enabled = 1`.execute(db);
+    out.push({
+      groupId: g.id,
+      name: g.name,
+      assignedAt: timeFromDb(g.assigned_at),
+      memberCount: rows.length,
+      licensedCount: rows.filter((r) => direct.has(r.user_id) || seated.has(r.user_id)).length,
+    });
+  }
+  return out;
 }
 
 // -- tenant settings -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type {
   DeviceRecord,
   DeviceStatus,
   DeviceWarning,
+  EnrollmentHow,
   EnrollmentRecord,
   EnrollmentStatus,
   EnrollmentType,
@@ -19,14 +20,16 @@ export type DeviceRow = Selectable<DevicesTable> & {
   cert_serial: string | null;
   cert_thumbprint: string | null;
   cert_not_after: string | null;
+  primary_upn: string | null;
 };
 
 export function selectDevices(db: Kysely<Database>) {
   return db
     .selectFrom('devices as d')
     .leftJoin('enrollments as e', 'e.id', 'd.current_enrollment_id')
+    .leftJoin('users as pu', 'pu.id', 'd.primary_user_id')
     .selectAll('d')
-    .select(['e.cert_serial', 'e.cert_thumbprint', 'e.cert_not_after']);
+    .select(['e.cert_serial', 'e.cert_thumbprint', 'e.cert_not_after', 'pu.upn as primary_upn']);
 }
 
 export async function withWarnings(db: Kysely<Database>, rows: DeviceRow[]): Promise<DeviceRecord[]> {
@@ -67,6 +70,8 @@ export function toDevice(row: DeviceRow, warnings: DeviceWarning[]): DeviceRecor
     enrollmentType: row.enrollment_type as EnrollmentType,
     userId: row.user_id,
     upn: row.upn,
+    primaryUserId: row.primary_user_id,
+    primaryUpn: row.primary_upn,
     status: row.status as DeviceStatus,
     firstEnrolledAt: timeFromDb(row.first_enrolled_at),
     lastEnrolledAt: timeFromDb(row.last_enrolled_at),
@@ -75,6 +80,9 @@ export function toDevice(row: DeviceRow, warnings: DeviceWarning[]): DeviceRecor
     certThumbprint: row.cert_thumbprint,
     certNotAfter: timeFromDbOrNull(row.cert_not_after),
     warnings,
+    managementMode: row.management_mode === 'mam' ? 'mam' : 'mdm',
+    serialNumber: row.serial_number,
+    entraDeviceId: row.entra_device_id,
   };
 }
 
@@ -99,5 +107,7 @@ export function toEnrollment(row: Selectable<EnrollmentsTable>): EnrollmentRecor
     createdAt: timeFromDb(row.created_at),
     supersededAt: timeFromDbOrNull(row.superseded_at),
     revokedAt: timeFromDbOrNull(row.revoked_at),
+    method: (row.method as EnrollmentHow | null) ?? null,
+    entraDeviceId: row.entra_device_id ?? null,
   };
 }

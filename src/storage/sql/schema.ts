@@ -52,6 +52,14 @@ export interface DevicesTable {
   push_status: number | null;
   /** Null until push details were first recorded. */
   push_updated_at: string | null;
+  /** The device's primary user; null for a shared device (migration 0008). */
+  primary_user_id: string | null;
+  /** 'mdm', or 'mam' for an app-protection registration without a certificate (migration 0013). */
+  management_mode: Generated<string>;
+  /** BIOS serial from inventory, upper-cased, placeholders dropped (migration 0012). */
+  serial_number: string | null;
+  /** Entra device id (lower-case GUID) from a join token or inventory (migration 0012). */
+  entra_device_id: string | null;
 }
 
 export interface EnrollmentsTable {
@@ -79,6 +87,9 @@ export interface EnrollmentsTable {
   unenrolled_at: string | null;
   /** When the certificate stopped being accepted. */
   revoked_at: string | null;
+  /** How it happened: join, work_account, manual, bulk (migration 0012); null before that. */
+  method: string | null;
+  entra_device_id: string | null;
 }
 
 export interface DeviceHwDevIdsTable {
@@ -155,6 +166,10 @@ export interface ProfilesTable {
   /** JSON array of ProfileSetting, in a canonical key order (compared as text to detect changes). */
   settings: string;
   version: number;
+  /** 'custom' or 'wip' (migration 0013). */
+  profile_type: Generated<string>;
+  /** JSON: the named fields a typed profile (WIP) was compiled from; null for custom profiles. */
+  definition: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -200,6 +215,7 @@ export interface Database {
   // who may enroll (migration 0004)
   group_groups: GroupGroupsTable;
   user_licenses: UserLicensesTable;
+  group_licenses: GroupLicensesTable;
   tenant_settings: TenantSettingsTable;
   enrollment_restrictions: EnrollmentRestrictionsTable;
   restriction_assignments: RestrictionAssignmentsTable;
@@ -208,6 +224,21 @@ export interface Database {
   enrollment_attempts: EnrollmentAttemptsTable;
   mfa_factors: MfaFactorsTable;
   entra_tenants: EntraTenantsTable;
+  oidc_providers: OidcProvidersTable;
+  // compliance (migration 0011)
+  compliance_rules: ComplianceRulesTable;
+  device_compliance: DeviceComplianceTable;
+  compliance_history: ComplianceHistoryTable;
+  compliance_write_back_tenants: ComplianceWriteBackTenantsTable;
+  // one record per physical device, directory object links, terms text (migration 0012)
+  device_merges: DeviceMergesTable;
+  user_directory_links: UserDirectoryLinksTable;
+  terms_of_use_text: TermsOfUseTextTable;
+  synced_identities: SyncedIdentitiesTable;
+  scim_tokens: ScimTokensTable;
+  entra_sync: EntraSyncTable;
+  device_users: DeviceUsersTable;
+  mam_registrations: MamRegistrationsTable;
   admin_roles: AdminRolesTable;
   admin_sessions: AdminSessionsTable;
   api_tokens: ApiTokensTable;
@@ -275,6 +306,12 @@ export interface GroupGroupsTable {
 
 export interface UserLicensesTable {
   user_id: string;
+  assigned_at: string;
+}
+
+/** A license assigned to a group (migration 0014): its enabled members, nesting included, are licensed. */
+export interface GroupLicensesTable {
+  group_id: string;
   assigned_at: string;
 }
 
@@ -361,6 +398,29 @@ export interface MfaFactorsTable {
   last_used_at: string | null;
 }
 
+// -- OIDC providers of the federated sign-in page (migration 0010) ---------------------------------------
+
+export interface OidcProvidersTable {
+  id: string;
+  name: string;
+  /** Lower-cased name (unique). */
+  name_key: string;
+  issuer: string;
+  client_id: string;
+  /** SecretBox ciphertext, never the secret. */
+  client_secret: string;
+  /** JSON array of strings. */
+  scopes: string;
+  claim: string;
+  /** JSON array of lower-case domain names. */
+  domains: string;
+  /** 0 or 1. */
+  trust_mfa: number;
+  ca_pem: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 // -- Entra ID tenants (migration 0007) -------------------------------------------------------------------
 
 export interface EntraTenantsTable {
@@ -373,4 +433,152 @@ export interface EntraTenantsTable {
   jwks_url: string | null;
   created_at: string;
   updated_at: string;
+}
+
+// -- app protection without MDM (migration 0013) -----------------------------------------------------------
+
+export interface MamRegistrationsTable {
+  id: string;
+  device_pk: string;
+  device_id: string;
+  user_id: string;
+  upn: string;
+  tenant_id: string;
+  /** 'active', 'superseded' or 'unenrolled'. */
+  status: string;
+  created_at: string;
+  ended_at: string | null;
+}
+
+// -- users of a device (migration 0008) ------------------------------------------------------------------
+
+/** A directory user seen signed in to a device in a management session. */
+export interface DeviceUsersTable {
+  device_pk: string;
+  user_id: string;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+// -- directory sync (migration 0009) --------------------------------------------------------------------
+
+/** Where a user or group comes from when it is not local: SCIM or an Entra tenant (core/directory-sync). */
+export interface SyncedIdentitiesTable {
+  /** 'user' or 'group'. */
+  kind: string;
+  local_id: string;
+  source: string;
+  external_id: string | null;
+  name: string;
+  /** 0 or 1. */
+  linked_local: number;
+  /** JSON object. */
+  attributes: string;
+  deleted_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScimTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface EntraSyncTable {
+  tenant_id: string;
+  graph_url: string;
+  token_url: string;
+  /** SecretBox ciphertext, never the secret. */
+  client_secret: string;
+  ca_pem: string | null;
+  users_delta_link: string | null;
+  groups_delta_link: string | null;
+  last_run_at: string | null;
+  last_status: string | null;
+  last_error: string | null;
+  /** JSON object of counts. */
+  last_counts: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+// -- device identity, directory object links, terms text (migration 0012) --------------------------------
+
+export interface DeviceMergesTable {
+  id: string;
+  /** The surviving record. */
+  device_pk: string;
+  /** The DeviceID of the record folded into it. */
+  merged_device_id: string;
+  merged_first_enrolled_at: string;
+  reason: string;
+  merged_at: string;
+}
+
+export interface UserDirectoryLinksTable {
+  user_id: string;
+  tenant_id: string;
+  /** The user's directory object id (`oid`), lower-case GUID. */
+  object_id: string;
+  linked_at: string;
+}
+
+export interface TermsOfUseTextTable {
+  /** Always 1. */
+  id: number;
+  /** Null: the default title / text. */
+  title: string | null;
+  body: string | null;
+  version: number;
+  updated_at: string;
+}
+
+// -- compliance (migration 0011) ------------------------------------------------------------------------
+
+export interface ComplianceRulesTable {
+  /** Always 'tenant' (tenant-wide rules). */
+  id: string;
+  /** JSON (ComplianceRules). */
+  rules: string;
+  updated_at: string;
+}
+
+export interface DeviceComplianceTable {
+  device_pk: string;
+  state: string;
+  /** JSON array of RuleResult. */
+  rules: string;
+  summary: string;
+  evaluated_at: string;
+  since: string;
+  failing_since: string | null;
+  grace_ends_at: string | null;
+  entra_device_id: string | null;
+  wb_tenant_id: string | null;
+  /** 0/1 or null. */
+  wb_desired: number | null;
+  wb_written: number | null;
+  wb_attempts: Generated<number>;
+  wb_last_attempt_at: string | null;
+  wb_last_result: string | null;
+  wb_next_attempt_at: string | null;
+}
+
+export interface ComplianceHistoryTable {
+  id: string;
+  device_pk: string;
+  state: string;
+  previous_state: string | null;
+  summary: string;
+  at: string;
+}
+
+export interface ComplianceWriteBackTenantsTable {
+  tenant_id: string;
+  enabled_at: string;
 }

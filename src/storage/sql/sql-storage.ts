@@ -5,14 +5,16 @@ import type {
   CommandOrigin,
   DeviceInventory,
   DeviceStateStore,
+  DeviceUser,
   Group,
   ManagedDevice,
   ManagementStorage,
+  MamRegistration,
+  NewMamRegistration,
+  RecordedMamRegistration,
   NewCommand,
   Ownership,
   Profile,
-  ProfileScope,
-  ProfileSetting,
   QueuedCommand,
 } from '../../core/management/ports.js';
 import type {
@@ -29,6 +31,7 @@ import type {
 } from '../../core/admin/ports.js';
 import type {
   AuthPolicy,
+  DeviceHistory,
   DeviceRecord,
   DeviceStatus,
   Domain,
@@ -42,16 +45,26 @@ import type {
 } from '../../core/ports.js';
 import type * as P from '../../core/policy/ports.js';
 import type { MfaFactor, MfaFactorSummary } from '../../core/mfa/ports.js';
-import type { EntraTenant } from '../../core/entra/ports.js';
+import type { DirectoryLinkResult, EntraTenant } from '../../core/entra/ports.js';
+import type { TermsText } from '../../core/enrollment/ports.js';
+import type * as CP from '../../core/compliance/ports.js';
+import type * as DS from '../../core/directory-sync/ports.js';
 import { InvalidInputError, NotFoundError, WinrollError } from '../../shared/errors.js';
 import { boolFromDb, boolToDb, jsonToDb, timeFromDb, timeToDb } from './codecs.js';
 import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from './dialects.js';
 import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
 import { newId } from './ids.js';
 import * as adm from './admin.js';
+import * as compliance from './compliance.js';
 import * as m from './management.js';
+import * as mam from './mam.js';
 import * as mfa from './mfa.js';
 import * as entra from './entra.js';
+import * as oidc from './oidc.js';
+import type { NewOidcProvider, OidcProvider } from '../../core/oidc/ports.js';
+import * as ident from './device-identity.js';
+import * as dsync from './directory-sync.js';
+import * as du from './device-users.js';
 import * as pol from './policy.js';
 import { StaticMigrationProvider } from './migrations/index.js';
 import { selectDevices, toEnrollment, withWarnings } from './rows.js';
@@ -280,6 +293,13 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run(
       (db) =>
         db.transaction().execute(async (trx) => {
+          // 0. A re-join under a new DeviceID: the record with the same Entra device id takes the new
+          //    DeviceID, so the upsert below lands on it (S16, storage/sql/device-identity.ts).
+          const entraDeviceId = ident.normalizeEntraDeviceId(input.entraDeviceId);
+          const adopted = await ident.adoptByEntraDeviceId(trx, deviceId, entraDeviceId);
+          const existed =
+            adopted || (await trx.selectFrom('devices').select('id').where('device_id', '=', deviceId).executeTakeFirst()) !== undefined;
+
           // 1. The physical device, by DeviceID. A single upsert, so concurrent first enrollments of one
           //    DeviceID converge on one row (and on PostgreSQL the row lock serialises them).
           const device = await trx
@@ -302,6 +322,7 @@ class SqlStorage implements Storage, ManagementStorage {
               current_enrollment_id: enrollmentId,
               // A new device's ownership follows how it enrolled; a re-enrollment keeps what was set.
               ownership: input.enrollmentType === 'Device' ? 'corporate' : 'personal',
+              entra_device_id: entraDeviceId,
             })
             .onConflict((oc) =>
               oc.column('device_id').doUpdateSet((eb) => ({
@@ -320,11 +341,21 @@ class SqlStorage implements Storage, ManagementStorage {
                 current_enrollment_id: eb.ref('excluded.current_enrollment_id'),
                 // Enrolling again brings a retired or unenrolled device back under management.
                 retired_at: null,
+                entra_device_id: eb.fn.coalesce('excluded.entra_device_id', 'devices.entra_device_id'),
+                // An app-protection (MAM) device that enrolls in MDM becomes an MDM device (MAM policies give way).
+                management_mode: 'mdm',
               })),
             )
             .returning(['id'])
             .executeTakeFirstOrThrow();
           const devicePk = device.id;
+
+          await trx
+            .updateTable('mam_registrations')
+            .set({ status: 'superseded', ended_at: now })
+            .where('device_pk', '=', devicePk)
+            .where('status', '=', 'active')
+            .execute();
 
           // 2. Supersede the device's earlier active enrollments (S16: re-enrollment, never a second record).
           const prior = await trx
@@ -370,6 +401,8 @@ class SqlStorage implements Storage, ManagementStorage {
             superseded_at: null,
             unenrolled_at: null,
             revoked_at: null,
+            method: input.method ?? (input.enrollmentType === 'Device' ? 'bulk' : 'manual'),
+            entra_device_id: entraDeviceId,
           };
           await trx.insertInto('enrollments').values(enrollment).execute();
 
@@ -384,6 +417,7 @@ class SqlStorage implements Storage, ManagementStorage {
             enrollment: toEnrollment(enrollment),
             superseded: prior.map((p) => toEnrollment({ ...p, status: 'superseded', superseded_at: now })),
             sharedHwDevIdWith: sharedWith,
+            matchedBy: adopted ? 'entra_device_id' : existed ? 'device_id' : null,
           };
         }),
       `certificate serial ${serial} or thumbprint ${thumbprint} has already been recorded`,
@@ -455,6 +489,10 @@ class SqlStorage implements Storage, ManagementStorage {
       db.selectFrom('enrollments').selectAll().where('device_id', '=', upper(deviceId)).orderBy('created_at').orderBy('id').execute(),
     );
     return rows.map(toEnrollment);
+  }
+
+  async deviceHistory(deviceId: string): Promise<DeviceHistory | undefined> {
+    return this.#run((db) => ident.deviceHistory(db, deviceId));
   }
 
   async hwDevIdHistory(deviceId: string): Promise<HwDevIdSighting[]> {
@@ -588,7 +626,8 @@ class SqlStorage implements Storage, ManagementStorage {
   }
 
   async getManagedDevice(deviceId: string): Promise<ManagedDevice | undefined> {
-    return this.#run((db) => m.getManagedDevice(db, deviceId));
+    // A MAM registration has no current enrollment; it is shown with its registration instead.
+    return this.#run(async (db) => (await m.getManagedDevice(db, deviceId)) ?? mam.getManagedMamDevice(db, deviceId));
   }
 
   async recordCheckIn(devicePk: string, now: Date): Promise<void> {
@@ -596,7 +635,13 @@ class SqlStorage implements Storage, ManagementStorage {
   }
 
   async updateInventory(devicePk: string, inventory: Partial<DeviceInventory>, now: Date): Promise<void> {
-    return this.#run((db) => m.updateInventory(db, this.kind, devicePk, inventory, now));
+    return this.#run((db) =>
+      db.transaction().execute(async (trx) => {
+        await m.updateInventory(trx, this.kind, devicePk, inventory, now);
+        // Identity facts: fold an older record of the same machine into this one (S16).
+        await ident.reconcileAfterInventory(trx, this.kind, devicePk, now);
+      }),
+    );
   }
 
   async setOwnership(devicePk: string, ownership: Ownership): Promise<void> {
@@ -608,7 +653,11 @@ class SqlStorage implements Storage, ManagementStorage {
   }
 
   async markUnenrolled(devicePk: string, now: Date): Promise<void> {
-    return this.#run((db) => m.markUnenrolled(db, devicePk, now));
+    return this.#run(async (db) => {
+      await m.markUnenrolled(db, devicePk, now);
+      // Both statements are idempotent, so a retry after a failure between them completes the change.
+      await mam.endMamRegistrations(db, devicePk, 'unenrolled', now);
+    });
   }
 
   async deleteDevice(devicePk: string): Promise<void> {
@@ -716,7 +765,7 @@ class SqlStorage implements Storage, ManagementStorage {
 
   // -- management: profiles --------------------------------------------------------------------------
 
-  async saveProfile(input: { name: string; scope: ProfileScope; settings: ProfileSetting[]; now: Date }): Promise<Profile> {
+  async saveProfile(input: Parameters<ManagementStorage['saveProfile']>[0]): Promise<Profile> {
     return this.#run((db) => m.saveProfile(db, input));
   }
 
@@ -890,6 +939,58 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => mfa.deleteMfaFactor(db, userId));
   }
 
+  // -- app-protection (MAM) registrations (mam.ts; port MamRegistrationStore in core/management/ports.ts) --
+
+  async recordMamRegistration(input: NewMamRegistration): Promise<RecordedMamRegistration> {
+    return this.#run((db) => mam.recordMamRegistration(db, input), { missing: `user ${input.userId} does not exist` });
+  }
+
+  async findMamRegistration(deviceId: string): ReturnType<ManagementStorage['findMamRegistration']> {
+    return this.#run((db) => mam.findMamRegistration(db, deviceId));
+  }
+
+  async listMamRegistrations(deviceId: string): Promise<MamRegistration[]> {
+    return this.#run((db) => mam.listMamRegistrations(db, deviceId));
+  }
+
+  // -- users of a device (device-users.ts; port DeviceUserStore in core/management/ports.ts) ------------
+
+  async setPrimaryUser(devicePk: string, userId: string | null): Promise<void> {
+    return this.#run((db) => du.setPrimaryUser(db, devicePk, userId), { missing: `user ${userId} does not exist` });
+  }
+
+  async recordDeviceUser(devicePk: string, userId: string, now: Date): Promise<void> {
+    return this.#run((db) => du.recordDeviceUser(db, devicePk, userId, now), {
+      missing: `device ${devicePk} or user ${userId} does not exist`,
+    });
+  }
+
+  async listDeviceUsers(devicePk: string): Promise<DeviceUser[]> {
+    return this.#run((db) => du.listDeviceUsers(db, devicePk));
+  }
+
+  // -- OIDC providers of the sign-in page (oidc.ts; port in core/oidc/ports.ts) -----------------------
+
+  async addOidcProvider(input: NewOidcProvider): Promise<OidcProvider> {
+    return this.#run((db) => oidc.addOidcProvider(db, input), `an OIDC provider named "${input.name}" already exists`);
+  }
+
+  async getOidcProvider(id: string): Promise<OidcProvider | undefined> {
+    return this.#run((db) => oidc.getOidcProvider(db, id));
+  }
+
+  async getOidcProviderByName(name: string): Promise<OidcProvider | undefined> {
+    return this.#run((db) => oidc.getOidcProviderByName(db, name));
+  }
+
+  async listOidcProviders(): Promise<OidcProvider[]> {
+    return this.#run((db) => oidc.listOidcProviders(db));
+  }
+
+  async deleteOidcProvider(id: string): Promise<boolean> {
+    return this.#run((db) => oidc.deleteOidcProvider(db, id));
+  }
+
   // -- Entra ID tenants (entra.ts; port in core/entra/ports.ts) ---------------------------------------
 
   async saveEntraTenant(input: Omit<EntraTenant, 'createdAt' | 'updatedAt'> & { now: Date }): Promise<EntraTenant> {
@@ -906,6 +1007,151 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async deleteEntraTenant(tenantId: string): Promise<boolean> {
     return this.#run((db) => entra.deleteEntraTenant(db, tenantId));
+  }
+
+  async linkDirectoryObject(input: { userId: string; tenantId: string; objectId: string; now: Date }): Promise<DirectoryLinkResult> {
+    return this.#run((db) => entra.linkDirectoryObject(db, input));
+  }
+
+  async getDirectoryLink(userId: string): Promise<{ tenantId: string; objectId: string; linkedAt: Date } | undefined> {
+    return this.#run((db) => entra.getDirectoryLink(db, userId));
+  }
+
+  // -- terms-of-use text (entra.ts; port in core/enrollment/ports.ts) ----------------------------------
+
+  async getTermsText(): Promise<TermsText> {
+    return this.#run((db) => entra.getTermsText(db));
+  }
+
+  async saveTermsText(input: { title: string | null; body: string | null; now: Date }): Promise<TermsText> {
+    return this.#run((db) => entra.saveTermsText(db, input));
+  }
+
+  // -- compliance (compliance.ts; port in core/compliance/ports.ts) -------------------------------------
+
+  async getComplianceRules(): Promise<CP.ComplianceRules | undefined> {
+    return this.#run((db) => compliance.getComplianceRules(db));
+  }
+
+  async saveComplianceRules(rules: CP.ComplianceRules, now: Date): Promise<void> {
+    return this.#run((db) => compliance.saveComplianceRules(db, rules, now));
+  }
+
+  async getDeviceCompliance(devicePk: string): Promise<CP.DeviceCompliance | undefined> {
+    return this.#run((db) => compliance.getDeviceCompliance(db, devicePk));
+  }
+
+  async saveDeviceCompliance(input: CP.NewDeviceCompliance): Promise<{ previous: CP.DeviceCompliance['state'] | null; changed: boolean }> {
+    return this.#run((db) => compliance.saveDeviceCompliance(db, input), { missing: `device ${input.devicePk} does not exist` });
+  }
+
+  async listComplianceHistory(devicePk: string, limit: number): Promise<CP.ComplianceHistoryEntry[]> {
+    return this.#run((db) => compliance.listComplianceHistory(db, devicePk, limit));
+  }
+
+  async listWriteBackDue(now: Date, limit: number): Promise<CP.DeviceCompliance[]> {
+    return this.#run((db) => compliance.listWriteBackDue(db, now, limit));
+  }
+
+  async recordWriteBack(
+    devicePk: string,
+    result: { ok: boolean; value: boolean; tenantId: string | null; detail: string; nextAttemptAt: Date | null; now: Date },
+  ): Promise<void> {
+    return this.#run((db) => compliance.recordWriteBack(db, devicePk, result));
+  }
+
+  async listWriteBackTenants(): Promise<CP.WriteBackTenant[]> {
+    return this.#run((db) => compliance.listWriteBackTenants(db));
+  }
+
+  async setWriteBackTenant(tenantId: string, enabled: boolean, now: Date): Promise<boolean> {
+    return this.#run((db) => compliance.setWriteBackTenant(db, tenantId, enabled, now));
+  }
+
+  // -- directory sync (directory-sync.ts; port in core/directory-sync/ports.ts) -------------------------
+
+  async upsertSyncedUser(input: DS.SyncedUserInput): Promise<{ userId: string; identity: DS.SyncedIdentity; outcome: DS.SyncOutcome }> {
+    return this.#run((db) => dsync.upsertSyncedUser(db, this.kind, input), `user ${input.upn} already exists`);
+  }
+
+  async updateSyncedUser(
+    userId: string,
+    changes: Parameters<DS.DirectorySyncStore['updateSyncedUser']>[1],
+    now: Date,
+  ): Promise<DS.SyncedIdentity> {
+    return this.#run((db) => dsync.updateSyncedUser(db, this.kind, userId, changes, now), 'that user name is taken');
+  }
+
+  async deleteSyncedUser(userId: string, now: Date): Promise<boolean> {
+    return this.#run((db) => dsync.deleteSyncedUser(db, this.kind, userId, now));
+  }
+
+  async upsertSyncedGroup(input: DS.SyncedGroupInput): Promise<{ groupId: string; identity: DS.SyncedIdentity; outcome: DS.SyncOutcome }> {
+    return this.#run((db) => dsync.upsertSyncedGroup(db, this.kind, input), `group ${input.displayName} already exists`);
+  }
+
+  async updateSyncedGroup(
+    groupId: string,
+    changes: Parameters<DS.DirectorySyncStore['updateSyncedGroup']>[1],
+    now: Date,
+  ): Promise<DS.SyncedIdentity> {
+    return this.#run((db) => dsync.updateSyncedGroup(db, this.kind, groupId, changes, now), 'that group name is taken');
+  }
+
+  async deleteSyncedGroup(groupId: string, now: Date): Promise<boolean> {
+    return this.#run((db) => dsync.deleteSyncedGroup(db, this.kind, groupId, now));
+  }
+
+  async getIdentity(kind: DS.IdentityKind, localId: string): Promise<DS.SyncedIdentity | undefined> {
+    return this.#run((db) => dsync.getIdentity(db, kind, localId));
+  }
+
+  async findIdentityByExternalId(source: string, kind: DS.IdentityKind, externalId: string): Promise<DS.SyncedIdentity | undefined> {
+    return this.#run((db) => dsync.findIdentityByExternalId(db, source, kind, externalId));
+  }
+
+  async listIdentities(query: DS.IdentityQuery): Promise<{ total: number; items: DS.SyncedIdentity[] }> {
+    return this.#run((db) => dsync.listIdentities(db, query));
+  }
+
+  async identitiesOf(kind: DS.IdentityKind, localIds: string[]): Promise<DS.SyncedIdentity[]> {
+    return this.#run((db) => dsync.identitiesOf(db, kind, localIds));
+  }
+
+  async addScimToken(input: { id: string; name: string; tokenHash: string; createdBy: string; now: Date }): Promise<DS.ScimTokenRecord> {
+    return this.#run((db) => dsync.addScimToken(db, input), 'that SCIM token exists');
+  }
+
+  async getScimTokenByHash(tokenHash: string): Promise<DS.ScimTokenRecord | undefined> {
+    return this.#run((db) => dsync.getScimTokenByHash(db, tokenHash));
+  }
+
+  async listScimTokens(): Promise<DS.ScimTokenRecord[]> {
+    return this.#run((db) => dsync.listScimTokens(db));
+  }
+
+  async revokeScimToken(id: string, now: Date): Promise<DS.ScimTokenRecord> {
+    return this.#run((db) => dsync.revokeScimToken(db, id, now));
+  }
+
+  async touchScimToken(id: string, now: Date): Promise<void> {
+    return this.#run((db) => dsync.touchScimToken(db, id, now));
+  }
+
+  async saveEntraSyncConfig(input: Parameters<DS.DirectorySyncStore['saveEntraSyncConfig']>[0]): Promise<DS.EntraSyncConfig> {
+    return this.#run((db) => dsync.saveEntraSyncConfig(db, this.kind, input), { missing: `tenant ${input.tenantId} is not connected` });
+  }
+
+  async getEntraSyncConfig(tenantId: string): Promise<DS.EntraSyncConfig | undefined> {
+    return this.#run((db) => dsync.getEntraSyncConfig(db, tenantId));
+  }
+
+  async listEntraSyncConfigs(): Promise<DS.EntraSyncConfig[]> {
+    return this.#run((db) => dsync.listEntraSyncConfigs(db));
+  }
+
+  async recordEntraSyncRun(tenantId: string, run: Parameters<DS.DirectorySyncStore['recordEntraSyncRun']>[1]): Promise<void> {
+    return this.#run((db) => dsync.recordEntraSyncRun(db, tenantId, run));
   }
 
   // -- who may enroll (policy.ts; ports in core/policy/ports.ts) -------------------------------------------
@@ -962,6 +1208,26 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async listLicenses(): Promise<P.LicenseAssignment[]> {
     return this.#run((db) => pol.listLicenses(db));
+  }
+
+  async licenseOf(userId: string): Promise<P.EffectiveLicense> {
+    return this.#run((db) => pol.licenseOf(db, userId));
+  }
+
+  async licenseUsage(): Promise<P.LicenseUsage> {
+    return this.#run((db) => pol.licenseUsage(db));
+  }
+
+  async assignGroupLicense(groupId: string, now: Date): Promise<boolean> {
+    return this.#run((db) => pol.assignGroupLicense(db, groupId, now), { missing: `group ${groupId} does not exist` });
+  }
+
+  async removeGroupLicense(groupId: string): Promise<boolean> {
+    return this.#run((db) => pol.removeGroupLicense(db, groupId));
+  }
+
+  async listGroupLicenses(): Promise<P.GroupLicenseAssignment[]> {
+    return this.#run((db) => pol.listGroupLicenses(db));
   }
 
   async getTenantSettings(): Promise<P.TenantSettings> {

@@ -4,7 +4,7 @@ import { ADMINISTRATOR_ONLY, ANY_ROLE, HELPDESK_ROLES, rolesForAction } from '..
 import type { RemoteAction } from '../../../core/management/actions.js';
 import { decodeCursor, encodeCursor, pageOf, pageQuery } from '../pagination.js';
 import { type ApiRoute, route } from '../route.js';
-import { ActionResultSchema, DeviceDetailSchema, DeviceSchema, toDevice, toDeviceDetail } from '../schemas.js';
+import { ActionResultSchema, DeviceDetailSchema, DeviceSchema, PrimaryUserSchema, toDevice, toDeviceDetail } from '../schemas.js';
 
 const deviceParam = z.object({ deviceId: z.string().min(1).max(64).describe('The Windows DeviceID') });
 
@@ -99,6 +99,28 @@ export const deviceRoutes: ApiRoute[] = [
     async handler({ params, body, deps, audit }) {
       await deps.operations.setOwnership(audit, params.deviceId, body.ownership);
       return undefined;
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/devices/{deviceId}/primary-user',
+    operationId: 'setDevicePrimaryUser',
+    summary: "Change a device's primary user",
+    description:
+      'The primary user is who the device belongs to (the enrolling user after a join or a work-account or user enrollment; none after bulk and DEM enrollments). `upn` null makes it a shared device. The user must be enabled and licensed. It does not change who enrolled the device, nor whose settings a session carries (whoever is signed in). Audited.',
+    tag: 'devices',
+    access: ADMINISTRATOR_ONLY,
+    params: deviceParam,
+    body: z.object({ upn: z.string().min(3).max(320).nullable().describe('The new primary user, or null for a shared device.') }),
+    response: {
+      status: 200,
+      description: 'Changed.',
+      schema: z.object({ deviceId: z.string(), primaryUser: PrimaryUserSchema, shared: z.boolean() }),
+    },
+    errors: [422],
+    async handler({ params, body, deps, audit }) {
+      const primaryUser = await deps.operations.setPrimaryUser(audit, params.deviceId, body.upn);
+      return { deviceId: params.deviceId.toUpperCase(), primaryUser, shared: primaryUser === null };
     },
   }),
 ];

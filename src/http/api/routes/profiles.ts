@@ -4,7 +4,7 @@ import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
 import { NotFoundError } from '../../../shared/errors.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
 import { type ApiReads, type ApiRoute, route } from '../route.js';
-import { ProfileDetailSchema, ProfileSchema, settingSchema, toProfile } from '../schemas.js';
+import { ProfileDetailSchema, ProfileSchema, WipFieldsSchema, settingSchema, toProfile } from '../schemas.js';
 
 const nameParam = z.object({ name: z.string().min(1).max(128) });
 
@@ -63,15 +63,22 @@ export const profileRoutes: ApiRoute[] = [
     operationId: 'saveProfile',
     summary: 'Add or update a profile',
     description:
-      'Creates the profile or replaces its scope and settings; its version increases when they change. Assigned devices converge at their next check-in.',
+      'Creates the profile or replaces its scope and settings; its version increases when they change. Assigned devices converge at their next check-in. With type wip, the named WIP fields are compiled to EnterpriseDataProtection, AppLocker and NetworkIsolation settings (device scope; MDM and MAM devices alike).',
     tag: 'profiles',
     access: ADMINISTRATOR_ONLY,
     params: nameParam,
-    body: z.object({ scope: z.enum(['user', 'device']), settings: z.array(settingSchema).min(1).max(500) }),
+    body: z.union([
+      z.object({
+        type: z.literal('custom').optional(),
+        scope: z.enum(['user', 'device']),
+        settings: z.array(settingSchema).min(1).max(500),
+      }),
+      z.object({ type: z.literal('wip').describe('Windows Information Protection from named fields'), wip: WipFieldsSchema }),
+    ]),
     response: { status: 200, description: 'The profile.', schema: ProfileSchema },
     errors: [422],
     async handler({ params, body, deps, audit }) {
-      return toProfile(await deps.operations.saveProfile(audit, { name: params.name, scope: body.scope, settings: body.settings }));
+      return toProfile(await deps.operations.saveProfile(audit, { name: params.name, ...body }));
     },
   }),
   route({

@@ -6,6 +6,13 @@ import { policy } from './0004_policy.js';
 import { admin } from './0005_admin.js';
 import { mfa } from './0006_mfa.js';
 import { directoryTenants } from './0007_directory_tenants.js';
+import { deviceUsers } from './0008_device_users.js';
+import { directorySync } from './0009_directory_sync.js';
+import { oidcProviders } from './0010_oidc_providers.js';
+import { compliance } from './0011_compliance.js';
+import { deviceIdentity } from './0012_device_identity.js';
+import { mam } from './0013_mam.js';
+import { groupLicenses } from './0014_group_licenses.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -22,6 +29,13 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
     '0005_admin': admin(dialect),
     '0006_mfa': mfa(dialect),
     '0007_directory_tenants': directoryTenants(dialect),
+    '0008_device_users': deviceUsers(dialect),
+    '0009_directory_sync': directorySync(dialect),
+    '0010_oidc_providers': oidcProviders(dialect),
+    '0011_compliance': compliance(dialect),
+    '0012_device_identity': deviceIdentity(dialect),
+    '0013_mam': mam(dialect),
+    '0014_group_licenses': groupLicenses(dialect),
   };
 }
 
