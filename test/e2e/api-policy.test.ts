@@ -6,37 +6,22 @@
  * role matrix of these routes and their audit entries; then the CLI's policy commands leave audit entries
  * too. The CLI parts run the compiled build: `npx tsc -p tsconfig.json` first (npm test does).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { apiRoutes } from '../../src/http/api/index.js';
-import { systemClock } from '../../src/shared/clock.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
+import { grantAdmin, signInAdmins } from '../support/admins.js';
 import { type ApiResponse, type Creds, apiClient, expectProblem } from '../support/api-client.js';
+import { dataFlags, winroll } from '../support/cli.js';
 import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
 const PW = 'correct horse battery';
 const KEY = generateDeviceKey();
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
-
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 type Role = 'administrator' | 'helpdesk' | 'readonly';
 // biome-ignore lint/suspicious/noExplicitAny: audit entries are inspected field by field
@@ -47,14 +32,14 @@ describe.each(ENGINES)('admin API: who may enroll (%s)', (engine) => {
   const run = itOn(engine);
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
-  const sessions: Record<Role, Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
+  let sessions: Record<Role, Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
   const admin = () => sessions.administrator;
   const audit = async (query: string): Promise<Entry[]> => {
     const res = await call('GET', `/audit?limit=200&${query}`, admin());
     expect(res.status, res.text).toBe(200);
     return res.json.items;
   };
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  const cliData = () => dataFlags(srv());
 
   beforeAll(async () => {
     t = await startTestServer(engine);
@@ -62,21 +47,13 @@ describe.each(ENGINES)('admin API: who may enroll (%s)', (engine) => {
     await t.addDomain('contoso.com');
     for (const u of ['boss', 'help', 'auditor', 'alice', 'carol', 'dave']) await t.addUser(`${u}@contoso.com`, PW);
     for (const u of ['bob', 'free']) await t.addUser(`${u}@contoso.com`, PW, { license: false });
-    const accounts = new AdminAccounts({ storage: t.server.storage, directory: t.directory, clock: systemClock });
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
-    await accounts.add(CLI_CONTEXT, 'help@contoso.com', 'helpdesk');
-    await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
+    sessions = await signInAdmins(t, signIn, PW, {
+      administrator: 'boss@contoso.com',
+      helpdesk: 'help@contoso.com',
+      readonly: 'auditor@contoso.com',
+    });
     // An administrator without a license: refused unless the tenant allows unlicensed admins.
-    await accounts.add(CLI_CONTEXT, 'free@contoso.com', 'administrator');
-    for (const [role, upn] of [
-      ['administrator', 'boss'],
-      ['helpdesk', 'help'],
-      ['readonly', 'auditor'],
-    ] as const) {
-      const s = await signIn(`${upn}@contoso.com`, PW);
-      expect(s.res.status, s.res.text).toBe(201);
-      sessions[role] = { cookie: s.cookie, csrf: s.csrf };
-    }
+    await grantAdmin(t, 'free@contoso.com', 'administrator');
     for (const name of ['engineering', 'staff', 'empty'])
       expect((await call('POST', '/groups', { ...admin(), body: { name } })).status).toBe(201);
     expect((await call('POST', '/groups/engineering/members', { ...admin(), body: { upn: 'alice@contoso.com' } })).status).toBe(204);

@@ -5,33 +5,20 @@
  * account, Full; corporate = directory join, Device). Tokens are minted here with a key pair whose public
  * JWKS is connected through `winroll entra connect --jwks-file`.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { type CryptoKey, type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { CryptoKey, JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
-import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
-import { oidFor } from '../support/entra-stand-in.js';
+import { enroll } from '../../src/simulator/enroll.js';
+import { type TenantKey, enrollmentFailure, entraConnect, jwksOf, mintEntraToken, newTenantKey, setUserScopes } from '../support/entra.js';
+import { dataFlags, winroll } from '../support/cli.js';
 import { ENGINES, type TestServer, startTestServer, itOn } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const KEY = generateDeviceKey();
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const OTHER_TID = '11111111-2222-3333-4444-555555555555';
 const CLIENT_ID = '0000000a-0000-0000-c000-000000000000';
-
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 const membership = { 'MDM only': ['mdm'], 'MAM only': ['mam'], both: ['mdm', 'mam'], neither: [] as string[] } as const;
 const users: Record<keyof typeof membership, string> = {
@@ -52,40 +39,30 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
   let t: TestServer | undefined;
   const run = itOn(engine);
   const srv = () => t as TestServer;
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  const cliData = () => dataFlags(srv());
   const groups: Record<string, string> = {};
-  let signingKey: CryptoKey;
+  let tenantKey: TenantKey;
   let strangerKey: CryptoKey;
 
   /** A v1 token (aud = our URL, sts.windows.net issuer) unless told otherwise. */
   const mint = (
     upn: string,
     o: { v2?: boolean; tid?: string; aud?: string; expSeconds?: number; key?: CryptoKey; extra?: JWTPayload } = {},
-  ) => {
-    const tid = o.tid ?? TID;
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ tid, upn, oid: oidFor(upn), scp: 'mdm_delegation', ...o.extra })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
-      .setIssuer(o.v2 ? `https://login.microsoftonline.com/${tid}/v2.0` : `https://sts.windows.net/${tid}/`)
-      .setAudience(o.aud ?? (o.v2 ? CLIENT_ID : srv().base))
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + (o.expSeconds ?? 3600))
-      .sign(o.key ?? signingKey);
-  };
+  ) =>
+    mintEntraToken(upn, {
+      tid: o.tid ?? TID,
+      aud: o.aud ?? (o.v2 ? CLIENT_ID : srv().base),
+      key: o.key ?? tenantKey.privateKey,
+      v2: o.v2,
+      expSeconds: o.expSeconds,
+      extra: { scp: 'mdm_delegation', ...o.extra },
+    });
   const enrollWith = (token: string, type: 'Full' | 'Device', upn = 'someone@contoso.com') => {
     const device = newSimulatedDevice(KEY);
     return {
       device,
       result: enroll({ server: srv().base, upn, password: '', directoryToken: token, device, agent: srv().agent, enrollmentType: type }),
     };
-  };
-  const failure = async (p: Promise<unknown>): Promise<EnrollmentFailed> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(EnrollmentFailed);
-    return err as EnrollmentFailed;
   };
   const attemptOf = async (traceId: string | undefined) => {
     const list = await srv().server.storage.listEnrollmentAttempts({ limit: 20 });
@@ -105,36 +82,13 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
     }
     await t.addUser('late@contoso.com', 'unused password 123');
     await s.addGroupMember(groups.late as string, (await s.getUserByUpn('late@contoso.com'))?.id as string);
-    const settings = await s.getTenantSettings();
-    await s.saveTenantSettings(
-      {
-        ...settings,
-        mdmScope: { mode: 'some', groupIds: [groups.mdm as string] },
-        mamScope: { mode: 'some', groupIds: [groups.mam as string] },
-      },
-      new Date(),
-    );
+    await setUserScopes(t, { mdm: [groups.mdm as string], mam: [groups.mam as string] });
 
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    signingKey = pair.privateKey;
-    strangerKey = (await generateKeyPair('RS256')).privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    tenantKey = await newTenantKey();
+    strangerKey = (await newTenantKey()).privateKey;
     const jwksFile = path.join(t.dataDir, 'tenant-keys.json');
-    await writeFile(jwksFile, JSON.stringify({ keys: [jwk] }));
-    const r = await winroll([
-      'entra',
-      'connect',
-      '--tenant-id',
-      TID,
-      '--client-id',
-      CLIENT_ID,
-      '--jwks-file',
-      jwksFile,
-      '--json',
-      ...cliData(),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({
+    await writeFile(jwksFile, jwksOf(tenantKey));
+    expect(await entraConnect(srv(), TID, CLIENT_ID, ['--jwks-file', jwksFile])).toMatchObject({
       tenantId: TID,
       clientId: CLIENT_ID,
       issuers: [`https://sts.windows.net/${TID}/`, `https://login.microsoftonline.com/${TID}/v2.0`],
@@ -157,7 +111,7 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
           const r = await result;
           expect(r.store).toBe(own === 'personal' ? 'User' : 'System');
         } else {
-          const err = await failure(result);
+          const err = await enrollmentFailure(result);
           expect(err.step).toBe('enroll');
           if (outcome === 'mam') {
             expect(err.faultErrorType).toBe('NotSupported');
@@ -203,7 +157,7 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
   ];
   for (const [what, token, detail] of refusals) {
     run(`refuses ${what}: Authentication fault at GetPolicies`, async () => {
-      const err = await failure(enrollWith(await token(), 'Full').result);
+      const err = await enrollmentFailure(enrollWith(await token(), 'Full').result);
       expect(err.step).toBe('policy');
       expect(err.faultSubcode).toMatch(/(^|:)Authentication$/);
       expect(err.hresult).toBe(0x80180002);
@@ -220,7 +174,7 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
 
   run('a scope change takes effect on the next enrollment, without a restart', async () => {
     const upn = 'late@contoso.com';
-    const first = await failure(enrollWith(await mint(upn), 'Device', upn).result);
+    const first = await enrollmentFailure(enrollWith(await mint(upn), 'Device', upn).result);
     expect(first.hresult).toBe(0x80180003);
     const s = srv().server.storage;
     const settings = await s.getTenantSettings();
@@ -254,7 +208,7 @@ describe.each(ENGINES)('automatic enrollment with directory tokens (%s)', (engin
     expect(bad.stderr).toMatch(/tenant id must be a GUID/);
     const off = await winroll(['entra', 'disconnect', TID, '--json', ...cliData()]);
     expect(off.code, off.stderr).toBe(0);
-    const err = await failure(enrollWith(await mint(users['MDM only']), 'Full').result);
+    const err = await enrollmentFailure(enrollWith(await mint(users['MDM only']), 'Full').result);
     expect(err.hresult).toBe(0x80180002);
     const again = await winroll(['entra', 'disconnect', TID, ...cliData()]);
     expect(again.code).toBe(1);

@@ -5,23 +5,18 @@
  * read (paged), later runs fetch only changes through the stored delta links. Synced users enroll with
  * real Entra tokens, and the enrollment decision follows their enabled state and (nested) groups.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { systemClock } from '../../src/shared/clock.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
 import { type Creds, apiClient } from '../support/api-client.js';
 import { type GraphStandIn, startGraphStandIn } from '../support/graph-stand-in.js';
+import { grantAdmin } from '../support/admins.js';
+import { dataFlags, winroll } from '../support/cli.js';
+import { type TenantKey, entraConnect, jwksOf, mintEntraToken, newTenantKey } from '../support/entra.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const KEY = generateDeviceKey();
 const TID = '5b6f1c1e-0d1a-4d53-9a5e-2f1f1c0de001';
 const CLIENT_ID = '0a1b2c3d-0000-4000-8000-00000000c0de';
@@ -38,39 +33,20 @@ const ID = {
   sales: '20000000-0000-4000-8000-000000000003',
 };
 
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
 describe.each(ENGINES)('directory sync from Entra ID through Graph (%s)', (engine) => {
   let t: TestServer | undefined;
   let graph: GraphStandIn;
-  let signingKey: CryptoKey;
+  let tenantKey: TenantKey;
   let admin: Creds = {};
   const run = itOn(engine);
   const srv = () => t as TestServer;
   const s = () => srv().server.storage;
   const { call, signIn } = apiClient(srv);
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  const cliData = () => dataFlags(srv());
   const files = { jwks: '', secret: '', wrongSecret: '', ca: '' };
 
   /** oid is the user's Graph object id, as in real tokens (Winroll links a user to it on first use). */
-  const mint = (upn: string, oid: string) => {
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ tid: TID, upn, oid })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
-      .setIssuer(`https://sts.windows.net/${TID}/`)
-      .setAudience(srv().base)
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + 3600)
-      .sign(signingKey);
-  };
+  const mint = (upn: string, oid: string) => mintEntraToken(upn, { tid: TID, aud: srv().base, key: tenantKey.privateKey, oid });
   /** A directory join (corporate, Device) with an Entra token, as Windows does it after the ToU page. */
   const join = async (upn: string, oid: string) =>
     enroll({
@@ -106,11 +82,7 @@ describe.each(ENGINES)('directory sync from Entra ID through Graph (%s)', (engin
     await t.addDomain('contoso.com', 'Federated');
     // Dave exists locally (with a password and an admin role) before the sync links him.
     await t.addUser('dave@contoso.com', PW);
-    await new AdminAccounts({ storage: s(), directory: t.directory, clock: systemClock }).add(
-      CLI_CONTEXT,
-      'dave@contoso.com',
-      'administrator',
-    );
+    await grantAdmin(t, 'dave@contoso.com', 'administrator');
 
     graph.setUser({ id: ID.alice, userPrincipalName: 'Alice@contoso.com', displayName: 'Alice', accountEnabled: true });
     graph.setUser({ id: ID.bob, userPrincipalName: 'bob@contoso.com', displayName: 'Bob', accountEnabled: true });
@@ -126,13 +98,12 @@ describe.each(ENGINES)('directory sync from Entra ID through Graph (%s)', (engin
     graph.addMember(ID.sales, { type: 'user', id: ID.carol });
     graph.addMember(ID.sales, { type: 'user', id: ID.dave });
 
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    signingKey = pair.privateKey;
+    tenantKey = await newTenantKey();
     files.jwks = path.join(t.dataDir, 'tenant-keys.json');
     files.secret = path.join(t.dataDir, 'graph-secret.txt');
     files.wrongSecret = path.join(t.dataDir, 'wrong-secret.txt');
     files.ca = path.join(t.dataDir, 'graph-ca.pem');
-    await writeFile(files.jwks, JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    await writeFile(files.jwks, jwksOf(tenantKey));
     await writeFile(files.secret, `${SECRET}\n`);
     await writeFile(files.wrongSecret, 'not the secret\n');
     await writeFile(files.ca, graph.caPem);
@@ -285,20 +256,7 @@ describe.each(ENGINES)('directory sync from Entra ID through Graph (%s)', (engin
   });
 
   run('a wrong client secret: one line naming the cause, exit code 1, the delta links kept', async () => {
-    const c = await winroll([
-      'entra',
-      'connect',
-      '--tenant-id',
-      TID,
-      '--client-id',
-      CLIENT_ID,
-      '--jwks-file',
-      files.jwks,
-      '--client-secret-file',
-      files.wrongSecret,
-      ...cliData(),
-    ]);
-    expect(c.code, c.stderr).toBe(0);
+    await entraConnect(srv(), TID, CLIENT_ID, ['--jwks-file', files.jwks, '--client-secret-file', files.wrongSecret]);
     const r = await sync();
     expect(r.code).not.toBe(0);
     const lines = r.stderr.trim().split('\n');

@@ -5,36 +5,22 @@
  * once, the CNAME's own TTL; then `winroll dns check|records` as a process (the compiled build:
  * `npx tsc -p tsconfig.json` first) and the API routes with their roles, on SQLite and PostgreSQL.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDnsChecker } from '../../src/app/dns-checks.js';
 import { loadConfig } from '../../src/config/config.js';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import type { DnsCheckRequest, DnsReport } from '../../src/core/dns/checker.js';
 import { systemClock } from '../../src/shared/clock.js';
+import { signInAdmins } from '../support/admins.js';
 import { type Creds, apiClient, expectProblem } from '../support/api-client.js';
 import { type TestDnsServer, type ZoneRecord, startDnsServer } from '../support/dns-server.js';
+import { winroll } from '../support/cli.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const PW = 'correct horse battery';
 const HOST = 'winroll.contoso.test';
-
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 const cname = (name: string, value: string, ttl = 3600): ZoneRecord => ({ name, type: 'CNAME', value, ttl });
 const a = (name: string, value: string, ttl = 60): ZoneRecord => ({ name, type: 'A', value, ttl });
@@ -386,7 +372,7 @@ describe('DNS check against a real DNS server', () => {
     const run = itOn(engine);
     const srv = () => t as TestServer;
     const { call, signIn } = apiClient(srv);
-    const sessions: Record<'administrator' | 'readonly', Creds> = { administrator: {}, readonly: {} };
+    let sessions: Record<'administrator' | 'readonly', Creds> = { administrator: {}, readonly: {} };
 
     beforeAll(async () => {
       t = await startTestServer(engine);
@@ -396,17 +382,7 @@ describe('DNS check against a real DNS server', () => {
       await t.addDomain('api.test');
       await t.addDomain('missing.test');
       for (const u of ['boss', 'auditor']) await t.addUser(`${u}@api.test`, PW);
-      const accounts = new AdminAccounts({ storage: t.server.storage, directory: t.directory, clock: systemClock });
-      await accounts.add(CLI_CONTEXT, 'boss@api.test', 'administrator');
-      await accounts.add(CLI_CONTEXT, 'auditor@api.test', 'readonly');
-      for (const [role, upn] of [
-        ['administrator', 'boss'],
-        ['readonly', 'auditor'],
-      ] as const) {
-        const s = await signIn(`${upn}@api.test`, PW);
-        expect(s.res.status, s.res.text).toBe(201);
-        sessions[role] = { cookie: s.cookie, csrf: s.csrf };
-      }
+      sessions = await signInAdmins(t, signIn, PW, { administrator: 'boss@api.test', readonly: 'auditor@api.test' });
     }, 120_000);
     afterAll(async () => {
       await t?.stop();

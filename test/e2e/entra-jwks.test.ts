@@ -6,22 +6,17 @@
  * audience, expired, tampered, key rotation, an unreachable or silent key URL (an explicit fault, not a
  * crash), the oid checks; then the tenant connection as the API and `winroll entra urls` show it.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { systemClock } from '../../src/shared/clock.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
-import { EnrollmentFailed, type EnrollmentOutcome, enroll } from '../../src/simulator/enroll.js';
-import { apiClient } from '../support/api-client.js';
+import { type EnrollmentOutcome, enroll } from '../../src/simulator/enroll.js';
+import { type AdminRole, signInAdmins } from '../support/admins.js';
+import { type Creds, apiClient } from '../support/api-client.js';
+import { enrollmentFailure, entraConnect, setUserScopes } from '../support/entra.js';
 import { type EntraStandIn, oidFor, startEntraStandIn } from '../support/entra-stand-in.js';
+import { dataFlags, winroll } from '../support/cli.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const KEY = generateDeviceKey();
 const TID = '8d2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b';
 const SILENT_TID = '9e3a4b5c-6d7e-4f80-9a1b-2c3d4e5f6a7b';
@@ -32,24 +27,14 @@ const PW = 'correct horse battery staple';
 /** The server's minimum time between refetches for an unknown kid (app/server.ts). */
 const REFETCH_COOLDOWN_MS = 5_000;
 
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
 describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)', (engine) => {
   let t: TestServer | undefined;
   let entra: EntraStandIn;
   const run = itOn(engine);
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
-  const sessions: Record<string, { cookie?: string; csrf?: string }> = {};
+  const cliData = () => dataFlags(srv());
+  let sessions: Record<AdminRole, Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
 
   const mint = (upn: string, o: { tid?: string; aud?: string; expSeconds?: number; kid?: string; extra?: Record<string, unknown> } = {}) =>
     entra.mint(upn, { tid: o.tid ?? TID, aud: o.aud ?? srv().base, ...o });
@@ -63,30 +48,7 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
       agent: srv().agent,
       enrollmentType: type,
     });
-  const failure = async (p: Promise<unknown>): Promise<EnrollmentFailed> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(EnrollmentFailed);
-    return err as EnrollmentFailed;
-  };
-  const connect = async (tid: string, jwksUrl: string) => {
-    const r = await winroll([
-      'entra',
-      'connect',
-      '--tenant-id',
-      tid,
-      '--client-id',
-      CLIENT_ID,
-      '--jwks-url',
-      jwksUrl,
-      '--json',
-      ...cliData(),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout);
-  };
+  const connect = (tid: string, jwksUrl: string) => entraConnect(srv(), tid, CLIENT_ID, ['--jwks-url', jwksUrl]);
 
   beforeAll(async () => {
     t = await startTestServer(engine);
@@ -100,21 +62,12 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
     for (const upn of ['both@contoso.com', 'mdm@contoso.com', 'other@contoso.com', 'nooid@contoso.com'])
       await s.addGroupMember(mdm.id, (await s.getUserByUpn(upn))?.id as string);
     await s.addGroupMember(mam.id, (await s.getUserByUpn('both@contoso.com'))?.id as string);
-    const settings = await s.getTenantSettings();
-    await s.saveTenantSettings(
-      { ...settings, mdmScope: { mode: 'some', groupIds: [mdm.id] }, mamScope: { mode: 'some', groupIds: [mam.id] } },
-      new Date(),
-    );
-    const accounts = new AdminAccounts({ storage: s, directory: t.directory, clock: systemClock });
-    for (const [upn, role] of [
-      ['boss', 'administrator'],
-      ['help', 'helpdesk'],
-      ['auditor', 'readonly'],
-    ] as const) {
-      await accounts.add(CLI_CONTEXT, `${upn}@contoso.com`, role);
-      const signed = await signIn(`${upn}@contoso.com`, PW);
-      sessions[role] = { cookie: signed.cookie, csrf: signed.csrf };
-    }
+    await setUserScopes(t, { mdm: [mdm.id], mam: [mam.id] });
+    sessions = await signInAdmins(t, signIn, PW, {
+      administrator: 'boss@contoso.com',
+      helpdesk: 'help@contoso.com',
+      readonly: 'auditor@contoso.com',
+    });
 
     const connected = await connect(TID, entra.jwksUrl);
     expect(connected).toMatchObject({ tenantId: TID, keys: { url: entra.jwksUrl }, changed: true });
@@ -162,7 +115,7 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
   ];
   for (const [what, token, message] of refusals) {
     run(`refuses ${what}: Authentication fault (0x80180002)`, async () => {
-      const err = await failure(enrollWith(await token(), 'Full', 'mdm@contoso.com'));
+      const err = await enrollmentFailure(enrollWith(await token(), 'Full', 'mdm@contoso.com'));
       expect(err.step).toBe('policy');
       expect(err.faultSubcode).toMatch(/(^|:)Authentication$/);
       expect(err.hresult).toBe(0x80180002);
@@ -178,7 +131,9 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
       tenantId: TID,
       objectId: oidFor('other@contoso.com'),
     });
-    const err = await failure(enrollWith(await mint('other@contoso.com', { extra: { oid: randomUUID() } }), 'Full', 'other@contoso.com'));
+    const err = await enrollmentFailure(
+      enrollWith(await mint('other@contoso.com', { extra: { oid: randomUUID() } }), 'Full', 'other@contoso.com'),
+    );
     expect(err.faultSubcode).toMatch(/(^|:)Authentication$/);
     expect(err.message).toMatch(/does not match/);
     const [attempt] = await srv().server.storage.listEnrollmentAttempts({ limit: 1, upn: 'other@contoso.com' });
@@ -200,7 +155,7 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
       expect(r.store).toBe('User');
       expect(entra.fetches.length).toBeGreaterThan(before);
       // The retired key is gone from the set the server holds now.
-      const err = await failure(enrollWith(await mint('mdm@contoso.com', { kid: oldKid }), 'Full', 'mdm@contoso.com'));
+      const err = await enrollmentFailure(enrollWith(await mint('mdm@contoso.com', { kid: oldKid }), 'Full', 'mdm@contoso.com'));
       expect(err.faultSubcode).toMatch(/(^|:)Authentication$/);
     },
     30_000,
@@ -218,13 +173,13 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
       await connect(DOWN_TID, `http://127.0.0.1:${deadPort}/keys`);
       await connect(SILENT_TID, entra.hangingUrl);
 
-      const down = await failure(enrollWith(await mint('mdm@contoso.com', { tid: DOWN_TID }), 'Full', 'mdm@contoso.com'));
+      const down = await enrollmentFailure(enrollWith(await mint('mdm@contoso.com', { tid: DOWN_TID }), 'Full', 'mdm@contoso.com'));
       expect(down.step).toBe('policy');
       expect(down.faultSubcode).toMatch(/(^|:)EnrollmentServer$/);
       expect(down.message).toMatch(/could not reach your organisation's directory/);
 
       const started = Date.now();
-      const silent = await failure(enrollWith(await mint('mdm@contoso.com', { tid: SILENT_TID }), 'Full', 'mdm@contoso.com'));
+      const silent = await enrollmentFailure(enrollWith(await mint('mdm@contoso.com', { tid: SILENT_TID }), 'Full', 'mdm@contoso.com'));
       expect(silent.faultSubcode).toMatch(/(^|:)EnrollmentServer$/);
       // The fetch timed out (5 s), it did not hang the request.
       expect(Date.now() - started).toBeLessThan(15_000);
@@ -240,7 +195,7 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
   );
 
   run('the API lists, shows, connects (idempotent, audited) and disconnects tenants; readonly admins read', async () => {
-    const admin = sessions.administrator ?? {};
+    const admin = sessions.administrator;
     const list = await call('GET', '/entra/tenants', sessions.readonly);
     expect(list.status, list.text).toBe(200);
     expect(list.json.items.map((x: { tenantId: string }) => x.tenantId)).toContain(TID);
@@ -265,7 +220,9 @@ describe.each(ENGINES)('directory tokens with keys fetched from a JWKS URL (%s)'
 
     expect((await call('DELETE', `/entra/tenants/${STRANGER_TID}`, { ...admin })).status).toBe(204);
     expect((await call('DELETE', `/entra/tenants/${STRANGER_TID}`, { ...admin })).status).toBe(404);
-    const refused = await failure(enrollWith(await mint('nooid@contoso.com', { tid: STRANGER_TID }), 'Full', 'nooid@contoso.com'));
+    const refused = await enrollmentFailure(
+      enrollWith(await mint('nooid@contoso.com', { tid: STRANGER_TID }), 'Full', 'nooid@contoso.com'),
+    );
     expect(refused.message).toMatch(new RegExp(`tenant ${STRANGER_TID}`));
 
     const audit = await call('GET', '/audit?limit=200', sessions.readonly);

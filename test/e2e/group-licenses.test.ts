@@ -6,22 +6,15 @@
  * --group` (--json), the API (roles, seats), explain, the admin sign-in rule and the primary-user rule
  * all use the effective license.
  */
-import { execFile } from 'node:child_process';
-import https from 'node:https';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { systemClock } from '../../src/shared/clock.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
 import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
-import { type Creds, apiClient, expectProblem } from '../support/api-client.js';
+import { type Creds, apiClient, expectProblem, scimClient } from '../support/api-client.js';
+import { type AdminRole, grantAdmin, signInAdmins } from '../support/admins.js';
+import { dataFlags, winroll } from '../support/cli.js';
+import { type TenantKey, mintEntraToken, newTenantKey, saveTenant } from '../support/entra.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const KEY = generateDeviceKey();
 const TID = '3c0ffee0-1111-4222-8333-444455556666';
 const CLIENT_ID = '0a1b2c3d-0000-4000-8000-0000000011ce';
@@ -30,53 +23,24 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
 describe.each(ENGINES)('licenses by group (%s)', (engine) => {
   let t: TestServer | undefined;
-  let signingKey: CryptoKey;
+  let tenantKey: TenantKey;
   let scimToken = '';
   const run = itOn(engine);
   const srv = () => t as TestServer;
   const s = () => srv().server.storage;
   const { call, signIn } = apiClient(srv);
-  const roles: Record<'administrator' | 'helpdesk' | 'readonly', Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  let roles: Record<AdminRole, Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
+  const cliData = () => dataFlags(srv());
   const cli = async (...args: string[]) => {
     const r = await winroll([...args, ...cliData()]);
     expect(r.code, r.stderr).toBe(0);
     return args.includes('--json') ? JSON.parse(r.stdout) : r.stdout;
   };
 
-  // biome-ignore lint/suspicious/noExplicitAny: SCIM answers are inspected field by field
-  const scim = (method: string, p: string, body?: unknown): Promise<{ status: number; json: any; text: string }> => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { authorization: `Bearer ${scimToken}` };
-    if (text !== undefined) {
-      headers['content-type'] = 'application/scim+json';
-      headers['content-length'] = String(Buffer.byteLength(text));
-    }
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/scim/v2${p}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const out = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, text: out, json: out ? JSON.parse(out) : undefined });
-        });
-      });
-      req.on('error', reject);
-      req.end(text);
-    });
-  };
+  const scimCall = scimClient(srv, () => scimToken);
+  const scim = (method: string, p: string, body?: unknown) => scimCall(method, p, { body });
   const members = (op: 'Add' | 'Remove', id: string) => ({
     schemas: [PATCH],
     Operations: [{ op, path: 'members', value: [{ value: id }] }],
@@ -84,14 +48,7 @@ describe.each(ENGINES)('licenses by group (%s)', (engine) => {
 
   /** A directory join (corporate, Device) with a real RS256 Entra token, through the enrollment endpoints. */
   const join = async (upn: string, oid: string) => {
-    const now = Math.floor(Date.now() / 1000);
-    const jwt = await new SignJWT({ tid: TID, upn, oid })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
-      .setIssuer(`https://sts.windows.net/${TID}/`)
-      .setAudience(srv().base)
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + 3600)
-      .sign(signingKey);
+    const jwt = await mintEntraToken(upn, { tid: TID, aud: srv().base, key: tenantKey.privateKey, oid });
     return enroll({
       server: srv().base,
       upn,
@@ -109,32 +66,15 @@ describe.each(ENGINES)('licenses by group (%s)', (engine) => {
     await t.addDomain('contoso.com');
     for (const u of ['boss', 'help', 'auditor']) await t.addUser(`${u}@contoso.com`, PW);
     await t.addUser('pat@contoso.com', PW, { license: false });
-    const accounts = new AdminAccounts({ storage: s(), directory: t.directory, clock: systemClock });
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
-    await accounts.add(CLI_CONTEXT, 'help@contoso.com', 'helpdesk');
-    await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
-    await accounts.add(CLI_CONTEXT, 'pat@contoso.com', 'readonly');
-    for (const [role, upn] of [
-      ['administrator', 'boss'],
-      ['helpdesk', 'help'],
-      ['readonly', 'auditor'],
-    ] as const) {
-      const signed = await signIn(`${upn}@contoso.com`, PW);
-      expect(signed.res.status, signed.res.text).toBe(201);
-      roles[role] = { cookie: signed.cookie, csrf: signed.csrf };
-    }
-
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    signingKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    await s().saveEntraTenant({
-      tenantId: TID,
-      clientId: CLIENT_ID,
-      issuers: [`https://sts.windows.net/${TID}/`],
-      jwksJson: JSON.stringify({ keys: [jwk] }),
-      jwksUrl: null,
-      now: new Date(),
+    await grantAdmin(t, 'pat@contoso.com', 'readonly');
+    roles = await signInAdmins(t, signIn, PW, {
+      administrator: 'boss@contoso.com',
+      helpdesk: 'help@contoso.com',
+      readonly: 'auditor@contoso.com',
     });
+
+    tenantKey = await newTenantKey();
+    await saveTenant(t, TID, CLIENT_ID, tenantKey);
     const r = await winroll(['scim', 'token', 'create', '--name', 'idp', '--json', ...cliData()]);
     expect(r.code, r.stderr).toBe(0);
     scimToken = JSON.parse(r.stdout).token;

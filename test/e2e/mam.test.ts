@@ -6,15 +6,15 @@
  * registration allows (the WIP profile), the rest shown as not applicable.
  */
 import { randomUUID } from 'node:crypto';
-import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { MAM_PATHS } from '../../src/core/enrollment/mam-registration.js';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
-import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
+import { enroll } from '../../src/simulator/enroll.js';
 import { DeviceSideState } from '../../src/simulator/manage.js';
 import { mamSync, registerForAppProtection } from '../../src/simulator/mam.js';
 import { apiClient } from '../support/api-client.js';
+import { type TenantKey, enrollmentFailure, mintEntraToken, newTenantKey, saveTenant, setUserScopes } from '../support/entra.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
 const KEY = generateDeviceKey();
@@ -54,34 +54,26 @@ describe.each(ENGINES)('app protection (MAM) registration and WIP (%s)', (engine
   let t: TestServer | undefined;
   const run = itOn(engine);
   const srv = () => t as TestServer;
-  let signingKey: CryptoKey;
+  let tenantKey: TenantKey;
   const api = apiClient(srv);
   let admin: { cookie?: string | undefined; csrf?: string | undefined };
 
   const mint = (upn: string, o: { expSeconds?: number } = {}) => {
-    const now = Math.floor(Date.now() / 1000);
     let oid = oids.get(upn);
     if (!oid) {
       oid = randomUUID();
       oids.set(upn, oid);
     }
-    return new SignJWT({ tid: TID, upn, oid, scp: 'mdm_delegation' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
-      .setIssuer(`https://sts.windows.net/${TID}/`)
-      .setAudience(srv().base)
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + (o.expSeconds ?? 3600))
-      .sign(signingKey);
+    return mintEntraToken(upn, {
+      tid: TID,
+      aud: srv().base,
+      key: tenantKey.privateKey,
+      oid,
+      expSeconds: o.expSeconds,
+      extra: { scp: 'mdm_delegation' },
+    });
   };
   const mamUrl = () => srv().base + MAM_PATHS.enrollment;
-  const failure = async (p: Promise<unknown>): Promise<EnrollmentFailed> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(EnrollmentFailed);
-    return err as EnrollmentFailed;
-  };
   const mdmEnroll = async (upn: string, type: 'Full' | 'Device' = 'Full') => {
     const device = newSimulatedDevice(KEY);
     return enroll({
@@ -117,26 +109,9 @@ describe.each(ENGINES)('app protection (MAM) registration and WIP (%s)', (engine
       const user = await s.getUserByUpn(cell.upn);
       for (const g of cell.groups) await s.addGroupMember(groups[g] as string, user?.id as string);
     }
-    const settings = await s.getTenantSettings();
-    await s.saveTenantSettings(
-      {
-        ...settings,
-        mdmScope: { mode: 'some', groupIds: [groups.mdm as string] },
-        mamScope: { mode: 'some', groupIds: [groups.mam as string] },
-      },
-      new Date(),
-    );
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    signingKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    await s.saveEntraTenant({
-      tenantId: TID,
-      clientId: CLIENT_ID,
-      issuers: [`https://sts.windows.net/${TID}/`],
-      jwksJson: JSON.stringify({ keys: [jwk] }),
-      jwksUrl: null,
-      now: new Date(),
-    });
+    await setUserScopes(t, { mdm: [groups.mdm as string], mam: [groups.mam as string] });
+    tenantKey = await newTenantKey();
+    await saveTenant(t, TID, CLIENT_ID, tenantKey);
     // An administrator for the API, and the profiles: WIP plus a setting Windows blocks on MAM.
     await t.addUser('admin@contoso.com', 'admin password 123');
     const adminUser = await s.getUserByUpn('admin@contoso.com');
@@ -163,7 +138,7 @@ describe.each(ENGINES)('app protection (MAM) registration and WIP (%s)', (engine
     const upn = cells['MDM only'].upn;
     expect((await mdmEnroll(upn)).store).toBe('User');
     const device = newSimulatedDevice(KEY);
-    const err = await failure(mamRegister(upn, device));
+    const err = await enrollmentFailure(mamRegister(upn, device));
     expect(err.step).toBe('enroll');
     expect(err.faultErrorType).toBe('NotSupported');
     expect(err.hresult).toBe(0x80180015);
@@ -176,7 +151,7 @@ describe.each(ENGINES)('app protection (MAM) registration and WIP (%s)', (engine
 
   run('MAM only: MDM enrollment is refused, MAM registration succeeds without a certificate', async () => {
     const upn = cells['MAM only'].upn;
-    const mdm = await failure(mdmEnroll(upn));
+    const mdm = await enrollmentFailure(mdmEnroll(upn));
     expect(mdm.faultErrorType).toBe('NotSupported');
     expect(mdm.message).toMatch(/app protection \(MAM\) instead of device management/);
     const { device, registered } = await mamRegister(upn);
@@ -192,7 +167,7 @@ describe.each(ENGINES)('app protection (MAM) registration and WIP (%s)', (engine
   run('both scopes, work account: MDM refused, MAM succeeds, and the attempts log says MAM with the precedence reason', async () => {
     const upn = cells.both.upn;
     const device = newSimulatedDevice(KEY);
-    const mdm = await failure(
+    const mdm = await enrollmentFailure(
       enroll({
         server: srv().base,
         upn,
@@ -217,9 +192,9 @@ describe.each(ENGINES)('app protection (MAM) registration and WIP (%s)', (engine
 
   run('neither scope: both endpoints refuse, with the same fault', async () => {
     const upn = cells.neither.upn;
-    const mdm = await failure(mdmEnroll(upn));
+    const mdm = await enrollmentFailure(mdmEnroll(upn));
     const device = newSimulatedDevice(KEY);
-    const mam = await failure(mamRegister(upn, device));
+    const mam = await enrollmentFailure(mamRegister(upn, device));
     for (const err of [mdm, mam]) {
       expect(err.faultSubcode).toMatch(/(^|:)Authorization$/);
       expect(err.faultErrorType).toBeUndefined();

@@ -7,23 +7,18 @@
  * enrolling user of a join or work-account enrollment, none for a bulk enrollment) that an admin can
  * change from the CLI and the API, audited. Tokens are real RS256 JWTs signed with the tenant's key.
  */
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { PROVIDER_ID } from '../../src/core/enrollment/enrollment-service.js';
 import { ManagementAdmin } from '../../src/core/management/admin.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { type Creds, apiClient, expectProblem } from '../support/api-client.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
+import { type AdminRole, signInAdmins } from '../support/admins.js';
+import { dataFlags, winroll } from '../support/cli.js';
+import { type TenantKey, mintEntraToken, newTenantKey, saveTenant } from '../support/entra.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const PW = 'correct horse battery';
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const OTHER_TID = '11111111-2222-3333-4444-555555555555';
@@ -34,44 +29,20 @@ const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
 const ALICE = 'alice@contoso.com';
 const BOB = 'bob@contoso.com';
 
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
 describe.each(ENGINES)('multi-user devices and the primary user (%s)', (engine) => {
   let t: TestServer | undefined;
   let admin: ManagementAdmin;
-  let signingKey: CryptoKey;
+  let tenantKey: TenantKey;
   let strangerKey: CryptoKey;
   const run = itOn(engine);
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
-  const sessions: Record<'administrator' | 'helpdesk' | 'readonly', Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  let sessions: Record<AdminRole, Creds> = { administrator: {}, helpdesk: {}, readonly: {} };
+  const cliData = () => dataFlags(srv());
 
   /** An Entra access token for the MDM app (v1: aud = our URL). */
-  const mint = (upn: string, o: { tid?: string; expSeconds?: number; key?: CryptoKey } = {}) => {
-    const tid = o.tid ?? TID;
-    const now = Math.floor(Date.now() / 1000);
-    // The directory object id is stable per user (the server links it to the user on first sight).
-    const oid = createHash('sha256')
-      .update(upn)
-      .digest('hex')
-      .replace(/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
-    return new SignJWT({ tid, upn, oid })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
-      .setIssuer(`https://sts.windows.net/${tid}/`)
-      .setAudience(srv().base)
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + (o.expSeconds ?? 3600))
-      .sign(o.key ?? signingKey);
-  };
+  const mint = (upn: string, o: { tid?: string; expSeconds?: number; key?: CryptoKey } = {}) =>
+    mintEntraToken(upn, { tid: o.tid ?? TID, aud: srv().base, key: o.key ?? tenantKey.privateKey, expSeconds: o.expSeconds });
   /** A PC joined to the tenant by `upn` (EnrollmentType Device with the directory token). */
   const join = async (upn: string) => enrollPc(srv(), upn, '', 'Device', {}, { directoryToken: await mint(upn) });
   /** Runs a session as `upn` (token in the alert and the header, like Windows) and returns the ./User commands it got. */
@@ -92,33 +63,16 @@ describe.each(ENGINES)('multi-user devices and the primary user (%s)', (engine) 
     const s = t.server.storage;
     await s.setUserEnabled(await userOf('dora@contoso.com'), false, new Date());
 
-    const accounts = new AdminAccounts({ storage: s, directory: t.directory, clock: systemClock });
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
-    await accounts.add(CLI_CONTEXT, 'help@contoso.com', 'helpdesk');
-    await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
-    for (const [role, upn] of [
-      ['administrator', 'boss'],
-      ['helpdesk', 'help'],
-      ['readonly', 'auditor'],
-    ] as const) {
-      const signed = await signIn(`${upn}@contoso.com`, PW);
-      expect(signed.res.status, signed.res.text).toBe(201);
-      sessions[role] = { cookie: signed.cookie, csrf: signed.csrf };
-    }
+    sessions = await signInAdmins(t, signIn, PW, {
+      administrator: 'boss@contoso.com',
+      helpdesk: 'help@contoso.com',
+      readonly: 'auditor@contoso.com',
+    });
 
     // The tenant, with its signing key stored in the database.
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    signingKey = pair.privateKey;
-    strangerKey = (await generateKeyPair('RS256')).privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    await s.saveEntraTenant({
-      tenantId: TID,
-      clientId: CLIENT_ID,
-      issuers: [`https://sts.windows.net/${TID}/`],
-      jwksJson: JSON.stringify({ keys: [jwk] }),
-      jwksUrl: null,
-      now: new Date(),
-    });
+    tenantKey = await newTenantKey();
+    strangerKey = (await newTenantKey()).privateKey;
+    await saveTenant(t, TID, CLIENT_ID, tenantKey);
 
     // A's and B's user profiles (both set the wallpaper, differently), a device profile for everyone.
     admin = new ManagementAdmin({ storage: s, clock: systemClock, providerId: PROVIDER_ID });

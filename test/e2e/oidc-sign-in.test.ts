@@ -7,41 +7,27 @@
  * mismatch, an unverified address, and tampered state, code or cookie are refused with a readable page
  * and no token. The admin API's /oidc-providers with roles and the audit log.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { dataPaths, loadOrCreateSecret } from '../../src/app/data-dir.js';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { MfaService } from '../../src/core/mfa/mfa-service.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { type Creds, apiClient, expectProblem } from '../support/api-client.js';
+import { signInAdmins } from '../support/admins.js';
+import { apiClient, expectProblem } from '../support/api-client.js';
 import { chromiumPath, launchChromium } from '../support/browser.js';
 import { type TestIdp, startTestIdp } from '../support/oidc-provider.js';
+import { dataFlags, winroll } from '../support/cli.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 import { enrollWithWresult } from '../support/wresult.js';
 
 const executable = chromiumPath();
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const PW = 'correct horse battery';
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const CALLBACK = '/EnrollmentServer/Auth/oidc/callback';
-
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 /** The code an authenticator app shows `offset` seconds from now. */
 const codeFor = (secret: string, offset = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + offset });
@@ -53,7 +39,7 @@ describe.skipIf(!executable).each(ENGINES)('OIDC sign-in on the federated page (
   let mfa: MfaService;
   const run = itOn(engine);
   const srv = () => t as TestServer;
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  const cliData = () => dataFlags(srv());
   const { call, signIn } = apiClient(srv);
 
   beforeAll(async () => {
@@ -361,16 +347,18 @@ describe.skipIf(!executable).each(ENGINES)('OIDC sign-in on the federated page (
   });
 
   run('the admin API lists, adds and removes providers by role, audited, never returning the secret', async () => {
-    const accounts = new AdminAccounts({ storage: srv().server.storage, directory: srv().directory, clock: systemClock });
     await srv().addUser('boss@contoso.com', PW);
     await srv().addUser('help@contoso.com', PW);
     await srv().addUser('auditor@contoso.com', PW);
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
-    await accounts.add(CLI_CONTEXT, 'help@contoso.com', 'helpdesk');
-    await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
-    const boss: Creds = await signIn('boss@contoso.com', PW);
-    const help: Creds = await signIn('help@contoso.com', PW);
-    const auditor: Creds = await signIn('auditor@contoso.com', PW);
+    const {
+      administrator: boss,
+      helpdesk: help,
+      readonly: auditor,
+    } = await signInAdmins(srv(), signIn, PW, {
+      administrator: 'boss@contoso.com',
+      helpdesk: 'help@contoso.com',
+      readonly: 'auditor@contoso.com',
+    });
 
     const body = {
       name: 'Contoso Keycloak',

@@ -5,40 +5,18 @@
  * create`. A SCIM user's enabled state and groups drive the enrollment decision (EnrollmentPolicy, the
  * one the enrollment endpoints and `winroll explain` use).
  */
-import { execFile } from 'node:child_process';
-import https from 'node:https';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { EnrollmentPolicy } from '../../src/core/policy/enrollment-policy.js';
 import { systemClock } from '../../src/shared/clock.js';
+import { type ApiResponse, scimClient } from '../support/api-client.js';
+import { dataFlags, winroll } from '../support/cli.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-
-async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-interface Res {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: responses are inspected field by field
-  json: any;
-}
 
 describe.each(ENGINES)('SCIM 2.0 provisioning (%s)', (engine) => {
   let t: TestServer | undefined;
@@ -46,37 +24,10 @@ describe.each(ENGINES)('SCIM 2.0 provisioning (%s)', (engine) => {
   const run = itOn(engine);
   const srv = () => t as TestServer;
   const s = () => srv().server.storage;
-  const cliData = () => ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
+  const cliData = () => dataFlags(srv());
 
-  const scim = (method: string, p: string, o: { body?: unknown; raw?: string; bearer?: string | null } = {}): Promise<Res> => {
-    const body = o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
-    const headers: Record<string, string> = {};
-    const bearer = o.bearer === undefined ? token : o.bearer;
-    if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
-    if (body !== undefined) {
-      headers['content-type'] = 'application/scim+json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/scim/v2${p}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  };
-  const expectError = (r: Res, status: number, scimType?: string) => {
+  const scim = scimClient(srv, () => token);
+  const expectError = (r: ApiResponse, status: number, scimType?: string) => {
     expect(r.status, r.text).toBe(status);
     expect(r.headers['content-type']).toMatch(/^application\/scim\+json/);
     expect(r.json).toMatchObject({ schemas: [ERROR], status: String(status), detail: expect.any(String) });

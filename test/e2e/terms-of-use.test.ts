@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
@@ -16,9 +15,9 @@ import { TermsOfUse } from '../../src/core/enrollment/terms-of-use.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { apiClient } from '../support/api-client.js';
 import { generateDeviceKey, newSimulatedDevice } from '../../src/simulator/device.js';
-import { EnrollmentFailed, enroll } from '../../src/simulator/enroll.js';
+import { enroll } from '../../src/simulator/enroll.js';
 import { type HttpResponse, request } from '../../src/simulator/https-client.js';
-import { oidFor } from '../support/entra-stand-in.js';
+import { type TenantKey, enrollmentFailure, mintEntraToken, newTenantKey, saveTenant } from '../support/entra.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const KEY = generateDeviceKey();
@@ -34,20 +33,11 @@ const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as st
 
 describe('MDM terms-of-use page (sqlite)', () => {
   let t: TestServer | undefined;
-  let signingKey: CryptoKey;
+  let tenantKey: TenantKey;
   const srv = () => t as TestServer;
 
-  const mint = (upn: string, o: { tid?: string; expSeconds?: number } = {}) => {
-    const tid = o.tid ?? TID;
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ tid, upn, oid: oidFor(upn) })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
-      .setIssuer(`https://sts.windows.net/${tid}/`)
-      .setAudience(srv().base)
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + (o.expSeconds ?? 3600))
-      .sign(signingKey);
-  };
+  const mint = (upn: string, o: { tid?: string; expSeconds?: number } = {}) =>
+    mintEntraToken(upn, { tid: o.tid ?? TID, aud: srv().base, key: tenantKey.privateKey, expSeconds: o.expSeconds });
 
   const open = (
     token: string | undefined,
@@ -102,14 +92,6 @@ describe('MDM terms-of-use page (sqlite)', () => {
       enrollmentType: type,
       ...(enrollmentData !== undefined ? { enrollmentData } : {}),
     });
-  const failure = async (p: Promise<unknown>): Promise<EnrollmentFailed> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(EnrollmentFailed);
-    return err as EnrollmentFailed;
-  };
 
   beforeAll(async () => {
     t = await startTestServer('sqlite');
@@ -124,17 +106,8 @@ describe('MDM terms-of-use page (sqlite)', () => {
       { ...settings, mdmScope: { mode: 'all', groupIds: [] }, mamScope: { mode: 'none', groupIds: [] } },
       new Date(),
     );
-    const pair = await generateKeyPair('RS256', { extractable: true });
-    signingKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    await s.saveEntraTenant({
-      tenantId: TID,
-      clientId: CLIENT_ID,
-      issuers: [`https://sts.windows.net/${TID}/`, `https://login.microsoftonline.com/${TID}/v2.0`],
-      jwksJson: JSON.stringify({ keys: [jwk] }),
-      jwksUrl: null,
-      now: new Date(),
-    });
+    tenantKey = await newTenantKey();
+    await saveTenant(t, TID, CLIENT_ID, tenantKey, { v2: true });
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
@@ -226,12 +199,12 @@ describe('MDM terms-of-use page (sqlite)', () => {
     const blob = await accept('alice@contoso.com');
     const [h, p, sig] = blob.split('.') as [string, string, string];
     const tampered = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
-    const e1 = await failure(enrollWith('alice@contoso.com', tampered));
+    const e1 = await enrollmentFailure(enrollWith('alice@contoso.com', tampered));
     expect(e1.faultErrorType).toBe('InvalidEnrollmentData');
     expect(e1.hresult).toBe(0x80180019);
 
     // Bob presents Alice's acceptance.
-    const e2 = await failure(enrollWith('bob@contoso.com', blob));
+    const e2 = await enrollmentFailure(enrollWith('bob@contoso.com', blob));
     expect(e2.faultErrorType).toBe('InvalidEnrollmentData');
 
     // Issued with the server's secret an hour ago: expired (30 minutes).
@@ -252,7 +225,7 @@ describe('MDM terms-of-use page (sqlite)', () => {
       join: true,
       termsVersion: 0,
     });
-    const e3 = await failure(enrollWith('alice@contoso.com', expired));
+    const e3 = await enrollmentFailure(enrollWith('alice@contoso.com', expired));
     expect(e3.faultErrorType).toBe('InvalidEnrollmentData');
     expect(e3.hresult).toBe(0x80180019);
   });

@@ -30,24 +30,7 @@ export function apiClient(srv: () => TestServer) {
     if (opts.cookie) headers.cookie = opts.cookie;
     if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
     if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/api/v1${path}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return requestJson(srv(), method, `/api/v1${path}`, headers, body);
   }
 
   async function signIn(upn: string, password: string): Promise<Creds & { res: ApiResponse }> {
@@ -57,6 +40,52 @@ export function apiClient(srv: () => TestServer) {
   }
 
   return { call, signIn };
+}
+
+/** One HTTPS request to the test server; the body parsed as JSON when it is JSON. */
+export function requestJson(
+  t: TestServer,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${t.base}${path}`, { method, headers, agent: t.agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A SCIM 2.0 client for /scim/v2, as an IdP calls it: the bearer token from `token()` unless `bearer`
+ * names another (null: none), bodies as application/scim+json.
+ */
+export function scimClient(srv: () => TestServer, token: () => string) {
+  return (method: string, path: string, o: { body?: unknown; raw?: string; bearer?: string | null } = {}): Promise<ApiResponse> => {
+    const body = o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
+    const headers: Record<string, string> = {};
+    const bearer = o.bearer === undefined ? token() : o.bearer;
+    if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/scim+json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    return requestJson(srv(), method, `/scim/v2${path}`, headers, body);
+  };
 }
 
 export function expectProblem(res: ApiResponse, status: number, code: string): void {

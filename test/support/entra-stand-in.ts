@@ -4,27 +4,12 @@
  * real tokens, and key rotation: `rotate()` publishes a new kid and retires the old one, as Entra does.
  * It counts fetches, can stop answering (`hang`) or fail (`status`) to test the server's timeout and faults.
  */
-import { createHash } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CryptoKey, type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { CryptoKey, JWTPayload } from 'jose';
+import { type TenantKey, mintEntraToken, newTenantKey } from './entra.js';
 
-/** A stable directory object id for a UPN (real tokens carry the user's own `oid`). */
-export function oidFor(upn: string): string {
-  const h = createHash('sha256').update(`oid:${upn.toLowerCase()}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-interface SigningKey {
-  kid: string;
-  privateKey: CryptoKey;
-  jwk: Record<string, unknown>;
-}
-
-async function newKey(kid: string): Promise<SigningKey> {
-  const pair = await generateKeyPair('RS256', { extractable: true });
-  return { kid, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' } };
-}
+export { oidFor } from './entra.js';
 
 export interface EntraStandIn {
   /** The JWKS URL to connect a tenant with. */
@@ -58,10 +43,10 @@ export interface EntraStandIn {
 }
 
 export async function startEntraStandIn(): Promise<EntraStandIn> {
-  const keys = new Map<string, SigningKey>();
-  let current = await newKey('stand-in-1');
+  const keys = new Map<string, TenantKey>();
+  let current = await newTenantKey('stand-in-1');
   keys.set(current.kid, current);
-  let published: SigningKey[] = [current];
+  let published: TenantKey[] = [current];
   let rotations = 1;
   const hanging = new Set<import('node:http').ServerResponse>();
 
@@ -72,23 +57,23 @@ export async function startEntraStandIn(): Promise<EntraStandIn> {
     status: null,
     currentKid: () => current.kid,
     async rotate() {
-      const next = await newKey(`stand-in-${++rotations}`);
+      const next = await newTenantKey(`stand-in-${++rotations}`);
       keys.set(next.kid, next);
       current = next;
       published = [next];
       return next.kid;
     },
     mint(upn, o) {
-      const now = Math.floor(Date.now() / 1000);
       const k = o.kid ? keys.get(o.kid) : current;
       if (!k) throw new Error(`no key ${o.kid}`);
-      return new SignJWT({ tid: o.tid, upn, oid: oidFor(upn), scp: 'user_impersonation', ...o.extra })
-        .setProtectedHeader({ alg: 'RS256', kid: k.kid, typ: 'JWT' })
-        .setIssuer(`https://sts.windows.net/${o.tid}/`)
-        .setAudience(o.aud)
-        .setIssuedAt(now - 60)
-        .setExpirationTime(now + (o.expSeconds ?? 3600))
-        .sign(o.key ?? k.privateKey);
+      return mintEntraToken(upn, {
+        tid: o.tid,
+        aud: o.aud,
+        kid: k.kid,
+        key: o.key ?? k.privateKey,
+        expSeconds: o.expSeconds,
+        extra: { scp: 'user_impersonation', ...o.extra },
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -124,11 +124,30 @@ function classifyChain(
   return { cls: null, at: null, via: '' };
 }
 
-export function enrollmentCheck(domain: string, res: Resolution, ctx: VerdictContext): RecordCheck {
-  const { profile, deployment } = ctx;
-  const name = enrollmentRecordName(domain);
-  const expected = profile.enrollmentTarget;
-  const line = zoneLine(name, expected);
+/** What both record checks have in hand once the answer is known to start with a CNAME. */
+interface CnameFrame {
+  out: (verdict: Verdict, target: string | null, ttl: number | null, reason: string) => RecordCheck;
+  res: Resolution;
+  /** The CNAME's own target and TTL. */
+  target: string;
+  ttl: number;
+  /** Where the chain stops short of an address, or null. */
+  broken: string | null;
+  cls: TargetClass | null;
+  /** "<name> is a CNAME to <target>", with the aliases passed on the way. */
+  cnameTo: string;
+}
+
+/**
+ * The part the enrollment and registration checks share: no CNAME at all (an address record, nothing, or
+ * a failed query) is answered here with the record's own advice; otherwise the chain is classified.
+ */
+function checkCname(
+  name: string,
+  res: Resolution,
+  classify: (name: string) => TargetClass | null,
+  advice: { notCname: (addresses: string) => string; missing: (why: string, negative: string) => string },
+): RecordCheck | CnameFrame {
   const chain = chainOf(res);
   const first = res.records.find((r) => r.type === 'CNAME');
   const out = (verdict: Verdict, target: string | null, ttl: number | null, reason: string): RecordCheck => ({
@@ -148,27 +167,43 @@ export function enrollmentCheck(domain: string, res: Resolution, ctx: VerdictCon
           'not-cname',
           addrs.map((r) => r.value).join(', '),
           Math.min(...addrs.map((r) => r.ttl)),
-          `${name} has an address record (${describeAddresses(res)}) instead of a CNAME to ${expected}. Any redirect other than a CNAME is unsupported: Windows then talks to ${name.toLowerCase()} itself, so the certificate there must cover that name, and a plain-HTTP redirect makes Windows ask the user to allow it. Replace it with: ${line}`,
+          advice.notCname(describeAddresses(res)),
         );
       }
       case 'nxdomain':
       case 'nodata':
-        return out(
-          'missing',
-          null,
-          null,
-          `No ${name} record (${missingWhy(res)}). Windows will ask users for the server name: they type ${profile.manualServerName}. To spare them that, create: ${line}${negativeNote(res)} Devices that join Entra ID or add a work account with automatic enrollment do not need it: the directory gives them the discovery URL.`,
-        );
+        return out('missing', null, null, advice.missing(missingWhy(res), negativeNote(res)));
       default:
         return out('error', null, null, `The query for ${name} failed: ${res.outcome === 'failed' ? res.cause : res.outcome}.`);
     }
   }
 
   const target = canonicalName(first.value);
-  const ttl = first.ttl;
-  const broken = breakOf(res);
-  const { cls, via } = classifyChain(res, (n) => classifyEnrollmentTarget(n, profile, deployment));
-  const cnameTo = `${name} is a CNAME to ${target}${via}`;
+  const { cls, via } = classifyChain(res, classify);
+  return { out, res, target, ttl: first.ttl, broken: breakOf(res), cls, cnameTo: `${name} is a CNAME to ${target}${via}` };
+}
+
+/** A CNAME to a host the profile does not know: a broken chain is an error, anything else the wrong target. */
+function unknownTarget(f: CnameFrame, otherHost: (brokenNote: string) => string): RecordCheck {
+  if (f.res.outcome === 'loop' || f.res.outcome === 'too-long' || f.res.outcome === 'failed') {
+    return f.out('error', f.target, f.ttl, `${f.cnameTo}, but the chain ends in ${f.broken}.`);
+  }
+  return f.out('wrong-target', f.target, f.ttl, otherHost(f.broken ? `; the chain ends in ${f.broken}` : ''));
+}
+
+export function enrollmentCheck(domain: string, res: Resolution, ctx: VerdictContext): RecordCheck {
+  const { profile, deployment } = ctx;
+  const name = enrollmentRecordName(domain);
+  const expected = profile.enrollmentTarget;
+  const line = zoneLine(name, expected);
+  const f = checkCname(name, res, (n) => classifyEnrollmentTarget(n, profile, deployment), {
+    notCname: (addresses) =>
+      `${name} has an address record (${addresses}) instead of a CNAME to ${expected}. Any redirect other than a CNAME is unsupported: Windows then talks to ${name.toLowerCase()} itself, so the certificate there must cover that name, and a plain-HTTP redirect makes Windows ask the user to allow it. Replace it with: ${line}`,
+    missing: (why, negative) =>
+      `No ${name} record (${why}). Windows will ask users for the server name: they type ${profile.manualServerName}. To spare them that, create: ${line}${negative} Devices that join Entra ID or add a work account with automatic enrollment do not need it: the directory gives them the discovery URL.`,
+  });
+  if (!('cnameTo' in f)) return f;
+  const { out, target, ttl, broken, cls, cnameTo } = f;
 
   if (cls?.kind === 'expected' || cls?.kind === 'legacy') {
     if (broken) {
@@ -201,14 +236,9 @@ export function enrollmentCheck(domain: string, res: Resolution, ctx: VerdictCon
       `${cnameTo}, which points to ${cls.label}, not to ${profile.label} (${expected}): Windows sends users there.${broken ? ` The chain also ends in ${broken}.` : ''} To enroll with ${profile.label}, replace it with: ${line}`,
     );
   }
-  if (res.outcome === 'loop' || res.outcome === 'too-long' || res.outcome === 'failed') {
-    return out('error', target, ttl, `${cnameTo}, but the chain ends in ${broken}.`);
-  }
-  return out(
-    'wrong-target',
-    target,
-    ttl,
-    `${cnameTo}, another host, not ${profile.label} (${expected})${broken ? `; the chain ends in ${broken}` : ''}. Replace it with: ${line}`,
+  return unknownTarget(
+    f,
+    (brokenNote) => `${cnameTo}, another host, not ${profile.label} (${expected})${brokenNote}. Replace it with: ${line}`,
   );
 }
 
@@ -217,46 +247,14 @@ export function registrationCheck(domain: string, res: Resolution, ctx: VerdictC
   const name = registrationRecordName(domain);
   const expected = profile.registrationTarget;
   const line = zoneLine(name, expected);
-  const chain = chainOf(res);
-  const first = res.records.find((r) => r.type === 'CNAME');
-  const out = (verdict: Verdict, target: string | null, ttl: number | null, reason: string): RecordCheck => ({
-    name,
-    verdict,
-    target,
-    ttl,
-    chain,
-    reason,
+  const f = checkCname(name, res, (n) => classifyRegistrationTarget(n, profile, deployment), {
+    notCname: (addresses) =>
+      `${name} has an address record (${addresses}) instead of a CNAME to ${expected}. ${REGISTRATION_PURPOSE} Replace it with: ${line}`,
+    missing: (why, negative) =>
+      `No ${name} record (${why}). ${REGISTRATION_PURPOSE} If you use conditional access, create: ${line}${negative}`,
   });
-
-  if (!first) {
-    switch (res.outcome) {
-      case 'address': {
-        const addrs = res.records.filter((r) => r.type !== 'CNAME');
-        return out(
-          'not-cname',
-          addrs.map((r) => r.value).join(', '),
-          Math.min(...addrs.map((r) => r.ttl)),
-          `${name} has an address record (${describeAddresses(res)}) instead of a CNAME to ${expected}. ${REGISTRATION_PURPOSE} Replace it with: ${line}`,
-        );
-      }
-      case 'nxdomain':
-      case 'nodata':
-        return out(
-          'missing',
-          null,
-          null,
-          `No ${name} record (${missingWhy(res)}). ${REGISTRATION_PURPOSE} If you use conditional access, create: ${line}${negativeNote(res)}`,
-        );
-      default:
-        return out('error', null, null, `The query for ${name} failed: ${res.outcome === 'failed' ? res.cause : res.outcome}.`);
-    }
-  }
-
-  const target = canonicalName(first.value);
-  const ttl = first.ttl;
-  const broken = breakOf(res);
-  const { cls, via } = classifyChain(res, (n) => classifyRegistrationTarget(n, profile, deployment));
-  const cnameTo = `${name} is a CNAME to ${target}${via}`;
+  if (!('cnameTo' in f)) return f;
+  const { out, target, ttl, broken, cls, cnameTo } = f;
   if (cls?.kind === 'expected') {
     if (broken) return out('error', target, ttl, `${cnameTo}, the device registration service, but the chain ends in ${broken}.`);
     return out('ok', target, ttl, `${cnameTo}, the device registration service. ${REGISTRATION_PURPOSE}`);
@@ -269,14 +267,10 @@ export function registrationCheck(domain: string, res: Resolution, ctx: VerdictC
       `${cnameTo}, which points to ${cls.label}, not to the device registration service ${expected}. ${REGISTRATION_PURPOSE} Replace it with: ${line}`,
     );
   }
-  if (res.outcome === 'loop' || res.outcome === 'too-long' || res.outcome === 'failed') {
-    return out('error', target, ttl, `${cnameTo}, but the chain ends in ${broken}.`);
-  }
-  return out(
-    'wrong-target',
-    target,
-    ttl,
-    `${cnameTo}, another host, not the device registration service ${expected}${broken ? `; the chain ends in ${broken}` : ''}. If it is your own registration service, name it with --registration-target; otherwise replace it with: ${line}`,
+  return unknownTarget(
+    f,
+    (brokenNote) =>
+      `${cnameTo}, another host, not the device registration service ${expected}${brokenNote}. If it is your own registration service, name it with --registration-target; otherwise replace it with: ${line}`,
   );
 }
 

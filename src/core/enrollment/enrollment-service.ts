@@ -9,18 +9,15 @@ import { openRenewalRequest } from '../../pki/renewal-request.js';
 import { randomSerial } from '../../pki/serial.js';
 import { CertificateRequestError, assertAcceptableKey, parseCertificateRequest, verifyCertificateRequest } from '../../pki/windows-csr.js';
 import { decodeDiscoverRequest, encodeDiscoverResponse, negotiateEnrollmentVersion } from '../../protocol/mde2/discover.js';
-import { decodeSoapEnvelope } from '../../protocol/soap/envelope.js';
-import { SoapFault, encodeSoapFault } from '../../protocol/soap/fault.js';
+import type { decodeSoapEnvelope } from '../../protocol/soap/envelope.js';
+import { SoapFault } from '../../protocol/soap/fault.js';
 import { ACTIONS, VALUE_TYPES } from '../../protocol/soap/namespaces.js';
 import type { WsSecurityToken } from '../../protocol/soap/ws-security.js';
 import { decodeGetPoliciesRequest, encodeGetPoliciesResponse } from '../../protocol/xcep/get-policies.js';
 import { decodeRequestSecurityToken } from '../../protocol/wstep/request-security-token.js';
 import { encodeProvisioningDoc, encodeRenewalProvisioningDoc } from '../../protocol/wstep/provisioning-doc.js';
-import { encodeRequestSecurityTokenResponse } from '../../protocol/wstep/response.js';
-import { parseXml } from '../../protocol/xml/reader.js';
-import { XmlError } from '../../protocol/xml/errors.js';
 import type { Clock } from '../../shared/clock.js';
-import { ConflictError, WinrollError } from '../../shared/errors.js';
+import { ConflictError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { DirectoryTokens } from '../entra/directory-token.js';
@@ -30,6 +27,18 @@ import { DeviceAuthenticator } from '../management/device-auth.js';
 import type { AuthPolicy, EnrollmentHow, EnrollmentType, Storage, User } from '../ports.js';
 import type { EnrollmentUrls } from './endpoints.js';
 import type { EnrollmentTokenClaims, EnrollmentTokens } from './enrollment-token.js';
+import {
+  type SoapResult,
+  answerSoap,
+  clip,
+  deviceIdOf,
+  enrollmentTypeOf,
+  hwDevIdOf,
+  provisioningResponse,
+  toSoapFault,
+  verifyDirectoryToken,
+  verifyTermsBlob,
+} from './soap-steps.js';
 import type { TermsOfUse } from './terms-of-use.js';
 import { primaryUserFor } from '../management/primary-user.js';
 
@@ -84,13 +93,7 @@ export function renewalScheduleFor(validityDays: number): { renewPeriodDays: num
  */
 export const RENEWAL_EARLY_SLACK_MS = 86_400_000;
 
-export interface SoapResult {
-  xml: string;
-  /** Set when the answer is a fault, for the transport's log line. */
-  fault?: { subcode: string; errorType?: string | undefined; message: string; detail?: string | undefined };
-  /** Facts worth logging on success. */
-  info?: Record<string, unknown>;
-}
+export type { SoapResult };
 
 export interface EnrollmentServiceDeps {
   storage: Storage;
@@ -129,9 +132,6 @@ interface Authenticated {
   /** The Entra device id a directory token names (`deviceid`): re-joins land on the same record (S16). */
   entraDeviceId?: string | null;
 }
-
-const DEVICE_ID = /^(?:[0-9A-Fa-f]{32}|\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?)$/;
-const HW_DEV_ID = /^[0-9A-Fa-f]{16,128}$/;
 
 export class EnrollmentService {
   readonly #d: EnrollmentServiceDeps;
@@ -295,34 +295,18 @@ export class EnrollmentService {
         }
 
         const ctx = req.context;
-        const deviceIdRaw = ctx.get('DeviceID');
-        if (!deviceIdRaw || !DEVICE_ID.test(deviceIdRaw)) {
-          throw new SoapFault({ subcode: 'MessageFormat', message: 'The DeviceID context item is missing or malformed.' });
-        }
-        const deviceId = deviceIdRaw.replace(/[{}]/g, '').toUpperCase();
-        const hwDevIdRaw = ctx.get('HWDevID');
-        const hwDevId = hwDevIdRaw && HW_DEV_ID.test(hwDevIdRaw) ? hwDevIdRaw.toUpperCase() : null;
-        const enrollmentType = parseEnrollmentType(ctx.get('EnrollmentType'));
+        const deviceId = deviceIdOf(ctx);
+        const hwDevId = hwDevIdOf(ctx);
+        const enrollmentType = enrollmentTypeOf(ctx);
         const enrollmentData = ctx.get('EnrollmentData');
         let termsVersion: number | null = null;
         if (enrollmentData !== undefined && enrollmentData !== '' && auth.via === 'directory' && auth.tenantId && this.#d.termsOfUse) {
-          const blob = await this.#d.termsOfUse.verifyBlob(enrollmentData, {
-            userId: auth.user.id,
-            upn: auth.user.upn,
-            tenantId: auth.tenantId,
-          });
-          if (!blob.ok) {
-            throw new SoapFault({
-              subcode: 'Authorization',
-              errorType: 'InvalidEnrollmentData',
-              message:
-                blob.reason === 'expired'
-                  ? 'The terms of use were accepted too long ago. Start again to accept them once more.'
-                  : 'The terms-of-use acceptance sent with this enrollment is not valid for this account. Start again.',
-              detail: `EnrollmentData (terms-of-use blob) refused: ${blob.reason}`,
-            });
-          }
-          termsVersion = blob.termsVersion;
+          termsVersion = await verifyTermsBlob(
+            this.#d.termsOfUse,
+            enrollmentData,
+            { userId: auth.user.id, upn: auth.user.upn, tenantId: auth.tenantId },
+            'enrollment',
+          );
         }
         Object.assign(attempt, { deviceId, enrollmentType, osVersion: clip(ctx.get('OSVersion'), 64) });
         // Settings' "Enroll only in device management" sends Full; a device-context request (provisioning
@@ -414,13 +398,7 @@ export class EnrollmentService {
             renewal: { roboSupport: true, ...this.#renewal, serverUrl: this.#d.urls().renewal },
           });
           return {
-            xml: encodeRequestSecurityTokenResponse({
-              relatesTo: req.messageId,
-              activityId: traceId,
-              provisioningDocXml: doc,
-              created: now,
-              expires: new Date(now.getTime() + 5 * 60_000),
-            }),
+            xml: provisioningResponse(req.messageId, traceId, doc, now),
             info: {
               upn: auth.user.upn,
               deviceId,
@@ -535,13 +513,7 @@ export class EnrollmentService {
           certStore: recorded.enrollment.enrollmentType === 'Device' ? 'System' : 'User',
         });
         return {
-          xml: encodeRequestSecurityTokenResponse({
-            relatesTo: req.messageId,
-            activityId: traceId,
-            provisioningDocXml: doc,
-            created: now,
-            expires: new Date(now.getTime() + 5 * 60_000),
-          }),
+          xml: provisioningResponse(req.messageId, traceId, doc, now),
           info: {
             deviceId,
             renewed: recorded.replaced.certSerial,
@@ -635,40 +607,7 @@ export class EnrollmentService {
       return { user, via: 'token', token: check.claims };
     }
     if (token.valueType === VALUE_TYPES.jwt) {
-      if (!this.#d.directoryTokens) {
-        throw new SoapFault({
-          subcode: 'Authentication',
-          message: 'This server does not accept directory (Entra ID) sign-ins.',
-          detail: 'directory token, but no directory tenant support is configured',
-        });
-      }
-      // The JWT is never logged; only the outcome's tenant id and UPN are.
-      const check = await this.#d.directoryTokens.verify(token.value.toString('utf8').trim());
-      if (check.upn) identified?.(check.upn);
-      if (!check.ok && check.reason === 'keys_unavailable') {
-        // Our side failed (the tenant's key URL did not answer): say so, and let Windows retry later.
-        throw new SoapFault({
-          subcode: 'EnrollmentServer',
-          message: "The device management server could not reach your organisation's directory to check the sign-in. Try again later.",
-          detail: check.detail,
-        });
-      }
-      if (!check.ok) {
-        throw new SoapFault({
-          subcode: 'Authentication',
-          message:
-            check.reason === 'identity_mismatch'
-              ? 'Your directory account does not match the account this server knows by that name. Contact your IT department.'
-              : check.reason === 'unknown_tenant'
-                ? `Your organisation's directory (tenant ${check.tenantId ?? 'unknown'}) is not connected to this device management server.`
-                : check.reason === 'expired'
-                  ? 'Your sign-in has expired. Sign in again.'
-                  : check.reason === 'unknown_user' || check.reason === 'disabled'
-                    ? 'Your account is not allowed to enroll devices in this organisation.'
-                    : 'The directory sign-in token is not valid.',
-          detail: check.detail,
-        });
-      }
+      const check = await verifyDirectoryToken(this.#d.directoryTokens, token.value, 'enroll', identified);
       this.#d.logger.info(
         { upn: check.upn, tenantId: check.tenantId, scopes: check.scopes, roles: check.roles, entraDeviceId: check.entraDeviceId },
         'directory token accepted',
@@ -683,51 +622,24 @@ export class EnrollmentService {
   }
 
   /** Runs one endpoint: parse, handle, and turn every refusal into the fault Windows parses. */
-  async #answer(
+  #answer(
     action: string,
     traceId: string,
     body: Buffer,
     handle: (envelope: ReturnType<typeof decodeSoapEnvelope>) => Promise<Omit<SoapResult, 'fault'>>,
     onFault?: (fault: SoapFault) => Promise<unknown>,
   ): Promise<SoapResult> {
-    let relatesTo: string | undefined;
-    try {
-      const envelope = decodeSoapEnvelope(parseXml(body));
-      relatesTo = envelope.messageId;
-      return await handle(envelope);
-    } catch (err) {
-      const fault = toSoapFault(err);
-      if (!(err instanceof SoapFault) && !(err instanceof XmlError)) {
-        this.#d.logger.error({ err, traceId }, 'enrollment endpoint failed');
-      }
-      if (onFault) {
-        await onFault(fault).catch((e: unknown) => this.#d.logger.error({ err: e, traceId }, 'could not record the enrollment attempt'));
-      }
-      return {
-        xml: encodeSoapFault({ fault, action, ...(relatesTo ? { relatesTo } : {}), traceId }),
-        fault: { subcode: fault.subcode, errorType: fault.errorType, message: fault.message, detail: fault.detail },
-      };
-    }
-  }
-}
-
-function toSoapFault(err: unknown): SoapFault {
-  if (err instanceof SoapFault) return err;
-  if (err instanceof XmlError)
-    return new SoapFault({ subcode: 'MessageFormat', message: 'The request is not well-formed XML.', detail: err.message });
-  if (err instanceof CertificateRequestError) return csrFault(err);
-  if (err instanceof WinrollError && err.code === 'storage_unavailable') {
-    return new SoapFault({
-      subcode: 'EnrollmentServer',
-      message: 'The enrollment server is temporarily unavailable. Try again later.',
-      detail: err.message,
+    return answerSoap({
+      action,
+      traceId,
+      body,
+      logger: this.#d.logger,
+      failure: 'enrollment endpoint failed',
+      handle,
+      toFault: (err) => (err instanceof CertificateRequestError ? csrFault(err) : toSoapFault(err)),
+      onFault,
     });
   }
-  return new SoapFault({
-    subcode: 'InternalServiceFault',
-    message: 'The enrollment server hit an unexpected error.',
-    detail: err instanceof Error ? err.message : String(err),
-  });
 }
 
 function notEligible(message: string, detail: string): SoapFault {
@@ -763,14 +675,6 @@ function parseAndCheckCsr(der: Buffer, deviceId: string) {
   return csr;
 }
 
-function parseEnrollmentType(raw: string | undefined): EnrollmentType {
-  if (raw === undefined) return 'Full';
-  const v = raw.trim().toLowerCase();
-  if (v === 'full') return 'Full';
-  if (v === 'device') return 'Device';
-  throw new SoapFault({ subcode: 'MessageFormat', message: `Unknown EnrollmentType "${raw.slice(0, 32)}".` });
-}
-
 /** How the device history names an enrollment. */
 function enrollmentHow(method: EnrollmentMethod, type: EnrollmentType): EnrollmentHow {
   if (method === 'automatic') return type === 'Device' ? 'join' : 'work_account';
@@ -780,10 +684,6 @@ function enrollmentHow(method: EnrollmentMethod, type: EnrollmentType): Enrollme
 
 function isDirectoryToken(token: WsSecurityToken | undefined): boolean {
   return token?.kind === 'binary' && token.valueType === VALUE_TYPES.jwt;
-}
-
-function clip(v: string | undefined, max: number): string | null {
-  return v === undefined || v === '' ? null : v.slice(0, max);
 }
 
 export type { AuthPolicy };

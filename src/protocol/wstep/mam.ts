@@ -6,15 +6,15 @@
 // usual RSTR carrying a provisioning document that holds only the w7 APPLICATION (policy syncs then run
 // over one-way TLS with the Entra token as `Authorization: Bearer`).
 
-import { encodeRequestHeader } from '../soap/addressing.js';
 import type { SoapEnvelope } from '../soap/envelope.js';
 import { SoapFault } from '../soap/fault.js';
-import { ACTIONS, NS, WSTEP } from '../soap/namespaces.js';
-import { decodeWsSecurity, encodeWsSecurity, type WsSecurityToken } from '../soap/ws-security.js';
-import { attr, child, children, parseXml } from '../xml/reader.js';
+import { NS, WSTEP } from '../soap/namespaces.js';
+import { decodeWsSecurity, type WsSecurityToken } from '../soap/ws-security.js';
+import { attr, child, parseXml } from '../xml/reader.js';
 import { escapeXml } from '../xml/writer.js';
 import { MalformedResponseError } from '../soap/client-errors.js';
-import { ContextItems } from './context-items.js';
+import type { ContextItems } from './context-items.js';
+import { decodeAdditionalContext, encodeRequestSecurityTokenEnvelope, requestSecurityTokenElement } from './request-security-token.js';
 
 export interface MamRegistrationRequest {
   messageId: string;
@@ -23,26 +23,16 @@ export interface MamRegistrationRequest {
   security: WsSecurityToken | undefined;
 }
 
-const formatError = (message: string): SoapFault => new SoapFault({ subcode: 'MessageFormat', message });
-
 export function decodeMamRegistrationRequest(envelope: SoapEnvelope): MamRegistrationRequest {
-  if (envelope.messageId === undefined) throw formatError('RequestSecurityToken has no a:MessageID.');
-  const rst = envelope.payload;
-  if (rst === undefined || rst.uri !== NS.wst || rst.local !== 'RequestSecurityToken') {
-    throw formatError('Expected a RequestSecurityToken request.');
-  }
+  const { messageId, rst } = requestSecurityTokenElement(envelope);
   const requestType = child(rst, NS.wst, 'RequestType')?.text.trim() ?? '';
   if (requestType !== WSTEP.requestTypeIssue) {
-    throw formatError('App-protection registration takes RequestType Issue only; there is no certificate to renew.');
+    throw new SoapFault({
+      subcode: 'MessageFormat',
+      message: 'App-protection registration takes RequestType Issue only; there is no certificate to renew.',
+    });
   }
-  const items: Array<[string, string]> = [];
-  const additional = child(rst, NS.ac, 'AdditionalContext');
-  for (const item of additional === undefined ? [] : children(additional, NS.ac, 'ContextItem')) {
-    const name = attr(item, 'Name')?.trim();
-    if (name === undefined || name === '') continue;
-    items.push([name, child(item, NS.ac, 'Value')?.text.trim() ?? '']);
-  }
-  return { messageId: envelope.messageId, context: new ContextItems(items), security: decodeWsSecurity(envelope.header) };
+  return { messageId, context: decodeAdditionalContext(rst), security: decodeWsSecurity(envelope.header) };
 }
 
 /** Client side (simulator): a MAM registration request, with no certificate request in the body. */
@@ -52,23 +42,7 @@ export function encodeMamRegistrationRequest(input: {
   security: WsSecurityToken;
   context: Array<[string, string]>;
 }): string {
-  const header = encodeRequestHeader({
-    action: ACTIONS.requestSecurityToken,
-    messageId: input.messageId,
-    to: input.to,
-    extraXml: encodeWsSecurity(input.security),
-  });
-  const items = input.context
-    .map(([name, value]) => `<ac:ContextItem Name="${escapeXml(name)}"><ac:Value>${escapeXml(value)}</ac:Value></ac:ContextItem>`)
-    .join('');
-  return (
-    `<s:Envelope xmlns:s="${NS.soap12}" xmlns:a="${NS.wsa}" xmlns:u="${NS.wsu}" xmlns:wsse="${NS.wsse}" ` +
-    `xmlns:wst="${NS.wst}" xmlns:ac="${NS.ac}">${header}<s:Body><wst:RequestSecurityToken>` +
-    `<wst:TokenType>${WSTEP.tokenType}</wst:TokenType>` +
-    `<wst:RequestType>${WSTEP.requestTypeIssue}</wst:RequestType>` +
-    `<ac:AdditionalContext xmlns="${NS.ac}">${items}</ac:AdditionalContext>` +
-    `</wst:RequestSecurityToken></s:Body></s:Envelope>`
-  );
+  return encodeRequestSecurityTokenEnvelope({ ...input, requestTypeUri: WSTEP.requestTypeIssue, bodyXml: '' });
 }
 
 export interface MamProvisioningDocInput {

@@ -8,7 +8,7 @@ import type { SoapEnvelope } from '../soap/envelope.js';
 import { SoapFault } from '../soap/fault.js';
 import { ACTIONS, NS, VALUE_TYPES, WSS, WSTEP } from '../soap/namespaces.js';
 import { decodeWsSecurity, encodeWsSecurity, type WsSecurityToken, wsseAttr } from '../soap/ws-security.js';
-import { attr, child, children } from '../xml/reader.js';
+import { attr, child, children, type XmlElement } from '../xml/reader.js';
 import { escapeXml } from '../xml/writer.js';
 import { ContextItems } from './context-items.js';
 
@@ -47,12 +47,33 @@ export interface RequestSecurityToken {
 
 const formatError = (message: string): SoapFault => new SoapFault({ subcode: 'MessageFormat', message });
 
-export function decodeRequestSecurityToken(envelope: SoapEnvelope): RequestSecurityToken {
+/**
+ * The wst:RequestSecurityToken element of an envelope, after the checks every RST request shares (a
+ * MessageID to answer to, the right payload); the MDM and the MAM decoders both start here.
+ */
+export function requestSecurityTokenElement(envelope: SoapEnvelope): { messageId: string; rst: XmlElement } {
   if (envelope.messageId === undefined) throw formatError('RequestSecurityToken has no a:MessageID.');
   const rst = envelope.payload;
   if (rst === undefined || rst.uri !== NS.wst || rst.local !== 'RequestSecurityToken') {
     throw formatError('Expected a RequestSecurityToken request.');
   }
+  return { messageId: envelope.messageId, rst };
+}
+
+/** The ac:AdditionalContext items of an RST; unnamed items are dropped. */
+export function decodeAdditionalContext(rst: XmlElement): ContextItems {
+  const items: Array<[string, string]> = [];
+  const additional = child(rst, NS.ac, 'AdditionalContext');
+  for (const item of additional === undefined ? [] : children(additional, NS.ac, 'ContextItem')) {
+    const name = attr(item, 'Name')?.trim();
+    if (name === undefined || name === '') continue;
+    items.push([name, child(item, NS.ac, 'Value')?.text.trim() ?? '']);
+  }
+  return new ContextItems(items);
+}
+
+export function decodeRequestSecurityToken(envelope: SoapEnvelope): RequestSecurityToken {
+  const { messageId, rst } = requestSecurityTokenElement(envelope);
   const tokenType = child(rst, NS.wst, 'TokenType')?.text.trim();
   if (tokenType === undefined || tokenType === '') throw formatError('RequestSecurityToken has no TokenType.');
   const requestTypeUri = child(rst, NS.wst, 'RequestType')?.text.trim() ?? '';
@@ -73,20 +94,12 @@ export function decodeRequestSecurityToken(envelope: SoapEnvelope): RequestSecur
   const value = decodeBase64Binary(token.text);
   if (value === undefined || value.length === 0) throw formatError('The BinarySecurityToken is not valid base64.');
 
-  const items: Array<[string, string]> = [];
-  const additional = child(rst, NS.ac, 'AdditionalContext');
-  for (const item of additional === undefined ? [] : children(additional, NS.ac, 'ContextItem')) {
-    const name = attr(item, 'Name')?.trim();
-    if (name === undefined || name === '') continue;
-    items.push([name, child(item, NS.ac, 'Value')?.text.trim() ?? '']);
-  }
-
   return {
-    messageId: envelope.messageId,
+    messageId,
     requestType,
     tokenType,
     binaryToken: { valueType, format, value },
-    context: new ContextItems(items),
+    context: decodeAdditionalContext(rst),
     security: decodeWsSecurity(envelope.header),
   };
 }
@@ -106,13 +119,31 @@ export interface RequestSecurityTokenInput {
 
 /** Client side: a RequestSecurityToken as Windows sends it (compact, same layout as the capture). */
 export function encodeRequestSecurityToken(input: RequestSecurityTokenInput): string {
+  const valueType = input.valueType ?? (input.requestType === 'Issue' ? VALUE_TYPES.pkcs10 : VALUE_TYPES.pkcs7);
+  return encodeRequestSecurityTokenEnvelope({
+    ...input,
+    requestTypeUri: REQUEST_TYPE_URI[input.requestType],
+    bodyXml:
+      `<wsse:BinarySecurityToken ValueType="${escapeXml(valueType)}" EncodingType="${WSS.base64Binary}">` +
+      `${encodeBase64Binary(input.csrDer)}</wsse:BinarySecurityToken>`,
+  });
+}
+
+/** Client side: the RST envelope both the MDM and the MAM requests use; `bodyXml` goes before the context. */
+export function encodeRequestSecurityTokenEnvelope(input: {
+  messageId: string;
+  to: string;
+  security?: WsSecurityToken | undefined;
+  requestTypeUri: string;
+  bodyXml: string;
+  context: Array<[string, string]>;
+}): string {
   const header = encodeRequestHeader({
     action: ACTIONS.requestSecurityToken,
     messageId: input.messageId,
     to: input.to,
     ...(input.security === undefined ? {} : { extraXml: encodeWsSecurity(input.security) }),
   });
-  const valueType = input.valueType ?? (input.requestType === 'Issue' ? VALUE_TYPES.pkcs10 : VALUE_TYPES.pkcs7);
   const items = input.context
     .map(([name, value]) => `<ac:ContextItem Name="${escapeXml(name)}"><ac:Value>${escapeXml(value)}</ac:Value></ac:ContextItem>`)
     .join('');
@@ -120,9 +151,8 @@ export function encodeRequestSecurityToken(input: RequestSecurityTokenInput): st
     `<s:Envelope xmlns:s="${NS.soap12}" xmlns:a="${NS.wsa}" xmlns:u="${NS.wsu}" xmlns:wsse="${NS.wsse}" ` +
     `xmlns:wst="${NS.wst}" xmlns:ac="${NS.ac}">${header}<s:Body><wst:RequestSecurityToken>` +
     `<wst:TokenType>${WSTEP.tokenType}</wst:TokenType>` +
-    `<wst:RequestType>${REQUEST_TYPE_URI[input.requestType]}</wst:RequestType>` +
-    `<wsse:BinarySecurityToken ValueType="${escapeXml(valueType)}" EncodingType="${WSS.base64Binary}">` +
-    `${encodeBase64Binary(input.csrDer)}</wsse:BinarySecurityToken>` +
+    `<wst:RequestType>${input.requestTypeUri}</wst:RequestType>` +
+    input.bodyXml +
     `<ac:AdditionalContext xmlns="${NS.ac}">${items}</ac:AdditionalContext>` +
     `</wst:RequestSecurityToken></s:Body></s:Envelope>`
   );
