@@ -1,0 +1,132 @@
+/**
+ * The Company Portal in Debian's Chromium against a real server with devices enrolled by the simulator: an
+ * end user signs in, sees their devices, opens the enrollment page (link and QR code), reads what the
+ * organisation can see on a personal device, and removes a device through the confirmation dialog. Every
+ * page is screenshotted (test-artifacts/screenshots/) and checked with axe-core.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPath, launchChromium } from '../support/browser.js';
+import { type ManagedPc, enrollPc } from '../support/managed-device.js';
+import { type TestServer, startTestServer } from '../support/server.js';
+
+const PW = 'correct horse battery';
+const SHOTS = 'test-artifacts/screenshots';
+const chromium = chromiumPath();
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious and critical axe-core violations on the page (evaluated through the debugger, so the CSP allows it). */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const found = await page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global
+    const axe = (globalThis as any).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations
+      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: { id: string; nodes: Array<{ target: string[] }> }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found as string[];
+}
+
+describe.skipIf(!chromium)('Company Portal in the browser', () => {
+  let t: TestServer | undefined;
+  let browser: Browser;
+  let page: Page;
+  let pcs: ManagedPc[] = [];
+  const titles: string[] = [];
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: `${SHOTS}/portal-${name}.png`, fullPage: true });
+    expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    t = await startTestServer('sqlite');
+    if (!t) throw new Error('no server');
+    await t.addDomain('contoso.com');
+    await t.addUser('alice@contoso.com', PW);
+    pcs = [await enrollPc(t, 'alice@contoso.com', PW), await enrollPc(t, 'alice@contoso.com', PW)];
+    for (const pc of pcs) {
+      await pc.checkIn();
+      const m = await t.server.storage.getManagedDevice(pc.device.deviceId);
+      titles.push(m?.inventory?.deviceName ?? m?.device.deviceName ?? pc.device.deviceId);
+    }
+    browser = await launchChromium(chromium as string);
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 800 } });
+    page = await context.newPage();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('walks sign-in, my devices, enroll, what your organisation can see, and Remove with confirmation', async () => {
+    const base = (t as TestServer).base;
+    await page.goto(`${base}/portal/`);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+    await shot('sign-in');
+    await page.getByLabel('Work account (e-mail address)').fill('alice@contoso.com');
+    await page.getByLabel('Password').fill(PW);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    // My devices: both simulated PCs, as the primary user.
+    await page.getByRole('heading', { level: 1, name: 'My devices' }).waitFor();
+    const table = page.getByRole('table', { name: 'Your devices' });
+    await table.getByRole('row').nth(2).waitFor();
+    for (const title of titles) await expect(table.getByRole('link', { name: title }).count()).resolves.toBeGreaterThan(0);
+    expect(await table.getByText('You are the primary user').count()).toBe(2);
+    await shot('my-devices');
+
+    // Enroll this device: steps, the ms-device-enrollment link and its QR code.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Enroll this device' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Enroll this device' }).waitFor();
+    const link = page.getByRole('link', { name: 'Enroll this device' }).last();
+    await link.waitFor();
+    expect(await link.getAttribute('href')).toBe('ms-device-enrollment:?mode=mdm&username=alice%40contoso.com&servername=localhost');
+    const qr = page.getByRole('img', { name: /QR code of the enrollment link/ });
+    expect(await qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
+    expect(await qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await shot('enroll');
+
+    // From the instructions to what the organisation can see on a personal device.
+    await page.getByRole('link', { name: 'what your organisation can see on your device' }).click();
+    await page.getByRole('heading', { level: 1, name: 'What your organisation can see' }).waitFor();
+    await page.getByText('Windows version and build').waitFor();
+    const orgActions = page.getByRole('table', { name: 'Actions your organisation can take on this device' });
+    const wipeRow = orgActions.getByRole('row', { name: /Erase the device/ });
+    await expect(wipeRow.textContent()).resolves.toMatch(/Cannot.*personal device cannot be wiped by the organisation/);
+    expect(await page.getByText('Your browsing history').count()).toBe(1);
+    await shot('privacy-personal');
+
+    // A device where alice is primary user: Remove through the confirmation dialog.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My devices' }).click();
+    await page
+      .getByRole('link', { name: titles[0] as string })
+      .first()
+      .click();
+    await page.getByRole('heading', { level: 1, name: titles[0] as string }).waitFor();
+    await page.getByRole('button', { name: 'Remove device' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove this device?' });
+    await dialog.waitFor();
+    await shot('remove-confirm');
+    await dialog.getByRole('button', { name: 'Remove device' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Removal requested/)
+      .waitFor();
+    await page.getByRole('table', { name: 'Actions requested on this device' }).getByText('retire').waitFor();
+    // Once removal is under way, the server allows nothing more and the page says why.
+    await page
+      .getByText(/being removed from management/)
+      .first()
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Remove device' }).count()).toBe(0);
+    await shot('device-removed');
+    await pcs[0]?.checkIn();
+    expect(pcs[0]?.state.received.some((r) => r.includes('DMClient/Unenroll'))).toBe(true);
+  }, 120_000);
+});
