@@ -31,6 +31,7 @@ import { type AppLogger, createLogger } from '../observability/logger.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { createRootCa } from '../pki/ca.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { PortalService } from '../core/portal/portal-service.js';
 import { buildAdminApi } from './admin-api.js';
 import { buildDirectorySync, graphAccess } from './directory-sync.js';
 import { GraphComplianceWriter } from '../graph/compliance-writer.js';
@@ -188,8 +189,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       providerId: PROVIDER_ID,
       organizationName: config.organizationName,
     });
+    const portal = new PortalService({ storage, directory, management: adminApi.api.management, clock });
     const web = createWebServer({
       adminApi: adminApi.api,
+      portalApi: { portal, serverName: () => config.publicHost, organizationName: config.organizationName },
       tls,
       logger,
       enrollment,
@@ -198,6 +201,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       termsOfUse,
       scim: { scim: directorySync.scim, webBase: () => new URL(urls.discovery).origin },
       compliancePage: { access: compliancePage, compliance, organizationName: config.organizationName },
+      webUi: {},
       organizationName: config.organizationName,
       tlsRootCaPem: tls.rootCaPem,
       publicHost: config.publicHost,

@@ -10,7 +10,9 @@ import { API_PREFIX, type ApiDeps, adminApi } from './api/index.js';
 import { type CompliancePageDeps, complianceRoutes } from './compliance-routes.js';
 import { type EnrollmentRouteDeps, enrollmentRoutes } from './enrollment-routes.js';
 import { type MamRouteDeps, mamRoutes } from './mam-routes.js';
+import { PORTAL_API_PREFIX, type PortalApiDeps, portalApi } from './portal-api.js';
 import { SCIM_PREFIX, type ScimRouteDeps, scimRoutes } from './scim/routes.js';
+import { webUiRoutes } from './web-ui.js';
 
 export interface TlsMaterial {
   key: string;
@@ -34,6 +36,10 @@ export interface WebServerDeps extends EnrollmentRouteDeps {
   compliancePage?: CompliancePageDeps | undefined;
   /** App-protection (MAM) registration and policy sync (one-way TLS); left out when not given. */
   mam?: MamRouteDeps | undefined;
+  /** The Company Portal's end-user API (/portal/api); left out when not given. */
+  portalApi?: PortalApiDeps | undefined;
+  /** The admin console (/admin/) and Company Portal (/portal/) built into dist/web; left out when not given. */
+  webUi?: { root?: string | undefined } | undefined;
 }
 
 export function createWebServer(deps: WebServerDeps): FastifyInstance {
@@ -49,8 +55,10 @@ export function createWebServer(deps: WebServerDeps): FastifyInstance {
   app.register(enrollmentRoutes, deps);
   if (deps.mam) app.register(mamRoutes, deps.mam);
   if (deps.adminApi) app.register(adminApi, { prefix: API_PREFIX, ...deps.adminApi });
+  if (deps.portalApi) app.register(portalApi, { prefix: PORTAL_API_PREFIX, ...deps.portalApi });
   if (deps.scim) app.register(scimRoutes, { prefix: SCIM_PREFIX, ...deps.scim });
   if (deps.compliancePage) app.register(complianceRoutes, deps.compliancePage);
+  if (deps.webUi) app.register(webUiRoutes, deps.webUi);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (deps.tlsRootCaPem) {

@@ -326,6 +326,69 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         expect(gone.map((d) => d.device.deviceId)).toEqual([unenrolled.deviceId]);
         expect(gone[0]).toMatchObject({ lastCheckInAt: null, retiredAt: null });
       });
+
+      it('searches and filters by OS version, last check-in, compliance and management mode (admin console)', async () => {
+        const upn = `console-${uid()}@contoso.com`;
+        const name = `Kiosk_${uid()}`;
+        const w11 = await s.recordEnrollment(newEnrollment({ upn, osVersion: '10.0.22631.1', deviceName: name }));
+        const w10 = await s.recordEnrollment(newEnrollment({ upn, osVersion: '10.0.19045.1' }));
+        await s.recordCheckIn(w11.device.id, at(10 * 86_400_000));
+        const ids = async (q: Omit<Parameters<Storage['listDevicesPage']>[0], 'limit'>) =>
+          (await s.listDevicesPage({ upn, limit: 10, ...q })).map((d) => d.device.deviceId);
+
+        expect(await ids({ osVersionAtLeast: '10.0.22000' })).toEqual([w11.device.deviceId]);
+        expect(await ids({ osVersionBelow: '10.0.22000' })).toEqual([w10.device.deviceId]);
+        // Case-insensitive substring of the name; the wildcard characters match only themselves.
+        expect(await ids({ search: name.toUpperCase() })).toEqual([w11.device.deviceId]);
+        expect(await ids({ search: 'Kiosk%' })).toEqual([]);
+        expect(await ids({ search: w10.device.deviceId.slice(0, 10).toLowerCase() })).toEqual([w10.device.deviceId]);
+        expect(await ids({ search: upn.slice(0, 12).toUpperCase() })).toHaveLength(2);
+        expect(await ids({ checkedInSince: at(9 * 86_400_000) })).toEqual([w11.device.deviceId]);
+        expect(await ids({ notCheckedInSince: at(9 * 86_400_000) })).toEqual([w10.device.deviceId]);
+        expect((await ids({ compliance: 'unknown' })).sort()).toEqual([w10.device.deviceId, w11.device.deviceId].sort());
+        expect(await ids({ compliance: 'compliant' })).toEqual([]);
+        expect(await ids({ managementMode: 'mam' })).toEqual([]);
+        expect((await s.listDevicesPage({ upn, limit: 10 }))[0]).toHaveProperty('compliance', null);
+      });
+
+      it('counts devices and the enrollment attempts of a window by hour (dashboard)', async () => {
+        const before = await s.dashboardCounts(at(0), at(1));
+        await s.recordEnrollment(newEnrollment({ enrollmentType: 'Device' }));
+        const after = await s.dashboardCounts(at(0), at(1));
+        expect(after.devices.total - before.devices.total).toBe(1);
+        expect(after.devices.corporate - before.devices.corporate).toBe(1);
+        expect(after.devices.mdm - before.devices.mdm).toBe(1);
+
+        // A window of its own, far away from the other tests' attempts.
+        const base = new Date('2091-03-04T05:00:00.000Z').getTime();
+        const attempt = (ms: number, outcome: 'mdm' | 'refused') =>
+          s.recordEnrollmentAttempt({
+            at: new Date(base + ms),
+            traceId: uid(),
+            upn: null,
+            userId: null,
+            deviceId: null,
+            method: 'user',
+            enrollmentType: 'Full',
+            osVersion: null,
+            ownership: null,
+            outcome,
+            errorType: null,
+            subcode: null,
+            reasons: [],
+            policies: {},
+          });
+        await attempt(60_000, 'mdm');
+        await attempt(120_000, 'refused');
+        await attempt(3_600_000 + 5, 'mdm');
+        const counts = await s.dashboardCounts(new Date(base - 1800_000), new Date(base + 2 * 3_600_000));
+        expect(counts.attemptsByHour).toEqual([
+          { hour: '2091-03-04T04:00:00.000Z', enrolled: 0, failed: 0 },
+          { hour: '2091-03-04T05:00:00.000Z', enrolled: 1, failed: 1 },
+          { hour: '2091-03-04T06:00:00.000Z', enrolled: 1, failed: 0 },
+          { hour: '2091-03-04T07:00:00.000Z', enrolled: 0, failed: 0 },
+        ]);
+      });
     });
   });
 }

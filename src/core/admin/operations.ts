@@ -48,6 +48,11 @@ export class AdminOperations {
     return this.#audit;
   }
 
+  /** The server's time (reads such as "checked in within 24 hours" measure from it). */
+  now(): Date {
+    return this.#clock.now();
+  }
+
   // -- directory ---------------------------------------------------------------------------------------
 
   addDomain(ctx: AuditContext, name: string, authPolicy: AuthPolicy): Promise<Domain> {

@@ -6,6 +6,7 @@
  * Secrets never reach storage in the clear: sessions and API tokens are stored as the SHA-256 of the
  * value the client holds, so a copy of the database does not let anyone sign in.
  */
+import type { ComplianceState } from '../compliance/ports.js';
 import type { Ownership } from '../management/ports.js';
 import type { DeviceRecord, DeviceStatus } from '../ports.js';
 
@@ -142,6 +143,8 @@ export interface DeviceSummary {
   ownership: Ownership;
   lastCheckInAt: Date | null;
   retiredAt: Date | null;
+  /** The last evaluated compliance state (null when never evaluated); filled by listDevicesPage. */
+  compliance?: ComplianceState | null | undefined;
 }
 
 export interface DeviceQuery {
@@ -149,14 +152,38 @@ export interface DeviceQuery {
   ownership?: Ownership | undefined;
   /** Lower-case UPN of the enrolling user. */
   upn?: string | undefined;
+  /**
+   * Free text: a DeviceID or serial number prefix, or part of the device name or of the enrolling user's
+   * or the primary user's UPN (case-insensitive).
+   */
+  search?: string | undefined;
+  /** OS version range on the dotted version string, e.g. at least 10.0.22000 = Windows 11. */
+  osVersionAtLeast?: string | undefined;
+  osVersionBelow?: string | undefined;
+  /** Last check-in at or after this instant. */
+  checkedInSince?: Date | undefined;
+  /** Last check-in before this instant, or never. */
+  notCheckedInSince?: Date | undefined;
+  /** The last evaluated compliance state; 'unknown' also matches devices never evaluated. */
+  compliance?: ComplianceState | undefined;
+  managementMode?: 'mdm' | 'mam' | undefined;
   limit: number;
   /** Keyset cursor: devices whose DeviceID sorts after this one. */
   afterDeviceId?: string | undefined;
 }
 
+/** What the admin console's dashboard shows (enrolled devices; attempts since `since`, by UTC hour). */
+export interface DashboardCounts {
+  devices: { total: number; corporate: number; personal: number; mdm: number; mam: number; unenrolled: number };
+  /** One bucket per hour from `since`, oldest first: hour start (ISO), allowed (mdm + mam) and refused attempts. */
+  attemptsByHour: { hour: string; enrolled: number; failed: number }[];
+}
+
 export interface DeviceListStore {
   /** Ordered by DeviceID. */
   listDevicesPage(query: DeviceQuery): Promise<DeviceSummary[]>;
+  /** Device totals and the enrollment attempts from `since` to `now`, bucketed by hour. */
+  dashboardCounts(since: Date, now: Date): Promise<DashboardCounts>;
 }
 
 export interface AdminStorage extends AdminStore, AdminSessionStore, ApiTokenStore, AuditStore, DeviceListStore {}

@@ -3,6 +3,7 @@
  * Each action is one queued command whose state is the action's state.
  */
 import { InvalidInputError } from '../../shared/errors.js';
+import { adminActionVerdict } from './capabilities.js';
 import type { NewCommand, Ownership } from './ports.js';
 
 export type RemoteAction =
@@ -31,8 +32,23 @@ export function renameProblem(name: string): string | undefined {
  * The command for an action. Sync has no CSP of its own: a small Get proves the device checked in,
  * which is exactly what the admin wants to see acknowledged.
  */
-export function commandForAction(action: RemoteAction, actionId: string, ctx: { ownership: Ownership; providerId: string }): NewCommand {
+export function commandForAction(
+  action: RemoteAction,
+  actionId: string,
+  ctx: {
+    ownership: Ownership;
+    providerId: string;
+    /** The primary user acting from the Company Portal: checked by core/portal (userActionVerdict) instead. */
+    by?: 'organisation' | 'primary-user';
+  },
+): NewCommand {
   const origin = { kind: 'action' as const, actionId };
+  // Who may do what to which device is decided in one table (capabilities.ts), which the portal's
+  // "What your organisation can see" page also reads. MAM applicability is checked by the caller.
+  if (ctx.by !== 'primary-user') {
+    const verdict = adminActionVerdict(action.kind, ctx.ownership, 'mdm');
+    if (!verdict.allowed) throw new InvalidInputError(verdict.reason);
+  }
   switch (action.kind) {
     case 'sync':
       return { verb: 'Get', item: { locUri: './DevDetail/SwV' }, userId: null, origin };
@@ -44,7 +60,6 @@ export function commandForAction(action: RemoteAction, actionId: string, ctx: { 
         origin,
       };
     case 'rename': {
-      if (ctx.ownership !== 'corporate') throw new InvalidInputError('only corporate-owned devices can be renamed remotely');
       const problem = renameProblem(action.name);
       if (problem) throw new InvalidInputError(problem);
       return {

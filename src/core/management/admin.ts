@@ -173,12 +173,16 @@ export class ManagementAdmin {
   }
 
   /** Queues a remote action (its command's state is the action's state) and wakes the device. */
-  async queueAction(deviceId: string, action: RemoteAction): Promise<QueuedCommand & { push: PushOutcome }> {
+  async queueAction(
+    deviceId: string,
+    action: RemoteAction,
+    by: 'organisation' | 'primary-user' = 'organisation',
+  ): Promise<QueuedCommand & { push: PushOutcome }> {
     const managed = await this.#storage.getManagedDevice(deviceId.toUpperCase());
     if (!managed) throw new NotFoundError(`no enrolled device ${deviceId}`);
     if (managed.device.status !== 'enrolled') throw new InvalidInputError(`device ${deviceId} is not enrolled any more`);
     const actionId = `${action.kind}-${randomUUID()}`;
-    let command = commandForAction(action, actionId, { ownership: managed.ownership, providerId: this.#providerId });
+    let command = commandForAction(action, actionId, { ownership: managed.ownership, providerId: this.#providerId, by });
     if (managed.device.managementMode === 'mam') {
       // A sync is any harmless Get; a MAM registration answers DevInfo, not DevDetail.
       if (action.kind === 'sync') command = { ...command, item: { locUri: './DevInfo/DmV' } };

@@ -11,6 +11,7 @@ import { type ApiDeps, type ApiRoute, CSV_CONTENT_TYPE, registerRoutes, route, t
 import { adminRoutes } from './routes/admins.js';
 import { auditRoutes } from './routes/audit.js';
 import { complianceRoutes } from './routes/compliance.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { directorySyncRoutes } from './routes/directory-sync.js';
 import { dnsRoutes } from './routes/dns.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -41,6 +42,7 @@ const RESOURCES: ApiRoute[][] = [
   userRoutes,
   groupRoutes,
   deviceRoutes,
+  dashboardRoutes,
   profileRoutes,
   licenseRoutes,
   settingsRoutes,

@@ -35,11 +35,13 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type ApiReads = Pick<
   Storage,
   | 'listDevicesPage'
+  | 'dashboardCounts'
   | 'getProfileByName'
   | 'listAssignments'
   | 'listGroups'
   | 'getGroupByName'
   | 'listGroupMembers'
+  | 'listChildGroups'
   | 'getUserById'
   | 'listDevices'
   | 'licenseCounts'

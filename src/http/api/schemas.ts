@@ -177,6 +177,13 @@ export const DeviceSchema = named(
     managementMode: z
       .enum(['mdm', 'mam'])
       .describe('mdm: enrolled in device management; mam: registered for app protection only (no certificate, a few CSPs).'),
+    compliance: z
+      .enum(['compliant', 'noncompliant', 'inGrace', 'unknown'])
+      .nullable()
+      .optional()
+      .describe(
+        'In lists: the last evaluated compliance state (null when never evaluated). GET /devices/{deviceId}/compliance evaluates it now.',
+      ),
   }),
 );
 
@@ -213,6 +220,7 @@ export function toDevice(s: DeviceSummary): z.output<typeof DeviceSchema> {
     ownership: s.ownership,
     lastCheckInAt: isoOrNull(s.lastCheckInAt),
     retiredAt: isoOrNull(s.retiredAt),
+    ...(s.compliance !== undefined ? { compliance: s.compliance } : {}),
   };
 }
 

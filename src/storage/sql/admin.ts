@@ -13,8 +13,6 @@ import type {
   AuditEntry,
   AuditOutcome,
   AuditQuery,
-  DeviceQuery,
-  DeviceSummary,
   NewAuditEntry,
 } from '../../core/admin/ports.js';
 import type { Ownership } from '../../core/management/ports.js';
@@ -340,23 +338,4 @@ export async function touchApiToken(db: Db, id: string, now: Date): Promise<void
     .set({ last_used_at: timeToDb(now) })
     .where('id', '=', id)
     .execute();
-}
-
-// -- devices, paged --------------------------------------------------------------------------------------
-
-export async function listDevicesPage(db: Db, q: DeviceQuery): Promise<DeviceSummary[]> {
-  let query = selectDevices(db);
-  if (q.status !== undefined) query = query.where('d.status', '=', q.status);
-  if (q.ownership !== undefined) query = query.where('d.ownership', '=', q.ownership);
-  if (q.upn !== undefined) query = query.where('d.upn', '=', q.upn.toLowerCase());
-  if (q.afterDeviceId !== undefined) query = query.where('d.device_id', '>', q.afterDeviceId.toUpperCase());
-  const rows = await query.orderBy('d.device_id').limit(q.limit).execute();
-  const devices = await withWarnings(db, rows);
-  return rows.map((row, i) => ({
-    // withWarnings keeps the order of its input.
-    device: devices[i] as DeviceSummary['device'],
-    ownership: row.ownership as Ownership,
-    lastCheckInAt: timeFromDbOrNull(row.last_check_in_at),
-    retiredAt: timeFromDbOrNull(row.retired_at),
-  }));
 }

@@ -25,6 +25,7 @@ import type {
   AuditEntry,
   AuditOutcome,
   AuditQuery,
+  DashboardCounts,
   DeviceQuery,
   DeviceSummary,
   NewAuditEntry,
@@ -55,6 +56,7 @@ import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from '
 import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
 import { newId } from './ids.js';
 import * as adm from './admin.js';
+import * as deviceList from './device-list.js';
 import * as compliance from './compliance.js';
 import * as m from './management.js';
 import * as mam from './mam.js';
@@ -906,7 +908,11 @@ class SqlStorage implements Storage, ManagementStorage {
   }
 
   async listDevicesPage(query: DeviceQuery): Promise<DeviceSummary[]> {
-    return this.#run((db) => adm.listDevicesPage(db, query));
+    return this.#run((db) => deviceList.listDevicesPage(db, query));
+  }
+
+  async dashboardCounts(since: Date, now: Date): Promise<DashboardCounts> {
+    return this.#run((db) => deviceList.dashboardCounts(db, since, now));
   }
 
   // -- second factor for enrollment (mfa.ts) ---------------------------------------------------------

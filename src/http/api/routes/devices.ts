@@ -8,6 +8,17 @@ import { ActionResultSchema, DeviceDetailSchema, DeviceSchema, PrimaryUserSchema
 
 const deviceParam = z.object({ deviceId: z.string().min(1).max(64).describe('The Windows DeviceID') });
 
+/** Windows 11's first build; version strings compare as text because every build since 10240 has five digits. */
+const WINDOWS_11_FIRST = '10.0.22000';
+const DAY_MS = 86_400_000;
+const CHECK_IN_WINDOWS: Record<string, { ms: number; stale: boolean }> = {
+  '24h': { ms: DAY_MS, stale: false },
+  '7d': { ms: 7 * DAY_MS, stale: false },
+  '30d': { ms: 30 * DAY_MS, stale: false },
+  stale7d: { ms: 7 * DAY_MS, stale: true },
+  stale30d: { ms: 30 * DAY_MS, stale: true },
+};
+
 const actionBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['sync', 'restart', 'retire', 'delete']) }),
   z.object({ kind: z.literal('rename'), name: z.string().min(1).max(63) }),
@@ -20,21 +31,43 @@ export const deviceRoutes: ApiRoute[] = [
     path: '/devices',
     operationId: 'listDevices',
     summary: 'List devices',
-    description: 'Ordered by DeviceID; filter by status, ownership and enrolling user.',
+    description:
+      'Ordered by DeviceID and paged by a keyset cursor (fast at any depth); filter by status, ownership, enrolling user, free text, Windows version, last check-in, compliance and management mode. Filters combine with AND.',
     tag: 'devices',
     access: ANY_ROLE,
     query: pageQuery.extend({
       status: z.enum(['enrolled', 'unenrolled']).optional(),
       ownership: z.enum(['corporate', 'personal']).optional(),
       upn: z.string().max(320).optional(),
+      q: z
+        .string()
+        .max(200)
+        .optional()
+        .describe('A DeviceID or serial number prefix, or part of the device name, the enrolling UPN or the primary UPN.'),
+      os: z.enum(['windows10', 'windows11']).optional().describe('windows11: build 22000 and later; windows10: earlier builds.'),
+      checkIn: z
+        .enum(['24h', '7d', '30d', 'stale7d', 'stale30d'])
+        .optional()
+        .describe('24h/7d/30d: checked in within that time; stale7d/stale30d: not checked in for that long (or never).'),
+      compliance: z.enum(['compliant', 'noncompliant', 'inGrace', 'unknown']).optional(),
+      managementMode: z.enum(['mdm', 'mam']).optional(),
     }),
     response: { status: 200, description: 'A page of devices.', schema: pageOf(DeviceSchema) },
     async handler({ query, deps }) {
+      const now = deps.operations.now();
       const after = decodeCursor(query.cursor, ['d'])?.d;
+      const window = query.checkIn ? CHECK_IN_WINDOWS[query.checkIn] : undefined;
       const rows = await deps.reads.listDevicesPage({
         status: query.status,
         ownership: query.ownership,
         upn: query.upn,
+        search: query.q,
+        osVersionAtLeast: query.os === 'windows11' ? WINDOWS_11_FIRST : undefined,
+        osVersionBelow: query.os === 'windows10' ? WINDOWS_11_FIRST : undefined,
+        checkedInSince: window && !window.stale ? new Date(now.getTime() - window.ms) : undefined,
+        notCheckedInSince: window?.stale ? new Date(now.getTime() - window.ms) : undefined,
+        compliance: query.compliance,
+        managementMode: query.managementMode,
         limit: query.limit + 1,
         afterDeviceId: after,
       });
@@ -66,7 +99,7 @@ export const deviceRoutes: ApiRoute[] = [
     operationId: 'queueDeviceAction',
     summary: 'Queue a remote action',
     description:
-      'sync and restart: help desk or administrator; rename (corporate devices), wipe, retire and delete: administrator. The device is woken through push when configured, else it picks the action up at its next check-in; follow it with GET /devices/{deviceId}.',
+      'sync and restart: help desk or administrator; rename and wipe (corporate devices only: a personal device is retired, never wiped, by the organisation), retire and delete: administrator. The device is woken through push when configured, else it picks the action up at its next check-in; follow it with GET /devices/{deviceId}.',
     tag: 'devices',
     access: HELPDESK_ROLES,
     accessFor: ({ body }) => rolesForAction(body.kind),

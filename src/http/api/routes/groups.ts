@@ -4,9 +4,17 @@
  */
 import { z } from 'zod';
 import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
+import { NotFoundError } from '../../../shared/errors.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
 import { type ApiRoute, route } from '../route.js';
 import { GroupSchema, toGroup } from '../schemas.js';
+
+const GroupMembersSchema = z
+  .object({
+    users: z.array(z.object({ id: z.string(), upn: z.string() })),
+    groups: z.array(z.object({ id: z.string(), name: z.string() })),
+  })
+  .meta({ id: 'GroupMembers' });
 
 export const groupRoutes: ApiRoute[] = [
   route({
@@ -87,6 +95,30 @@ export const groupRoutes: ApiRoute[] = [
     async handler({ params, deps, audit }) {
       await deps.policy.removeGroupFromGroup(audit, params.name, params.group);
       return undefined;
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/groups/{name}/members',
+    operationId: 'listGroupMembers',
+    summary: 'List the direct members of a group',
+    description: 'The users and the nested groups placed directly in the group (members of nested groups are not expanded).',
+    tag: 'groups',
+    access: ANY_ROLE,
+    params: z.object({ name: z.string().min(1).max(128) }),
+    response: { status: 200, description: 'Direct members, users by UPN and groups by name.', schema: GroupMembersSchema },
+    errors: [404],
+    async handler({ params, deps }) {
+      const group = await deps.reads.getGroupByName(params.name);
+      if (!group) throw new NotFoundError(`no group ${params.name}`);
+      const [userIds, children] = await Promise.all([deps.reads.listGroupMembers(group.id), deps.reads.listChildGroups(group.id)]);
+      const users = (await Promise.all(userIds.map((id) => deps.reads.getUserById(id)))).flatMap((u) =>
+        u ? [{ id: u.id, upn: u.upn }] : [],
+      );
+      return {
+        users: users.sort((a, b) => a.upn.localeCompare(b.upn)),
+        groups: children.map((g) => ({ id: g.id, name: g.name })).sort((a, b) => a.name.localeCompare(b.name)),
+      };
     },
   }),
 ];

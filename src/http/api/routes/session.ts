@@ -41,6 +41,13 @@ export const sessionRoutes: ApiRoute[] = [
           });
         }
         req.log.warn({ traceId, upn: body.upn.slice(0, 320), address: req.ip, reason: result.detail }, 'admin sign-in refused');
+        // Only after the password was right does the reason name the license rule (nothing to enumerate).
+        if (result.detail === 'unlicensed')
+          throw new ApiProblem(
+            401,
+            'unauthenticated',
+            'this admin account has no Winroll license, and unlicensed admins may not sign in; an administrator can assign a license or allow unlicensed admins',
+          );
         throw new ApiProblem(401, 'unauthenticated', 'the UPN or password is wrong, or the account may not use the admin API');
       }
       req.log.info({ traceId, upn: result.principal.upn, role: result.principal.role }, 'admin signed in');

@@ -13,6 +13,7 @@ import { compliance } from './0011_compliance.js';
 import { deviceIdentity } from './0012_device_identity.js';
 import { mam } from './0013_mam.js';
 import { groupLicenses } from './0014_group_licenses.js';
+import { deviceList } from './0015_device_list.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -36,6 +37,7 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
     '0012_device_identity': deviceIdentity(dialect),
     '0013_mam': mam(dialect),
     '0014_group_licenses': groupLicenses(dialect),
+    '0015_device_list': deviceList(dialect),
   };
 }
 

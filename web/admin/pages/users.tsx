@@ -1,0 +1,333 @@
+/**
+ * Users and groups: a searchable user list, a user page (enabled state, license and where it comes from,
+ * devices, and what enrollment would give on a personal and on a corporate device, from POST /explain),
+ * and the list of groups. Everything from /api/v1.
+ */
+import { type FormEvent, useEffect, useState } from 'react';
+import { errorText, get, type Page, post } from '../../shared/api.ts';
+import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
+import { Status } from '../../shared/layout.tsx';
+import { Link, navigate } from '../../shared/router.tsx';
+import type { Device } from '../types.ts';
+
+export interface User {
+  id: string;
+  upn: string;
+  displayName: string | null;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface Group {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+interface EffectiveLicense {
+  upn: string;
+  licensed: boolean;
+  direct: boolean;
+  groupPath: string[];
+  beyondSeats: boolean;
+  reason: string;
+}
+interface Explanation {
+  outcome: 'mdm' | 'mam' | 'refused';
+  ownership: 'corporate' | 'personal';
+  ownershipRule: string;
+  reasons: string[];
+  errorType: string | null;
+  userMessage: string | null;
+  policies: { platform: string; deviceLimit: string };
+}
+
+/** Every page of a list (the console's lists are small enough for the users and groups of one tenant). */
+export async function getAll<T>(path: string): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 100; i++) {
+    const p: Page<T> = await get<Page<T>>(path, { limit: 200, cursor });
+    out.push(...p.items);
+    if (!p.nextCursor) break;
+    cursor = p.nextCursor;
+  }
+  return out;
+}
+
+export interface GroupMembers {
+  users: { id: string; upn: string }[];
+  groups: { id: string; name: string }[];
+}
+export interface GroupWithMembers extends Group {
+  members: GroupMembers;
+}
+
+/** Every group with its direct members (one request per group). */
+export async function groupsWithMembers(): Promise<GroupWithMembers[]> {
+  const groups = await getAll<Group>('/groups');
+  return Promise.all(
+    groups.map(async (g) => ({ ...g, members: await get<GroupMembers>(`/groups/${encodeURIComponent(g.name)}/members`) })),
+  );
+}
+
+/** The groups a user is in: directly, then through nesting (each with the group it came through). */
+export function groupsOf(upn: string, all: GroupWithMembers[]): { name: string; via: string | null }[] {
+  const out = new Map<string, string | null>();
+  const queue: string[] = [];
+  for (const g of all)
+    if (g.members.users.some((u) => u.upn.toLowerCase() === upn.toLowerCase())) {
+      out.set(g.name, null);
+      queue.push(g.name);
+    }
+  while (queue.length > 0) {
+    const child = queue.shift() as string;
+    for (const g of all)
+      if (!out.has(g.name) && g.members.groups.some((c) => c.name === child)) {
+        out.set(g.name, child);
+        queue.push(g.name);
+      }
+  }
+  return [...out].map(([name, via]) => ({ name, via }));
+}
+
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: string | null; reload: () => void } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [n, setN] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names the dependencies
+  useEffect(() => {
+    let live = true;
+    setError(null);
+    load()
+      .then((d) => {
+        if (live) setData(d);
+      })
+      .catch((e: unknown) => {
+        if (live) setError(errorText(e));
+      });
+    return () => {
+      live = false;
+    };
+  }, [...deps, n]);
+  return { data, error, reload: () => setN((x) => x + 1) };
+}
+
+export function UsersPage() {
+  const initial = new URLSearchParams(window.location.search).get('q') ?? '';
+  const [q, setQ] = useState(initial);
+  const [draft, setDraft] = useState(initial);
+  const { data, error } = useLoad(() => getAll<User>('/users'), []);
+  const needle = q.trim().toLowerCase();
+  const rows = (data ?? []).filter(
+    (u) => needle === '' || u.upn.toLowerCase().includes(needle) || (u.displayName ?? '').toLowerCase().includes(needle),
+  );
+  const search = (e: FormEvent) => {
+    e.preventDefault();
+    setQ(draft);
+    navigate(draft ? `users?q=${encodeURIComponent(draft)}` : 'users', { replace: true });
+  };
+  return (
+    <>
+      <p>
+        People who sign in and enroll devices. See also <Link to="groups">groups</Link>.
+      </p>
+      <form className="filters" aria-label="User search" onSubmit={search}>
+        <Field label="Search users" hint="Part of a UPN or name">
+          {(a) => <input {...a} type="search" value={draft} onChange={(e) => setDraft(e.target.value)} />}
+        </Field>
+        <div className="actions">
+          <button type="submit" className="button-primary">
+            Search
+          </button>
+        </div>
+      </form>
+      <Status error={error}>{data ? null : 'Loading…'}</Status>
+      <DataTable
+        caption={needle ? `Users matching “${q}”` : 'Users'}
+        loading={!data && !error}
+        rows={rows}
+        rowKey={(u) => u.id}
+        empty="No users."
+        columns={[
+          { header: 'User', cell: (u) => <Link to={`users/${encodeURIComponent(u.upn)}`}>{u.upn}</Link> },
+          { header: 'Name', cell: (u) => u.displayName ?? <span className="muted">—</span> },
+          { header: 'State', cell: (u) => (u.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>) },
+          { header: 'Added', cell: (u) => <When iso={u.createdAt} /> },
+        ]}
+      />
+    </>
+  );
+}
+
+const MODE_NAMES = { mdm: 'MDM (device management)', mam: 'MAM (app protection only)', refused: 'Refused' } as const;
+
+function Preview({ label, e }: { label: string; e: Explanation }) {
+  // The deciding scope rule when there is one (later reasons are restriction checks), else the last reason.
+  const because = [...e.reasons].reverse().find((r) => /precedence|scope/.test(r)) ?? e.reasons.at(-1) ?? e.ownershipRule;
+  return (
+    <li>
+      <strong>{label}:</strong> <Badge tone={e.outcome === 'refused' ? 'bad' : 'info'}>{MODE_NAMES[e.outcome]}</Badge>, because {because}
+      {e.userMessage ? <span className="muted"> (the device shows: {e.userMessage})</span> : null}
+      <details>
+        <summary>All reasons</summary>
+        <ol>
+          {e.reasons.map((r) => (
+            <li key={r}>{r}</li>
+          ))}
+        </ol>
+        <p className="muted">
+          Policies: platform “{e.policies.platform}”, device limit “{e.policies.deviceLimit}”.
+        </p>
+      </details>
+    </li>
+  );
+}
+
+export function UserPage({ upn }: { upn: string }) {
+  const user = useLoad(() => get<User>(`/users/${encodeURIComponent(upn)}`), [upn]);
+  const license = useLoad(() => get<EffectiveLicense>(`/licenses/${encodeURIComponent(upn)}`), [upn]);
+  const devices = useLoad(() => get<Page<Device>>('/devices', { upn, limit: 200 }), [upn]);
+  const preview = useLoad(
+    () =>
+      Promise.all(
+        (['personal', 'corporate'] as const).map((ownership) => post<Explanation>('/explain', { upn, ownership, method: 'automatic' })),
+      ),
+    [upn],
+  );
+  const memberships = useLoad(groupsWithMembers, [upn]);
+  const u = user.data;
+  const l = license.data;
+  return (
+    <>
+      <p>
+        <Link to="users">All users</Link>
+      </p>
+      <Status error={user.error}>{u ? null : 'Loading…'}</Status>
+      {u ? (
+        <section aria-labelledby="user-props">
+          <h2 id="user-props">{u.upn}</h2>
+          <dl className="props">
+            <dt>Name</dt>
+            <dd>{u.displayName ?? '—'}</dd>
+            <dt>State</dt>
+            <dd>{u.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</dd>
+            <dt>License</dt>
+            <dd>
+              {license.error ? (
+                license.error
+              ) : !l ? (
+                'Loading…'
+              ) : (
+                <>
+                  {l.licensed ? <Badge tone="ok">Licensed</Badge> : <Badge tone="warn">No license</Badge>}{' '}
+                  {l.direct ? 'assigned directly' : l.groupPath.length > 0 ? `through group ${l.groupPath.join(' → ')}` : ''}
+                  <span className="muted"> — {l.reason}</span>
+                </>
+              )}
+            </dd>
+            <dt>Groups</dt>
+            <dd>
+              {memberships.error ??
+                (!memberships.data ? (
+                  'Loading…'
+                ) : groupsOf(u.upn, memberships.data).length === 0 ? (
+                  <span className="muted">None</span>
+                ) : (
+                  <ul aria-label="Groups of this user">
+                    {groupsOf(u.upn, memberships.data).map((g) => (
+                      <li key={g.name}>
+                        {g.name}
+                        {g.via ? <span className="muted"> (through {g.via})</span> : null}
+                      </li>
+                    ))}
+                  </ul>
+                ))}
+            </dd>
+            <dt>Added</dt>
+            <dd>
+              <When iso={u.createdAt} />
+            </dd>
+          </dl>
+        </section>
+      ) : null}
+      <section aria-labelledby="scope-preview">
+        <h2 id="scope-preview">Effective scope preview</h2>
+        <p className="muted">What automatic enrollment (join or adding a work account) would give this user now.</p>
+        <Status error={preview.error}>{preview.data ? null : 'Loading…'}</Status>
+        {preview.data ? (
+          <ul aria-label="Scope preview">
+            {preview.data[0] ? <Preview label="On a personal device" e={preview.data[0]} /> : null}
+            {preview.data[1] ? <Preview label="On a corporate device" e={preview.data[1]} /> : null}
+          </ul>
+        ) : null}
+      </section>
+      <section aria-labelledby="user-devices">
+        <h2 id="user-devices">Devices</h2>
+        <Status error={devices.error}>{null}</Status>
+        <DataTable
+          caption={`Devices of ${upn}`}
+          loading={!devices.data && !devices.error}
+          rows={devices.data?.items ?? []}
+          rowKey={(d) => d.deviceId}
+          empty="No devices."
+          columns={[
+            { header: 'Device', cell: (d) => <Link to={`devices/${encodeURIComponent(d.deviceId)}`}>{d.deviceName ?? d.deviceId}</Link> },
+            { header: 'Ownership', cell: (d) => d.ownership },
+            { header: 'Mode', cell: (d) => d.managementMode.toUpperCase() },
+            { header: 'Status', cell: (d) => d.status },
+          ]}
+        />
+      </section>
+    </>
+  );
+}
+
+export function GroupsPage() {
+  const { data, error } = useLoad(groupsWithMembers, []);
+  return (
+    <>
+      <p>
+        Groups hold users and other groups (nesting counts transitively) for scopes, licenses and restrictions. See also{' '}
+        <Link to="users">users</Link>.
+      </p>
+      <Status error={error}>{data ? null : 'Loading…'}</Status>
+      <DataTable
+        caption="Groups"
+        loading={!data && !error}
+        rows={data ?? []}
+        rowKey={(g) => g.id}
+        empty="No groups."
+        columns={[
+          { header: 'Group', cell: (g) => g.name },
+          {
+            header: 'Users',
+            cell: (g) =>
+              g.members.users.length === 0 ? (
+                <span className="muted">None</span>
+              ) : (
+                g.members.users.map((m, i) => (
+                  <span key={m.id}>
+                    {i > 0 ? ', ' : ''}
+                    <Link to={`users/${encodeURIComponent(m.upn)}`}>{m.upn}</Link>
+                  </span>
+                ))
+              ),
+          },
+          {
+            header: 'Nested groups',
+            cell: (g) =>
+              g.members.groups.length === 0 ? <span className="muted">None</span> : g.members.groups.map((c) => c.name).join(', '),
+          },
+          {
+            header: 'Inside',
+            cell: (g) => {
+              const parents = (data ?? []).filter((p) => p.members.groups.some((c) => c.id === g.id)).map((p) => p.name);
+              return parents.length === 0 ? <span className="muted">—</span> : parents.join(', ');
+            },
+          },
+          { header: 'Added', cell: (g) => <When iso={g.createdAt} /> },
+        ]}
+      />
+    </>
+  );
+}
