@@ -7,24 +7,9 @@
  */
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NewCommand } from '../management/ports.js';
+import type { AppDefinition } from './ports.js';
 
-export type AppKind = 'store' | 'msi';
-
-export interface AppDefinition {
-  name: string;
-  publisher: string;
-  version: string;
-  kind: AppKind;
-  /** Store: the package family name (PFN) and the Store product id (12 characters, e.g. 9WZDNCRFJ3PZ). */
-  packageFamilyName?: string | undefined;
-  storeProductId?: string | undefined;
-  /** MSI: the product code (a GUID in braces), the HTTPS download URL and the package's SHA-256 (hex). */
-  productCode?: string | undefined;
-  downloadUrl?: string | undefined;
-  sha256?: string | undefined;
-  /** Lowest Windows build the app runs on (10240 = Windows 10 1507, 22000 = Windows 11 21H2). */
-  minWindowsBuild: number;
-}
+export type { AppDefinition, AppKind } from './ports.js';
 
 const PFN = /^[A-Za-z0-9.-]{3,50}_[a-z0-9]{13}$/;
 const STORE_ID = /^[A-Za-z0-9]{12}$/;
