@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { AdminAccounts } from '../core/admin/accounts.js';
 import { AdminAuth } from '../core/admin/auth.js';
 import { AdminOperations } from '../core/admin/operations.js';
+import { AppCatalog } from '../core/apps/app-service.js';
 import type { ComplianceService } from '../core/compliance/service.js';
 import type { DirectoryService } from '../core/directory/directory-service.js';
 import { PROVIDER_ID } from '../core/enrollment/enrollment-service.js';
@@ -61,6 +62,7 @@ export function buildAdminApi(deps: {
     compliance: deps.compliance,
     oidcProviders: deps.oidcProviders,
     directorySync: deps.directorySync,
+    apps: new AppCatalog({ store: storage, clock }),
     dns: buildDnsChecker({
       config,
       clock,

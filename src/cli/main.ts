@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig, redactDatabaseUrl } from '../config/config.js';
 import { WinrollError } from '../shared/errors.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerAppCommands } from './app-commands.js';
 import { registerComplianceCommands } from './compliance-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerDnsCommands } from './dns-commands.js';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
   registerOidcCommands(program);
   registerManagementCommands(program);
   registerComplianceCommands(program);
+  registerAppCommands(program);
   registerPolicyCommands(program);
   registerSettingsCommands(program);
   registerTermsCommands(program);

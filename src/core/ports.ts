@@ -10,6 +10,7 @@
  */
 
 import type { AdminStorage } from './admin/ports.js';
+import type { AppStore } from './apps/ports.js';
 import type { ComplianceStore } from './compliance/ports.js';
 import type { ManagementStorage } from './management/ports.js';
 import type { MfaStore } from './mfa/ports.js';
@@ -285,7 +286,8 @@ export interface Storage
     ComplianceStore,
     TermsTextStore,
     DirectorySyncStore,
-    PolicyStorage {
+    PolicyStorage,
+    AppStore {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

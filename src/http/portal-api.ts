@@ -51,6 +51,7 @@ export function windowsFromClientHints(
 
 const SignInBody = z.object({ upn: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
 const DeviceParams = z.object({ deviceId: z.string().min(1).max(128) });
+const AppParams = DeviceParams.extend({ appId: z.string().min(1).max(128) });
 const ActionParams = DeviceParams.extend({ action: z.enum(['retire', 'wipe']) });
 const TransparencyQuery = z.object({ ownership: z.enum(['personal', 'corporate']).default('personal') });
 
@@ -126,6 +127,22 @@ export async function portalApi(app: FastifyInstance, deps: PortalApiDeps): Prom
     const u = await user(req);
     const { deviceId } = parse(DeviceParams, req.params, 'params');
     return json(reply, 200, await portal.transparency(u, deviceId));
+  });
+
+  // Available apps that fit the device (its reported build, else the browser's client hints), with install status.
+  app.get('/devices/:deviceId/apps', async (req, reply) => {
+    const u = await user(req);
+    const { deviceId } = parse(DeviceParams, req.params, 'params');
+    const hints = windowsFromClientHints(req.headers);
+    return json(reply, 200, await portal.apps(u, deviceId, hints?.windows ? hints.platformVersion : null));
+  });
+
+  app.post('/devices/:deviceId/apps/:appId/install', async (req, reply) => {
+    const u = await user(req);
+    const { deviceId, appId } = parse(AppParams, req.params, 'params');
+    const r = await portal.installApp(u, deviceId, appId);
+    req.log.info({ traceId: traceIdOf(req), upn: u.upn, deviceId, appId, status: r.status }, 'app install requested from the portal');
+    return json(reply, 202, r);
   });
 
   app.post('/devices/:deviceId/:action', async (req, reply) => {

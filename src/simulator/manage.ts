@@ -246,7 +246,10 @@ function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | Unknow
       if (key.endsWith('/reboot/rebootnow')) state.reboots++;
       else if (key.includes('/remotewipe/')) state.wipes.push(locUri.slice(locUri.lastIndexOf('/') + 1));
       else if (key.endsWith('/dmclient/unenroll')) state.unenrolled = true;
-      else return { status: STATUS.notFound };
+      // App installs (Store and MSI): the simulated PC accepts them; `received` records which.
+      else if (/\/enterprisemodernappmanagement\/appinstallation\/[^/]+\/storeinstall$/.test(key)) {
+      } else if (/\/enterprisedesktopappmanagement\/msi\/[^/]+\/downloadinstall$/.test(key)) {
+      } else return { status: STATUS.notFound };
       return { status: STATUS.ok };
   }
   return { status: STATUS.optionalFeatureNotSupported };

@@ -129,4 +129,38 @@ describe.skipIf(!chromium)('Company Portal in the browser', () => {
     await pcs[0]?.checkIn();
     expect(pcs[0]?.state.received.some((r) => r.includes('DMClient/Unenroll'))).toBe(true);
   }, 120_000);
+
+  it('installs an Available app from the device page and shows it installed after the check-in', async () => {
+    const srv = t as TestServer;
+    const s = srv.server.storage;
+    const group = await s.addGroup({ name: 'Portal apps', now: new Date() });
+    const alice = await srv.directory.findUser('alice@contoso.com');
+    await s.addGroupMember(group.id, alice?.id ?? '');
+    const app = await s.addApp({
+      name: 'Company Notes',
+      publisher: 'Contoso',
+      version: '2.1.0',
+      kind: 'store',
+      packageFamilyName: 'Contoso.CompanyNotes_8wekyb3d8bbwe',
+      storeProductId: '9WZDNCRFJ3PZ',
+      minWindowsBuild: 22000,
+      now: new Date(),
+    });
+    await s.assignApp({ appId: app.id, groupId: group.id, intent: 'available', now: new Date() });
+    const pc = pcs[1] as ManagedPc;
+    await page.goto(`${srv.base}/portal/devices/${pc.device.deviceId}`);
+    await page.getByRole('heading', { level: 2, name: 'Available apps' }).waitFor();
+    await page.getByRole('button', { name: 'Install Company Notes' }).click();
+    await page.getByText(/Company Notes: install requested/).waitFor();
+    await page.getByText('Install requested').first().waitFor();
+    await shot('app-install-requested');
+    await pc.checkIn();
+    expect(
+      pc.state.received.some((r) => r.includes('EnterpriseModernAppManagement/AppInstallation/Contoso.CompanyNotes_8wekyb3d8bbwe')),
+    ).toBe(true);
+    await page.reload();
+    await page.getByText('Installed', { exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Install Company Notes' }).count()).toBe(0);
+    await shot('app-installed');
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import { WinrollError } from '../../src/shared/errors.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { pgTestUrl, withPostgresDatabase } from '../support/databases.js';
 import { adminConformanceSuite } from './admin.suite.js';
+import { appsConformanceSuite } from './apps.suite.js';
 import { directorySyncConformanceSuite } from './directory-sync.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
 import { mamConformanceSuite } from './mam.suite.js';
@@ -32,6 +33,7 @@ describe.skipIf(server === undefined)('PostgreSQL storage', () => {
   directorySyncConformanceSuite(postgresTarget);
   oidcConformanceSuite(postgresTarget);
   policyConformanceSuite(postgresTarget);
+  appsConformanceSuite(postgresTarget);
 
   describe('connection failures', () => {
     it('reports a missing database as storage_unavailable without the password', async () => {

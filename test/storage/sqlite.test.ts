@@ -10,6 +10,7 @@ import { InvalidInputError, WinrollError } from '../../src/shared/errors.js';
 import { parseStorageUrl } from '../../src/storage/sql/dialects.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { adminConformanceSuite } from './admin.suite.js';
+import { appsConformanceSuite } from './apps.suite.js';
 import { directorySyncConformanceSuite } from './directory-sync.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
 import { mamConformanceSuite } from './mam.suite.js';
@@ -55,6 +56,7 @@ mfaConformanceSuite(sqliteTarget);
 directorySyncConformanceSuite(sqliteTarget);
 oidcConformanceSuite(sqliteTarget);
 policyConformanceSuite(sqliteTarget);
+appsConformanceSuite(sqliteTarget);
 
 describe('SQLite storage URLs', () => {
   it('parses the documented forms', () => {

@@ -18,6 +18,7 @@ import { MethodsPage } from './pages/methods.tsx';
 import { ProfilePage, ProfilesPage } from './pages/profiles.tsx';
 import { AutoEnrollmentPage } from './pages/auto-enrollment.tsx';
 import { LicensesPage } from './pages/licenses.tsx';
+import { AppsPage } from './pages/apps.tsx';
 import { RestrictionsPage } from './pages/restrictions.tsx';
 import { GroupsPage, UserPage, UsersPage } from './pages/users.tsx';
 
@@ -64,6 +65,7 @@ function pageFor(path: string): PageDef {
     dns: { title: 'DNS validation', nav: 'dns', render: () => <DnsPage /> },
     entra: { title: 'Entra ID', nav: 'entra', render: () => <EntraPage /> },
     profiles: { title: 'Profiles and assignments', nav: 'profiles', render: () => <ProfilesPage /> },
+    apps: { title: 'Apps', nav: 'apps', render: () => <AppsPage /> },
     'enrollment-methods': { title: 'Enrollment methods', nav: 'enrollment-methods', render: () => <MethodsPage /> },
   };
   const setup = Object.hasOwn(setupPage, path) ? setupPage[path] : undefined;
@@ -140,6 +142,7 @@ export function App() {
     { to: 'dns', label: 'DNS' },
     { to: 'entra', label: 'Entra ID' },
     { to: 'profiles', label: 'Profiles' },
+    { to: 'apps', label: 'Apps' },
     ...(session.role === 'helpdesk' ? [] : [{ to: 'audit', label: 'Audit log' }]),
   ].map((n) => ({ ...n, current: n.to === page.nav }));
   return (

@@ -13,6 +13,7 @@ import { decodeSyncMl } from '../../protocol/syncml/message.js';
 import { fitToSize, messageBudget, replyHeader, statusesFor } from '../../protocol/syncml/reply.js';
 import type { ItemCommand, ServerCommand, SyncMlMessage } from '../../protocol/syncml/types.js';
 import type { Clock } from '../../shared/clock.js';
+import { missingRequiredInstalls } from '../apps/app-service.js';
 import type { Logger } from '../../shared/logger.js';
 import type { EnrollmentRecord, ManagementMode, Storage } from '../ports.js';
 import type { DeviceAuthenticator } from './device-auth.js';
@@ -222,6 +223,7 @@ export class SessionEngine {
       const planFor = enrollment.enrollmentType === 'Full' ? device.userId : (session.user?.userId ?? null);
       if (session.user) await storage.recordDeviceUser(device.id, session.user.userId, now);
       await this.#startOfSession(device.id, inventory, planFor, now, device.managementMode);
+      if (device.managementMode === 'mdm') await this.#requiredApps(device.id, device.primaryUserId ?? device.userId, now);
     }
 
     const next = await storage.nextCommands(device.id, {
@@ -287,6 +289,18 @@ export class SessionEngine {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Required apps of the device's primary user (the enrolling account on a shared device), through their
+   * groups: each app's install is queued once; one already queued, sent, installed or failed is left alone.
+   */
+  async #requiredApps(devicePk: string, userId: string, now: Date): Promise<void> {
+    const storage = this.#d.storage;
+    const required = (await storage.appsForUser(userId)).filter((a) => a.intent === 'required').map((a) => a.app);
+    if (required.length === 0) return;
+    const commands = missingRequiredInstalls(required, await storage.listCommands(devicePk, { limit: 10_000 }));
+    if (commands.length > 0) await storage.enqueue(devicePk, commands, now);
   }
 
   /**

@@ -196,6 +196,19 @@ export class PolicyAdmin {
     return 'group';
   }
 
+  /** Takes a user out of a group (direct membership only; nested groups are untouched). Idempotent. */
+  async removeUserFromGroup(ctx: AuditContext, group: string, upn: string): Promise<void> {
+    const parent = await this.#group(group);
+    const user = await this.#user(upn);
+    const members = await this.#s.listGroupMembers(parent.id);
+    await this.#audit.record(
+      ctx,
+      { action: 'group.remove_member', targetType: 'group', targetId: parent.name, before: { memberCount: members.length } },
+      () => this.#s.removeGroupMember(parent.id, user.id),
+      () => ({ removed: user.upn }),
+    );
+  }
+
   /** Takes a nested group out of a group. Idempotent. */
   async removeGroupFromGroup(ctx: AuditContext, group: string, member: string): Promise<void> {
     const parent = await this.#group(group);

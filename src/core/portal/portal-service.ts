@@ -19,6 +19,9 @@ import type { ManagedDevice, Ownership } from '../management/ports.js';
 import type { DeviceRecord, Storage } from '../ports.js';
 import { NotFoundError, WinrollError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/clock.js';
+import { AppCatalog, type InstallStatus, installStatusOf } from '../apps/app-service.js';
+import { filterForDevice } from '../apps/catalog.js';
+import type { AppIntent } from '../apps/ports.js';
 
 export const PORTAL_SESSION_IDLE_MS = 30 * 60 * 1000;
 export const PORTAL_SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
@@ -87,12 +90,14 @@ export class PortalService {
   readonly #clock: Clock;
   readonly #sessions = new Map<string, SessionEntry>();
   readonly #failures = new Map<string, number[]>();
+  readonly #apps: AppCatalog;
 
   constructor(deps: { storage: Storage; directory: DirectoryService; management: ManagementAdmin; clock: Clock }) {
     this.#storage = deps.storage;
     this.#directory = deps.directory;
     this.#management = deps.management;
     this.#clock = deps.clock;
+    this.#apps = new AppCatalog({ store: deps.storage, clock: deps.clock });
   }
 
   async signIn(upn: string, password: string, clientAddress: string): Promise<PortalSignIn> {
@@ -236,6 +241,53 @@ export class PortalService {
     return { state: queued.state, queuedAt: queued.createdAt.toISOString() };
   }
 
+  /**
+   * Apps the user's groups make available (or required) that fit the device's reported Windows build (else
+   * the browser's client hints), each with its install status on the device and whether the user may install it.
+   */
+  async apps(user: Pick<PortalUser, 'userId'>, deviceId: string, platformVersion: string | null): Promise<PortalAppList> {
+    const managed = await this.#device(user, deviceId);
+    const verdict = this.#verdict(managed, user.userId, 'installApp');
+    const mine = await this.#apps.appsForUser(user.userId);
+    const osVersion = managed.inventory?.osVersion ?? managed.device.osVersion;
+    const fitting = filterForDevice(
+      mine.map((a) => ({ ...a.app, intent: a.intent })),
+      { osVersion, platformVersion },
+    );
+    const commands = await this.#storage.listCommands(managed.device.id, { limit: 10_000 });
+    return {
+      canInstall: verdict.allowed,
+      reason: verdict.allowed ? null : verdict.reason,
+      items: fitting.map((a) => ({
+        id: a.id,
+        name: a.name,
+        publisher: a.publisher,
+        version: a.version,
+        kind: a.kind,
+        intent: a.intent,
+        minWindowsBuild: a.minWindowsBuild,
+        fit: a.fit.fits,
+        fitReason: a.fit.fits === 'yes' ? null : a.fit.reason,
+        status: installStatusOf(a.id, commands),
+      })),
+    };
+  }
+
+  /** Install an Available app on the device: 403 with the reason when the portal rule says no. */
+  async installApp(user: Pick<PortalUser, 'userId'>, deviceId: string, appId: string): Promise<{ appId: string; status: InstallStatus }> {
+    const managed = await this.#device(user, deviceId);
+    const v = this.#verdict(managed, user.userId, 'installApp');
+    if (!v.allowed) throw new PortalForbiddenError(v.reason);
+    const entry = (await this.#apps.appsForUser(user.userId)).find((a) => a.app.id === appId);
+    if (!entry) throw new NotFoundError(`no app ${appId} is available to you`);
+    const [fit] = filterForDevice([entry.app], { osVersion: managed.inventory?.osVersion ?? managed.device.osVersion });
+    if (!fit)
+      throw new PortalForbiddenError(
+        `${entry.app.name} needs Windows build ${entry.app.minWindowsBuild} or later; this device runs an older build`,
+      );
+    return { appId, status: await this.#apps.queueInstall(managed.device.id, entry.app) };
+  }
+
   /** "What your organisation can see" for one of the user's devices. */
   async transparency(user: Pick<PortalUser, 'userId'>, deviceId: string): Promise<TransparencyDescriptor> {
     const managed = await this.#device(user, deviceId);
@@ -258,6 +310,24 @@ function summary(m: ManagedDevice, userId: string): PortalDeviceSummary {
     relation: relationOf(m.device, userId),
     retiredAt: m.retiredAt?.toISOString() ?? null,
   };
+}
+
+export interface PortalAppList {
+  /** Whether the user may install apps on this device, with the reason when not. */
+  canInstall: boolean;
+  reason: string | null;
+  items: Array<{
+    id: string;
+    name: string;
+    publisher: string;
+    version: string;
+    kind: 'store' | 'msi';
+    intent: AppIntent;
+    minWindowsBuild: number;
+    fit: 'yes' | 'no' | 'unknown';
+    fitReason: string | null;
+    status: InstallStatus;
+  }>;
 }
 
 /** `ms-device-enrollment:` deep link that opens Windows' enrollment with the fields filled in. */

@@ -9,6 +9,7 @@ import { buildOpenApi } from './openapi.js';
 import { ApiProblem, sendProblem } from './problem.js';
 import { type ApiDeps, type ApiRoute, CSV_CONTENT_TYPE, registerRoutes, route, traceIdOf } from './route.js';
 import { adminRoutes } from './routes/admins.js';
+import { appRoutes } from './routes/apps.js';
 import { auditRoutes } from './routes/audit.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -44,6 +45,7 @@ const RESOURCES: ApiRoute[][] = [
   deviceRoutes,
   dashboardRoutes,
   profileRoutes,
+  appRoutes,
   licenseRoutes,
   settingsRoutes,
   restrictionRoutes,

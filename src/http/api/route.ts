@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AdminAccounts } from '../../core/admin/accounts.js';
 import type { AuditContext } from '../../core/admin/audit.js';
+import type { AppCatalog } from '../../core/apps/app-service.js';
 import { type AdminAuth, type Principal, actorOf } from '../../core/admin/auth.js';
 import type { AdminOperations } from '../../core/admin/operations.js';
 import type { AdminRole } from '../../core/admin/ports.js';
@@ -71,6 +72,8 @@ export interface ApiDeps {
   oidcProviders: OidcProviders;
   /** Directory sync: SCIM tokens and the Entra Graph sync (audited). */
   directorySync: { scim: ScimService; entra: EntraSync };
+  /** The app catalog: apps and their group assignments (audited changes). */
+  apps: AppCatalog;
   /** DNS checks of the discovery records and the records to create (reads only). */
   dns: DnsChecker;
   /** `https://host[:port]` of the web listener as devices reach it (Winroll's default MDM URLs live there). */

@@ -56,6 +56,8 @@ import { type OpenedDatabase, openPostgres, openSqlite, parseStorageUrl } from '
 import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
 import { newId } from './ids.js';
 import * as adm from './admin.js';
+import * as apps from './apps.js';
+import type * as AC from '../../core/apps/ports.js';
 import * as deviceList from './device-list.js';
 import * as compliance from './compliance.js';
 import * as m from './management.js';
@@ -1234,6 +1236,40 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async listGroupLicenses(): Promise<P.GroupLicenseAssignment[]> {
     return this.#run((db) => pol.listGroupLicenses(db));
+  }
+
+  // -- app catalog (apps.ts) ---------------------------------------------------------------------------
+
+  async addApp(input: AC.AppDefinition & { now: Date }): Promise<AC.CatalogApp> {
+    return this.#run((db) => apps.addApp(db, input), `an app named ${input.name} already exists`);
+  }
+
+  async getApp(ref: string): Promise<AC.CatalogApp | undefined> {
+    return this.#run((db) => apps.getApp(db, ref));
+  }
+
+  async listApps(): Promise<AC.CatalogApp[]> {
+    return this.#run((db) => apps.listApps(db));
+  }
+
+  async removeApp(appId: string): Promise<boolean> {
+    return this.#run((db) => apps.removeApp(db, appId));
+  }
+
+  async assignApp(input: { appId: string; groupId: string; intent: AC.AppIntent; now: Date }): Promise<void> {
+    return this.#run((db) => apps.assignApp(db, input), { missing: `app ${input.appId} or group ${input.groupId} does not exist` });
+  }
+
+  async unassignApp(appId: string, groupId: string): Promise<boolean> {
+    return this.#run((db) => apps.unassignApp(db, appId, groupId));
+  }
+
+  async listAppAssignments(appId?: string): Promise<AC.AppAssignment[]> {
+    return this.#run((db) => apps.listAppAssignments(db, appId));
+  }
+
+  async appsForUser(userId: string): Promise<Array<{ app: AC.CatalogApp; intent: AC.AppIntent }>> {
+    return this.#run((db) => apps.appsForUser(db, userId));
   }
 
   async getTenantSettings(): Promise<P.TenantSettings> {

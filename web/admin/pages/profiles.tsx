@@ -1,9 +1,233 @@
-import { useEffect, useState } from 'react';
-import { errorText, get, type Page } from '../../shared/api.ts';
-import { Badge, DataTable, When } from '../../shared/components.tsx';
+import { type FormEvent, useEffect, useState } from 'react';
+import { del, errorText, get, type Page, post, put } from '../../shared/api.ts';
+import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
-import { Link } from '../../shared/router.tsx';
+import { Link, navigate } from '../../shared/router.tsx';
 import type { Profile, ProfileDetail } from '../setup-types.ts';
+import { ActButton, enc, ReadOnlyNote, useAction } from './edit-kit.tsx';
+import { type Group, getAll, useLoad } from './users.tsx';
+
+const FORMATS = ['chr', 'int', 'bool', 'b64', 'xml', 'float'] as const;
+type Row = { path: string; format: (typeof FORMATS)[number]; value: string };
+const ENFORCEMENT = { off: 'Off', silent: 'Silent', override: 'Allow overrides', block: 'Block' } as const;
+
+/** Comma- or line-separated list → array (empty → undefined). */
+function list(s: string): string[] | undefined {
+  const out = s
+    .split(/[,\n]/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return out.length ? out : undefined;
+}
+
+/** Create a profile: custom settings rows, or Windows Information Protection from its named fields. */
+function CreateProfile() {
+  const a = useAction('Profile creation');
+  const off = !!a.why;
+  const [name, setName] = useState('');
+  const [type, setType] = useState<'custom' | 'wip'>('custom');
+  const [scope, setScope] = useState<'device' | 'user'>('device');
+  const [rows, setRows] = useState<Row[]>([{ path: '', format: 'int', value: '' }]);
+  const [wip, setWip] = useState({
+    enterpriseId: '',
+    enforcement: 'override' as keyof typeof ENFORCEMENT,
+    protectedDomains: '',
+    networkDomains: '',
+    ipRanges: '',
+    cloudResources: '',
+    apps: '',
+  });
+  const setRow = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const body =
+      type === 'custom'
+        ? { type, scope, settings: rows }
+        : {
+            type,
+            wip: {
+              enterpriseId: wip.enterpriseId,
+              enforcement: wip.enforcement,
+              protectedDomains: list(wip.protectedDomains),
+              networkDomains: list(wip.networkDomains),
+              ipRanges: list(wip.ipRanges),
+              cloudResources: list(wip.cloudResources),
+              allowedApps: wip.apps.trim()
+                ? wip.apps
+                    .split('\n')
+                    .map((l) => l.trim())
+                    .filter(Boolean)
+                    .map((l) => {
+                      const [publisher = '', product] = l.split('|').map((x) => x.trim());
+                      return { kind: 'store' as const, publisher, ...(product ? { product } : {}) };
+                    })
+                : undefined,
+            },
+          };
+    const n = name.trim();
+    void a.run(
+      `Profile ${n} created.`,
+      () => put(`/profiles/${enc(n)}`, body),
+      () => navigate(`profiles/${enc(n)}`),
+    );
+  };
+  return (
+    <section aria-labelledby="create-profile">
+      <h2 id="create-profile">Create a profile</h2>
+      <ReadOnlyNote why={a.why} />
+      {a.view}
+      <form aria-labelledby="create-profile" onSubmit={submit}>
+        <div className="narrow">
+          <Field label="Profile name" hint="Saving under an existing name replaces that profile">
+            {(f) => <input {...f} required maxLength={128} value={name} disabled={off} onChange={(e) => setName(e.target.value)} />}
+          </Field>
+          <Field label="Profile type">
+            {(f) => (
+              <select {...f} value={type} disabled={off} onChange={(e) => setType(e.target.value as 'custom' | 'wip')}>
+                <option value="custom">Custom (OMA-URI settings)</option>
+                <option value="wip">Windows Information Protection</option>
+              </select>
+            )}
+          </Field>
+        </div>
+        {type === 'custom' ? (
+          <>
+            <div className="narrow">
+              <Field label="Scope">
+                {(f) => (
+                  <select {...f} value={scope} disabled={off} onChange={(e) => setScope(e.target.value as 'device' | 'user')}>
+                    <option value="device">Device</option>
+                    <option value="user">User</option>
+                  </select>
+                )}
+              </Field>
+            </div>
+            <fieldset>
+              <legend>Settings</legend>
+              {rows.map((r, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their position
+                <fieldset className="filters" key={i}>
+                  <legend>Setting {i + 1}</legend>
+                  <Field label={`OMA-URI ${i + 1}`} hint="Below the scope root, e.g. Vendor/MSFT/Policy/Config/Camera/AllowCamera">
+                    {(f) => (
+                      <input
+                        {...f}
+                        required
+                        className="mono"
+                        value={r.path}
+                        disabled={off}
+                        onChange={(e) => setRow(i, { path: e.target.value })}
+                      />
+                    )}
+                  </Field>
+                  <Field label={`Format ${i + 1}`}>
+                    {(f) => (
+                      <select
+                        {...f}
+                        value={r.format}
+                        disabled={off}
+                        onChange={(e) => setRow(i, { format: e.target.value as Row['format'] })}
+                      >
+                        {FORMATS.map((x) => (
+                          <option key={x} value={x}>
+                            {x}
+                          </option>
+                        ))}
+                      </select>
+                    )}
+                  </Field>
+                  <Field label={`Value ${i + 1}`}>
+                    {(f) => (
+                      <input
+                        {...f}
+                        className="mono"
+                        value={r.value}
+                        disabled={off}
+                        onChange={(e) => setRow(i, { value: e.target.value })}
+                      />
+                    )}
+                  </Field>
+                  <div className="actions">
+                    <button type="button" disabled={off || rows.length === 1} onClick={() => setRows(rows.filter((_, j) => j !== i))}>
+                      Remove setting {i + 1}
+                    </button>
+                  </div>
+                </fieldset>
+              ))}
+              <div className="actions">
+                <button type="button" disabled={off} onClick={() => setRows([...rows, { path: '', format: 'chr', value: '' }])}>
+                  Add a setting
+                </button>
+              </div>
+            </fieldset>
+          </>
+        ) : (
+          <div className="narrow">
+            <Field label="Enterprise ID" hint="The primary identity domain, e.g. contoso.com">
+              {(f) => (
+                <input
+                  {...f}
+                  required
+                  value={wip.enterpriseId}
+                  disabled={off}
+                  onChange={(e) => setWip({ ...wip, enterpriseId: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Enforcement">
+              {(f) => (
+                <select
+                  {...f}
+                  value={wip.enforcement}
+                  disabled={off}
+                  onChange={(e) => setWip({ ...wip, enforcement: e.target.value as keyof typeof ENFORCEMENT })}
+                >
+                  {Object.entries(ENFORCEMENT).map(([k, v]) => (
+                    <option key={k} value={k}>
+                      {v}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field
+              label="Allowed apps"
+              hint="One Store app per line: publisher, then optionally | product name (required unless enforcement is off)"
+            >
+              {(f) => (
+                <textarea
+                  {...f}
+                  rows={3}
+                  className="mono"
+                  value={wip.apps}
+                  disabled={off}
+                  onChange={(e) => setWip({ ...wip, apps: e.target.value })}
+                />
+              )}
+            </Field>
+            {(
+              [
+                ['protectedDomains', 'Further protected domains'],
+                ['networkDomains', 'Enterprise network domains'],
+                ['ipRanges', 'Enterprise IP ranges'],
+                ['cloudResources', 'Enterprise cloud resources'],
+              ] as const
+            ).map(([k, label]) => (
+              <Field key={k} label={label} hint="Separated by commas; optional">
+                {(f) => <input {...f} value={wip[k]} disabled={off} onChange={(e) => setWip({ ...wip, [k]: e.target.value })} />}
+              </Field>
+            ))}
+          </div>
+        )}
+        <div className="actions">
+          <ActButton a={a} submit>
+            Create profile
+          </ActButton>
+        </div>
+      </form>
+    </section>
+  );
+}
 
 /** Configuration profiles: name, type and scope; each links to its page. */
 export function ProfilesPage() {
@@ -31,7 +255,7 @@ export function ProfilesPage() {
         rows={page?.items ?? []}
         loading={page === null && !error}
         rowKey={(p) => p.id}
-        empty="No profiles yet (create them with the CLI or PUT /api/v1/profiles/{name})."
+        empty="No profiles yet: create one below."
         columns={[
           { header: 'Name', cell: (p) => <Link to={`profiles/${encodeURIComponent(p.name)}`}>{p.name}</Link> },
           { header: 'Type', cell: (p) => (p.type === 'wip' ? 'Windows Information Protection' : 'Custom (OMA-URI)') },
@@ -44,20 +268,29 @@ export function ProfilesPage() {
         onPrevious={cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined}
         pageLabel={`Page ${cursors.length}`}
       />
+      <CreateProfile />
     </>
   );
 }
 
 /** One profile: its settings (or the WIP fields they were compiled from) and its assignments. */
 export function ProfilePage({ name }: { name: string }) {
-  const [profile, setProfile] = useState<ProfileDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    get<ProfileDetail>(`/profiles/${encodeURIComponent(name)}`)
-      .then(setProfile)
-      .catch((e: unknown) => setError(errorText(e)));
-  }, [name]);
+  const { data: profile, error, reload } = useLoad(() => get<ProfileDetail>(`/profiles/${encodeURIComponent(name)}`), [name]);
+  const groups = useLoad(() => getAll<Group>('/groups'), []);
+  const a = useAction('Assignment change');
+  const off = !!a.why;
+  const [kind, setKind] = useState<'group' | 'device'>('group');
+  const [group, setGroup] = useState('');
+  const [device, setDevice] = useState('');
+  const target = kind === 'group' ? group || groups.data?.[0]?.name || '' : device.trim();
+  const assign = (e: FormEvent) => {
+    e.preventDefault();
+    void a.run(
+      `Assigned to ${kind} ${target}.`,
+      () => post(`/profiles/${enc(name)}/assignments`, kind === 'group' ? { group: target } : { device: target }),
+      reload,
+    );
+  };
 
   if (!profile) return <Status error={error}>Loading…</Status>;
   return (
@@ -121,8 +354,69 @@ export function ProfilePage({ name }: { name: string }) {
               cell: (a) =>
                 a.kind === 'device' && a.device ? <Link to={`devices/${encodeURIComponent(a.device)}`}>{a.device}</Link> : a.group,
             },
+            {
+              header: 'Change',
+              cell: (x) => {
+                const t = (x.kind === 'group' ? x.group : x.device) ?? '';
+                return (
+                  <ActButton
+                    a={a}
+                    kind="plain"
+                    label={`Unassign from ${t}`}
+                    onClick={() =>
+                      a.confirm(
+                        {
+                          title: `Unassign ${profile.name} from ${t}?`,
+                          body: <p>Devices remove its settings at their next check-in.</p>,
+                          label: 'Unassign',
+                        },
+                        `Unassigned from ${x.kind} ${t}.`,
+                        () => del(`/profiles/${enc(name)}/assignments/${x.kind}/${enc(t)}`),
+                        reload,
+                      )
+                    }
+                  >
+                    Unassign
+                  </ActButton>
+                );
+              },
+            },
           ]}
         />
+        {a.view}
+        <ReadOnlyNote why={a.why} />
+        <form className="filters" aria-label="Assign the profile" onSubmit={assign}>
+          <Field label="Assign to">
+            {(f) => (
+              <select {...f} value={kind} disabled={off} onChange={(e) => setKind(e.target.value as 'group' | 'device')}>
+                <option value="group">A group</option>
+                <option value="device">A device</option>
+              </select>
+            )}
+          </Field>
+          {kind === 'group' ? (
+            <Field label="Group">
+              {(f) => (
+                <select {...f} value={target} disabled={off} onChange={(e) => setGroup(e.target.value)}>
+                  {(groups.data ?? []).map((g) => (
+                    <option key={g.id} value={g.name}>
+                      {g.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          ) : (
+            <Field label="DeviceID">
+              {(f) => <input {...f} required className="mono" value={device} disabled={off} onChange={(e) => setDevice(e.target.value)} />}
+            </Field>
+          )}
+          <div className="actions">
+            <ActButton a={a} submit>
+              Assign
+            </ActButton>
+          </div>
+        </form>
       </section>
     </>
   );

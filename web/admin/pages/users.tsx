@@ -4,11 +4,12 @@
  * and the list of groups. Everything from /api/v1.
  */
 import { type FormEvent, useEffect, useState } from 'react';
-import { errorText, get, type Page, post } from '../../shared/api.ts';
+import { del, errorText, get, type Page, patch, post } from '../../shared/api.ts';
 import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
 import { Link, navigate } from '../../shared/router.tsx';
 import type { Device } from '../types.ts';
+import { ActButton, enc, ReadOnlyNote, useAction } from './edit-kit.tsx';
 
 export interface User {
   id: string;
@@ -116,7 +117,33 @@ export function UsersPage() {
   const initial = new URLSearchParams(window.location.search).get('q') ?? '';
   const [q, setQ] = useState(initial);
   const [draft, setDraft] = useState(initial);
-  const { data, error } = useLoad(() => getAll<User>('/users'), []);
+  const { data, error, reload } = useLoad(() => getAll<User>('/users'), []);
+  const a = useAction('User change');
+  const [nu, setNu] = useState({ upn: '', displayName: '', password: '' });
+  const addUser = (e: FormEvent) => {
+    e.preventDefault();
+    void a.run(
+      `User ${nu.upn} added.`,
+      () => post('/users', { upn: nu.upn, password: nu.password, displayName: nu.displayName || null }),
+      () => {
+        setNu({ upn: '', displayName: '', password: '' });
+        reload();
+      },
+    );
+  };
+  const toggle = (u: User) =>
+    u.enabled
+      ? a.confirm(
+          {
+            title: `Disable ${u.upn}?`,
+            body: <p>A disabled user cannot sign in or enroll; their enrolled devices stay enrolled.</p>,
+            label: 'Disable user',
+          },
+          `User ${u.upn} disabled.`,
+          () => patch(`/users/${enc(u.upn)}`, { enabled: false }),
+          reload,
+        )
+      : void a.run(`User ${u.upn} enabled.`, () => patch(`/users/${enc(u.upn)}`, { enabled: true }), reload);
   const needle = q.trim().toLowerCase();
   const rows = (data ?? []).filter(
     (u) => needle === '' || u.upn.toLowerCase().includes(needle) || (u.displayName ?? '').toLowerCase().includes(needle),
@@ -153,8 +180,54 @@ export function UsersPage() {
           { header: 'Name', cell: (u) => u.displayName ?? <span className="muted">—</span> },
           { header: 'State', cell: (u) => (u.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>) },
           { header: 'Added', cell: (u) => <When iso={u.createdAt} /> },
+          {
+            header: 'Change',
+            cell: (u) => (
+              <ActButton
+                a={a}
+                kind={u.enabled ? 'danger' : 'plain'}
+                label={`${u.enabled ? 'Disable' : 'Enable'} ${u.upn}`}
+                onClick={() => toggle(u)}
+              >
+                {u.enabled ? 'Disable' : 'Enable'}
+              </ActButton>
+            ),
+          },
         ]}
       />
+      {a.view}
+      <section aria-labelledby="add-user">
+        <h2 id="add-user">Add a user</h2>
+        <ReadOnlyNote why={a.why} />
+        <form className="narrow" aria-labelledby="add-user" onSubmit={addUser}>
+          <Field label="User principal name" hint="name@domain; the domain must be configured">
+            {(f) => <input {...f} required value={nu.upn} disabled={!!a.why} onChange={(e) => setNu({ ...nu, upn: e.target.value })} />}
+          </Field>
+          <Field label="Display name" hint="Optional">
+            {(f) => (
+              <input {...f} value={nu.displayName} disabled={!!a.why} onChange={(e) => setNu({ ...nu, displayName: e.target.value })} />
+            )}
+          </Field>
+          <Field label="Initial password" hint="At least 8 characters">
+            {(f) => (
+              <input
+                {...f}
+                type="password"
+                autoComplete="new-password"
+                required
+                value={nu.password}
+                disabled={!!a.why}
+                onChange={(e) => setNu({ ...nu, password: e.target.value })}
+              />
+            )}
+          </Field>
+          <div className="actions">
+            <ActButton a={a} submit>
+              Add user
+            </ActButton>
+          </div>
+        </form>
+      </section>
     </>
   );
 }
@@ -283,7 +356,47 @@ export function UserPage({ upn }: { upn: string }) {
 }
 
 export function GroupsPage() {
-  const { data, error } = useLoad(groupsWithMembers, []);
+  const { data, error, reload } = useLoad(groupsWithMembers, []);
+  const a = useAction('Group change');
+  const [newGroup, setNewGroup] = useState('');
+  const [target, setTarget] = useState('');
+  const [member, setMember] = useState('');
+  const group = target || data?.[0]?.name || '';
+  const create = (e: FormEvent) => {
+    e.preventDefault();
+    void a.run(
+      `Group ${newGroup} created.`,
+      () => post('/groups', { name: newGroup }),
+      () => {
+        setNewGroup('');
+        reload();
+      },
+    );
+  };
+  const m = member.trim();
+  const isUser = m.includes('@');
+  const addMember = (e: FormEvent) => {
+    e.preventDefault();
+    void a.run(
+      isUser ? `${m} added to ${group}.` : `Group ${m} nested in ${group}.`,
+      () => (isUser ? post(`/groups/${enc(group)}/members`, { upn: m }) : post(`/groups/${enc(group)}/groups`, { group: m })),
+      () => {
+        setMember('');
+        reload();
+      },
+    );
+  };
+  const remove = (g: string, who: string, user: boolean) =>
+    a.confirm(
+      {
+        title: user ? `Remove ${who} from ${g}?` : `Take group ${who} out of ${g}?`,
+        body: <p>Profiles, scopes, licenses and restrictions assigned to {g} stop applying through this membership.</p>,
+        label: 'Remove',
+      },
+      user ? `${who} removed from ${g}.` : `Group ${who} taken out of ${g}.`,
+      () => del(user ? `/groups/${enc(g)}/members/${enc(who)}` : `/groups/${enc(g)}/groups/${enc(who)}`),
+      reload,
+    );
   return (
     <>
       <p>
@@ -305,18 +418,35 @@ export function GroupsPage() {
               g.members.users.length === 0 ? (
                 <span className="muted">None</span>
               ) : (
-                g.members.users.map((m, i) => (
-                  <span key={m.id}>
-                    {i > 0 ? ', ' : ''}
-                    <Link to={`users/${encodeURIComponent(m.upn)}`}>{m.upn}</Link>
-                  </span>
-                ))
+                <ul className="members" aria-label={`Users in ${g.name}`}>
+                  {g.members.users.map((u) => (
+                    <li key={u.id}>
+                      <Link to={`users/${encodeURIComponent(u.upn)}`}>{u.upn}</Link>{' '}
+                      <ActButton a={a} kind="plain" label={`Remove ${u.upn} from ${g.name}`} onClick={() => remove(g.name, u.upn, true)}>
+                        Remove
+                      </ActButton>
+                    </li>
+                  ))}
+                </ul>
               ),
           },
           {
             header: 'Nested groups',
             cell: (g) =>
-              g.members.groups.length === 0 ? <span className="muted">None</span> : g.members.groups.map((c) => c.name).join(', '),
+              g.members.groups.length === 0 ? (
+                <span className="muted">None</span>
+              ) : (
+                <ul className="members" aria-label={`Groups in ${g.name}`}>
+                  {g.members.groups.map((c) => (
+                    <li key={c.id}>
+                      {c.name}{' '}
+                      <ActButton a={a} kind="plain" label={`Remove ${c.name} from ${g.name}`} onClick={() => remove(g.name, c.name, false)}>
+                        Remove
+                      </ActButton>
+                    </li>
+                  ))}
+                </ul>
+              ),
           },
           {
             header: 'Inside',
@@ -328,6 +458,47 @@ export function GroupsPage() {
           { header: 'Added', cell: (g) => <When iso={g.createdAt} /> },
         ]}
       />
+      {a.view}
+      <ReadOnlyNote why={a.why} />
+      <section aria-labelledby="create-group">
+        <h2 id="create-group">Create a group</h2>
+        <form className="narrow" aria-labelledby="create-group" onSubmit={create}>
+          <Field label="Group name">
+            {(f) => (
+              <input {...f} required maxLength={128} value={newGroup} disabled={!!a.why} onChange={(e) => setNewGroup(e.target.value)} />
+            )}
+          </Field>
+          <div className="actions">
+            <ActButton a={a} submit>
+              Create group
+            </ActButton>
+          </div>
+        </form>
+      </section>
+      <section aria-labelledby="add-member">
+        <h2 id="add-member">Add a member</h2>
+        <form className="narrow" aria-labelledby="add-member" onSubmit={addMember}>
+          <Field label="To group">
+            {(f) => (
+              <select {...f} value={group} disabled={!!a.why} onChange={(e) => setTarget(e.target.value)}>
+                {(data ?? []).map((g) => (
+                  <option key={g.id} value={g.name}>
+                    {g.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Member" hint="A user's UPN (with @), or the name of a group to nest">
+            {(f) => <input {...f} required value={member} disabled={!!a.why} onChange={(e) => setMember(e.target.value)} />}
+          </Field>
+          <div className="actions">
+            <ActButton a={a} submit>
+              Add member
+            </ActButton>
+          </div>
+        </form>
+      </section>
     </>
   );
 }

@@ -7,6 +7,7 @@ import { errorText } from '../../shared/api.ts';
 import { Badge, ConfirmDialog, DataTable, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
 import { Link } from '../../shared/router.tsx';
+import { DeviceApps } from './device-apps.tsx';
 import { type DeviceDetail, type Permission, RELATION_TEXT, deviceTitle, portalApi } from '../portal-api.ts';
 
 type Pending = 'retire' | 'wipe' | null;
@@ -121,11 +122,7 @@ export function Device({ id, onTitle }: { id: string; onTitle: (t: string) => vo
 
       <section aria-labelledby="apps-h">
         <h2 id="apps-h">Available apps</h2>
-        {d.permissions.installApp.allowed ? (
-          <p>Your organisation has not made any apps available for this device yet.</p>
-        ) : (
-          <Refusal what="Install apps" p={d.permissions.installApp} />
-        )}
+        <DeviceApps deviceId={d.deviceId} />
       </section>
 
       <section aria-labelledby="history-h">

@@ -62,6 +62,22 @@ export const groupRoutes: ApiRoute[] = [
     },
   }),
   route({
+    method: 'DELETE',
+    path: '/groups/{name}/members/{upn}',
+    operationId: 'removeGroupMember',
+    summary: 'Take a user out of a group',
+    description: 'Idempotent. Only the direct membership: the user stays a member through any nested group.',
+    tag: 'groups',
+    access: ADMINISTRATOR_ONLY,
+    params: z.object({ name: z.string().min(1).max(128), upn: z.string().min(3).max(320) }),
+    response: { status: 204, description: 'No longer a direct member.' },
+    errors: [404],
+    async handler({ params, deps, audit }) {
+      await deps.policy.removeUserFromGroup(audit, params.name, params.upn);
+      return undefined;
+    },
+  }),
+  route({
     method: 'POST',
     path: '/groups/{name}/groups',
     operationId: 'nestGroup',

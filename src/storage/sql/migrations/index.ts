@@ -14,6 +14,7 @@ import { deviceIdentity } from './0012_device_identity.js';
 import { mam } from './0013_mam.js';
 import { groupLicenses } from './0014_group_licenses.js';
 import { deviceList } from './0015_device_list.js';
+import { apps } from './0016_apps.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -38,6 +39,7 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
     '0013_mam': mam(dialect),
     '0014_group_licenses': groupLicenses(dialect),
     '0015_device_list': deviceList(dialect),
+    '0016_apps': apps(dialect),
   };
 }
 
