@@ -58,13 +58,14 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, traceId, fields);
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+/** One request against `base` (the admin API or the portal's), CSRF token on changes, problems as ApiError. */
+async function send<T>(base: string, token: string | null, method: string, path: string, body?: unknown, query?: Query): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (method !== 'GET' && method !== 'HEAD' && token) headers['x-csrf-token'] = token;
   let res: Response;
   try {
-    res = await fetch(`${API_BASE}${withQuery(path, query)}`, {
+    res = await fetch(`${base}${withQuery(path, query)}`, {
       method,
       headers,
       credentials: 'same-origin',
@@ -76,6 +77,10 @@ export async function api<T>(method: string, path: string, body?: unknown, query
   if (!res.ok) throw await toError(res);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
+}
+
+export function api<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  return send<T>(API_BASE, csrfToken, method, path, body, query);
 }
 
 export const get = <T>(path: string, query?: Query) => api<T>('GET', path, undefined, query);
@@ -109,25 +114,7 @@ export function errorText(e: unknown): string {
  */
 export function apiAt(base: string) {
   let token: string | null = null;
-  async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (method !== 'GET' && method !== 'HEAD' && token) headers['x-csrf-token'] = token;
-    let res: Response;
-    try {
-      res = await fetch(`${base}${withQuery(path, query)}`, {
-        method,
-        headers,
-        credentials: 'same-origin',
-        body: body === undefined ? null : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.', undefined, []);
-    }
-    if (!res.ok) throw await toError(res);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
-  }
+  const call = <T>(method: string, path: string, body?: unknown, query?: Query) => send<T>(base, token, method, path, body, query);
   return {
     setCsrfToken(t: string | null): void {
       token = t;
