@@ -79,7 +79,12 @@ describe.each(ENGINES)('portal API (%s)', (engine) => {
       'boss@contoso.com',
       'administrator',
     );
-    [own, toWipe, reassigned, shared] = await Promise.all([1, 2, 3, 4].map(() => enrollPc(srv(), 'alice@contoso.com', PW)));
+    [own, toWipe, reassigned, shared] = (await Promise.all([1, 2, 3, 4].map(() => enrollPc(srv(), 'alice@contoso.com', PW)))) as [
+      ManagedPc,
+      ManagedPc,
+      ManagedPc,
+      ManagedPc,
+    ];
     bobs = await enrollPc(srv(), 'bob@contoso.com', PW);
     for (const pc of [own, toWipe, reassigned, shared, bobs]) await pc.checkIn();
     const s = t.server.storage;

@@ -110,5 +110,5 @@ export const ENGINES: Engine[] = ['sqlite', 'postgres'];
  * pgTestUrl) when no server is configured outside CI; in CI a missing server fails instead.
  */
 export function itOn(engine: Engine): typeof it {
-  return engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it;
+  return (engine === 'postgres' && !process.env.WINROLL_TEST_PG && !process.env.CI ? it.skip : it) as typeof it;
 }
