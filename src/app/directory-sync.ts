@@ -32,26 +32,39 @@ export async function buildDirectorySync(deps: { storage: Storage; clock: Clock;
 
 /**
  * App-only Graph access per tenant for other Graph writers (compliance write-back), from the tenant's
- * sync connection (`winroll entra connect --graph-url --client-secret-file`): a cached token provider
- * per tenant, and the Graph root without its version segment (`https://graph.microsoft.com`).
+ * sync connection (`winroll entra connect --graph-url --client-secret-file --graph-ca-file`): a cached
+ * token provider per tenant and the `https.Agent` it uses (trusting the connection's CA when it has one),
+ * so writes reach Graph exactly as the sync and the token requests do; the Graph URL with its version
+ * (`https://graph.microsoft.com/v1.0`) and without it (`https://graph.microsoft.com`).
  */
 export function graphAccess(entra: EntraSync): {
   getToken(tenantId: string): Promise<string>;
+  agent(tenantId: string): Promise<https.Agent>;
+  graphUrl(tenantId: string): Promise<string>;
   graphBase(tenantId: string): Promise<string>;
 } {
-  const providers = new Map<string, { key: string; provider: GraphTokenProvider }>();
+  const tenants = new Map<string, { key: string; agent: https.Agent; provider: GraphTokenProvider }>();
+  const forTenant = async (tenantId: string) => {
+    const conn = await entra.connection(tenantId);
+    // Rebuilt when the connection changes (new secret, URL or CA), else the cached token and agent are reused.
+    const key = JSON.stringify([conn.clientId, conn.clientSecret, conn.tokenUrl, conn.graphUrl, conn.caPem]);
+    let hit = tenants.get(conn.tenantId);
+    if (!hit || hit.key !== key) {
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 2, ...(conn.caPem ? { ca: conn.caPem } : {}) });
+      hit = { key, agent, provider: new GraphTokenProvider(conn, agent) };
+      tenants.set(conn.tenantId, hit);
+    }
+    return { conn, ...hit };
+  };
   return {
     async getToken(tenantId) {
-      const conn = await entra.connection(tenantId);
-      // Rebuilt when the connection changes (new secret, URL or CA), else the cached token is reused.
-      const key = JSON.stringify([conn.clientId, conn.clientSecret, conn.tokenUrl, conn.graphUrl, conn.caPem]);
-      let hit = providers.get(conn.tenantId);
-      if (!hit || hit.key !== key) {
-        const agent = new https.Agent({ keepAlive: true, maxSockets: 2, ...(conn.caPem ? { ca: conn.caPem } : {}) });
-        hit = { key, provider: new GraphTokenProvider(conn, agent) };
-        providers.set(conn.tenantId, hit);
-      }
-      return hit.provider.token();
+      return (await forTenant(tenantId)).provider.token();
+    },
+    async agent(tenantId) {
+      return (await forTenant(tenantId)).agent;
+    },
+    async graphUrl(tenantId) {
+      return (await forTenant(tenantId)).conn.graphUrl;
     },
     async graphBase(tenantId) {
       const conn = await entra.connection(tenantId);

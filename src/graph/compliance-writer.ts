@@ -5,15 +5,20 @@
  * `isManaged` (204 on success). Graph lets only the tenant's approved MDM application set these two
  * properties on Windows devices, so the token must be the MDM app's (client credentials, Device.ReadWrite.All).
  *
- * Transient failures (no answer, 429, 5xx) are retried a few times here, honouring Retry-After up to a
- * cap; a 401 is retried once with a fresh token. The token is never logged or put in a result.
+ * Requests go through the tenant's `https.Agent` (the one its token provider uses, graphAccess in
+ * app/directory-sync.ts) with graph-client's `send`, so a connection's custom CA (`--graph-ca-file`) is
+ * trusted here as in the sync; a certificate that is not trusted fails at once, saying so. Transient
+ * failures (no answer, 429, 5xx) are retried a few times here, honouring Retry-After up to a cap; a 401 is
+ * retried once with a fresh token. The token is never logged or put in a result.
  */
+import type https from 'node:https';
 import type { DirectoryComplianceWriter, DirectoryWriteResult } from '../core/compliance/ports.js';
+import { type Reply, send } from './graph-client.js';
 
 export interface GraphComplianceWriterOptions {
   /**
    * The tenant's Graph URL with its version, e.g. `https://graph.microsoft.com/v1.0` (a loopback stand-in in
-   * tests); in the server, the directory-sync connection's `graphUrl` (EntraSync.connection).
+   * tests); in the server, the directory-sync connection's `graphUrl` (graphAccess).
    */
   graphUrl: (tenantId: string) => string | Promise<string>;
   /**
@@ -21,18 +26,39 @@ export interface GraphComplianceWriterOptions {
    * (graph-client.ts), which caches and refreshes. Called once per try, so a refreshed token is used after a 401.
    */
   getToken: (tenantId: string) => Promise<string>;
+  /** The agent for that tenant's Graph; in the server, its token provider's, which trusts the connection's CA. */
+  agent: (tenantId: string) => https.Agent | Promise<https.Agent>;
   /** Tries per write, first included (default 3). */
   attempts?: number;
   /** Wait before the second try, doubled after (default 500 ms). */
   retryDelayMs?: number;
   /** Longest wait a Retry-After may ask for (default 30 s); longer waits become a failure the caller reschedules. */
   maxRetryAfterMs?: number;
+  /** Longest silence from Graph per try (default 15 s). */
   timeoutMs?: number;
-  fetch?: typeof fetch;
 }
 
+/** Node's codes for a server certificate that does not chain to a trusted root or does not fit the name. */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+/** The same causes once the token provider has turned them into text (it keeps only the message). */
+const UNTRUSTED_TEXT =
+  /self[- ]signed certificate|unable to (get local issuer|get issuer|verify the first) certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames/i;
+const CA_HINT =
+  'the certificate is not trusted; if a private CA or a TLS-inspecting proxy signs it, give its root with winroll entra connect --graph-ca-file';
+
 export class GraphComplianceWriter implements DirectoryComplianceWriter {
-  readonly #o: Required<Omit<GraphComplianceWriterOptions, 'fetch'>> & { fetch: typeof fetch };
+  readonly #o: Required<GraphComplianceWriterOptions>;
 
   constructor(opts: GraphComplianceWriterOptions) {
     this.#o = {
@@ -41,7 +67,6 @@ export class GraphComplianceWriter implements DirectoryComplianceWriter {
       maxRetryAfterMs: 30_000,
       timeoutMs: 15_000,
       ...opts,
-      fetch: opts.fetch ?? fetch,
     };
   }
 
@@ -53,8 +78,22 @@ export class GraphComplianceWriter implements DirectoryComplianceWriter {
   }): Promise<DirectoryWriteResult> {
     if (!/^[0-9a-f-]{36}$/i.test(input.entraDeviceId))
       return { ok: false, status: null, notFound: false, detail: `"${input.entraDeviceId.slice(0, 64)}" is not an Entra device id` };
-    const base = String(await this.#o.graphUrl(input.tenantId)).replace(/\/+$/, '');
-    const url = `${base}/devices(deviceId='${input.entraDeviceId.toLowerCase()}')`;
+    let url: URL;
+    let agent: https.Agent;
+    try {
+      // A tenant without a usable connection fails this device visibly (and is retried), not the whole pass.
+      const base = String(await this.#o.graphUrl(input.tenantId)).replace(/\/+$/, '');
+      url = new URL(`${base}/devices(deviceId='${input.entraDeviceId.toLowerCase()}')`);
+      if (url.protocol !== 'https:') throw new Error(`${url.origin} is not an https URL`);
+      agent = await this.#o.agent(input.tenantId);
+    } catch (err) {
+      return {
+        ok: false,
+        status: null,
+        notFound: false,
+        detail: `no usable Graph connection for tenant ${input.tenantId}: ${messageOf(err)}`,
+      };
+    }
     const body = JSON.stringify({ isCompliant: input.isCompliant, isManaged: input.isManaged });
     let last: DirectoryWriteResult = { ok: false, status: null, notFound: false, detail: 'not attempted' };
     let unauthorizedRetried = false;
@@ -64,32 +103,45 @@ export class GraphComplianceWriter implements DirectoryComplianceWriter {
         token = await this.#o.getToken(input.tenantId);
       } catch (err) {
         // No token: nothing to retry here (the provider has its own cause); the caller reschedules.
-        return { ok: false, status: null, notFound: false, detail: `no Graph token for tenant ${input.tenantId}: ${messageOf(err)}` };
+        const hint = UNTRUSTED_TEXT.test(err instanceof Error ? err.message : String(err)) ? `; ${CA_HINT}` : '';
+        return {
+          ok: false,
+          status: null,
+          notFound: false,
+          detail: `no Graph token for tenant ${input.tenantId}: ${messageOf(err)}${hint}`,
+        };
       }
-      let res: Response;
+      let res: Reply;
       try {
-        res = await this.#o.fetch(url, {
-          method: 'PATCH',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        res = await send(
+          agent,
+          url,
+          'PATCH',
+          { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
           body,
-          signal: AbortSignal.timeout(this.#o.timeoutMs),
-        });
+          this.#o.timeoutMs,
+        );
       } catch (err) {
+        // A certificate does not become trusted by asking again.
+        if (UNTRUSTED.has(String((err as { code?: unknown }).code)))
+          return {
+            ok: false,
+            status: null,
+            notFound: false,
+            detail: `Graph at ${url.origin} was not reached (${messageOf(err)}); ${CA_HINT}`,
+          };
         last = { ok: false, status: null, notFound: false, detail: `Graph did not answer (${messageOf(err)})` };
         if (attempt < this.#o.attempts) await sleep(this.#o.retryDelayMs * 2 ** (attempt - 1));
         continue;
       }
-      if (res.status === 204 || res.status === 200) {
-        await res.body?.cancel().catch(() => {});
-        return { ok: true, status: res.status };
-      }
-      const detail = `Graph answered HTTP ${res.status}${await graphError(res)}`;
+      if (res.status === 204 || res.status === 200) return { ok: true, status: res.status };
+      const detail = `Graph answered HTTP ${res.status}${graphError(res.body)}`;
       if (res.status === 404) return { ok: false, status: 404, notFound: true, detail };
       last = { ok: false, status: res.status, notFound: false, detail };
       const retryable = res.status === 429 || res.status >= 500 || (res.status === 401 && !unauthorizedRetried);
       if (res.status === 401) unauthorizedRetried = true;
       if (!retryable || attempt >= this.#o.attempts) return last;
-      const wait = retryAfterMs(res.headers.get('retry-after')) ?? this.#o.retryDelayMs * 2 ** (attempt - 1);
+      const wait = retryAfterMs(headerOf(res, 'retry-after')) ?? this.#o.retryDelayMs * 2 ** (attempt - 1);
       if (wait > this.#o.maxRetryAfterMs) return { ...last, detail: `${detail}; Graph asked to wait ${Math.ceil(wait / 1000)} s` };
       await sleep(wait);
     }
@@ -97,11 +149,10 @@ export class GraphComplianceWriter implements DirectoryComplianceWriter {
   }
 }
 
-/** Graph's `{"error":{"code","message"}}`, shortened; never the request. */
-async function graphError(res: Response): Promise<string> {
+/** Graph's `{"error":{"code","message"}}` from the first 4000 characters, shortened; never the request. */
+function graphError(text: string): string {
   try {
-    const text = (await res.text()).slice(0, 4000);
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    const parsed = JSON.parse(text.slice(0, 4000)) as { error?: { code?: unknown; message?: unknown } };
     const code = typeof parsed.error?.code === 'string' ? parsed.error.code : '';
     const message = typeof parsed.error?.message === 'string' ? parsed.error.message : '';
     const both = [code, message].filter(Boolean).join(': ').slice(0, 300);
@@ -109,6 +160,11 @@ async function graphError(res: Response): Promise<string> {
   } catch {
     return '';
   }
+}
+
+function headerOf(res: Reply, name: string): string | null {
+  const v = res.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? null;
 }
 
 function retryAfterMs(v: string | null): number | undefined {

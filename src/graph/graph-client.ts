@@ -19,7 +19,7 @@ export interface GraphClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
@@ -28,7 +28,11 @@ interface Reply {
 const MAX_PAGES = 10_000;
 const MAX_BODY = 32 * 1024 * 1024;
 
-function send(
+/**
+ * One HTTPS request through `agent` (which carries the connection's CA), the answer read whole but at most
+ * 32 MiB; `timeoutMs` is the longest silence on the socket. Also compliance write-back's transport.
+ */
+export function send(
   agent: https.Agent,
   url: URL,
   method: string,

@@ -2,19 +2,24 @@
  * Compliance end to end, on SQLite and PostgreSQL: a simulated PC enrolls over real TLS and reports its
  * DeviceStatus/Defender state in management sessions; rules set through the admin API decide compliant or
  * noncompliant with reasons; the compliance page shows it to the user (Entra bearer token or password);
- * rule changes re-evaluate; the directory write-back PATCHes a loopback Graph stand-in once per change.
+ * rule changes re-evaluate; the directory write-back PATCHes a loopback HTTPS Graph stand-in (its own root,
+ * trusted only through the tenant's Graph connection, `--graph-ca-file`) once per change.
  */
 import { oidFor } from '../support/entra-stand-in.js';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
+import { buildDirectorySync, graphAccess } from '../../src/app/directory-sync.js';
 import { ComplianceService } from '../../src/core/compliance/service.js';
 import { DirectoryService } from '../../src/core/directory/directory-service.js';
+import type { EntraSync } from '../../src/core/directory-sync/entra-sync.js';
 import { GraphComplianceWriter } from '../../src/graph/compliance-writer.js';
+import { CertificateAuthority } from '../../src/pki/authority.js';
+import { createRootCa } from '../../src/pki/ca.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { healthySecurityState } from '../../src/simulator/device.js';
 import { type HttpResponse, request } from '../../src/simulator/https-client.js';
@@ -25,6 +30,9 @@ import { ENGINES, type TestServer, itOn, startTestServer } from '../support/serv
 const PW = 'correct horse battery 9';
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT_ID = '0000000a-0000-0000-c000-000000000000';
+/** Tenants whose Graph connection points at the stand-in; write-back is never enabled for them (see writeBack). */
+const CA_TID = '6e2a4d3b-9f5c-4d7e-8b80-1c2d3e4f5061';
+const SECRET = 'graph-app-secret';
 const HOUR = 3600_000;
 
 function offsetClock(): Clock & { advance(ms: number): void } {
@@ -37,15 +45,35 @@ function offsetClock(): Clock & { advance(ms: number): void } {
   };
 }
 
-/** A Graph stand-in on loopback: records every request, answers with the queued statuses (then 204). */
+/**
+ * A Graph stand-in on loopback over HTTPS, its leaf signed by its own root (trusted by nothing unless given):
+ * the client-credentials token endpoint (`{base}/{tenant}/oauth2/v2.0/token`, issues `graph-app-token`)
+ * and Graph, which records every request and answers with the queued statuses (then 204).
+ */
 async function graphStandIn() {
+  const now = new Date();
+  const root = await createRootCa({ commonName: 'Compliance Graph stand-in root', validityYears: 1, now });
+  const leaf = await new CertificateAuthority(root).issueServerCertificate({
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + 86400_000),
+  });
   const calls: Array<{ method: string; url: string; authorization: string | undefined; body: unknown }> = [];
+  const tokenRequests: string[] = [];
   const answers: number[] = [];
-  const server = http.createServer((req, res) => {
+  const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem as string }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
+      if (req.method === 'POST' && /^\/[0-9a-f-]{36}\/oauth2\/v2\.0\/token$/.test(req.url ?? '')) {
+        const form = new URLSearchParams(text);
+        tokenRequests.push(req.url ?? '');
+        const good = form.get('grant_type') === 'client_credentials' && form.get('client_secret') === SECRET;
+        res.writeHead(good ? 200 : 401, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(good ? { access_token: 'graph-app-token', expires_in: 3600 } : { error: 'invalid_client' }));
+      }
       calls.push({
         method: req.method ?? '',
         url: req.url ?? '',
@@ -63,14 +91,24 @@ async function graphStandIn() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { calls, answers, base, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    calls,
+    tokenRequests,
+    answers,
+    base,
+    caPem: root.certPem,
+    tokenUrl: (tenantId: string) => `${base}/${tenantId}/oauth2/v2.0/token`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe.each(ENGINES)('compliance (%s)', (engine) => {
   let t: TestServer | undefined;
   let graph: Awaited<ReturnType<typeof graphStandIn>>;
   let signingKey: CryptoKey;
+  let entra: EntraSync;
+  let access: ReturnType<typeof graphAccess>;
   const clock = offsetClock();
   const run = itOn(engine);
   const srv = () => t as TestServer;
@@ -102,17 +140,32 @@ describe.each(ENGINES)('compliance (%s)', (engine) => {
       ...(opts.form ? { body: new URLSearchParams(opts.form).toString() } : {}),
       agent: srv().agent,
     });
-  /** The server's outbox, sent by a writer pointed at the stand-in (as the server's writer loop does). */
+  /** A second writer pass over the stored connection (the server's own loop writes in the background). */
   const writeBack = () =>
     new ComplianceService({
       storage: srv().server.storage,
       clock,
       writer: new GraphComplianceWriter({
-        graphUrl: () => `${graph.base}/v1.0`,
-        getToken: async () => 'graph-app-token',
+        graphUrl: (tid) => access.graphUrl(tid),
+        getToken: (tid) => access.getToken(tid),
+        agent: (tid) => access.agent(tid),
         retryDelayMs: 10,
       }),
     }).processWriteBack();
+  /** The server's own writer sends what a change made due; wait until the directory was told `value`. */
+  const written = async (deviceId: string, creds: { cookie?: string | undefined; csrf?: string | undefined }, value: boolean) =>
+    expect
+      .poll(async () => (await call('GET', `/devices/${deviceId}/compliance`, creds)).json.writeBack.written, { timeout: 10_000 })
+      .toBe(value);
+  /** Points a tenant's Graph connection at the stand-in, as `winroll entra connect --graph-url --token-url` does. */
+  const connectGraph = (tenantId: string, caPem: string | null) =>
+    entra.configure(CLI_CONTEXT, {
+      tenantId,
+      graphUrl: `${graph.base}/v1.0`,
+      tokenUrl: graph.tokenUrl(tenantId),
+      clientSecret: SECRET,
+      caPem,
+    });
 
   beforeAll(async () => {
     graph = await graphStandIn();
@@ -131,14 +184,20 @@ describe.each(ENGINES)('compliance (%s)', (engine) => {
     const pair = await generateKeyPair('RS256', { extractable: true });
     signingKey = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    await t.server.storage.saveEntraTenant({
-      tenantId: TID,
-      clientId: CLIENT_ID,
-      issuers: [`https://sts.windows.net/${TID}/`],
-      jwksJson: JSON.stringify({ keys: [jwk] }),
-      jwksUrl: null,
-      now: clock.now(),
-    });
+    for (const tenantId of [TID, CA_TID])
+      await t.server.storage.saveEntraTenant({
+        tenantId,
+        clientId: CLIENT_ID,
+        issuers: [`https://sts.windows.net/${tenantId}/`],
+        jwksJson: JSON.stringify({ keys: [jwk] }),
+        jwksUrl: null,
+        now: clock.now(),
+      });
+    // The same directory-sync parts the server builds over this data folder and database.
+    entra = (await buildDirectorySync({ storage: t.server.storage, clock, dataDir: t.dataDir })).entra;
+    access = graphAccess(entra);
+    // The server's writer reaches the stand-in through TID's connection, trusting its root (--graph-ca-file).
+    await connectGraph(TID, graph.caPem);
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
@@ -182,10 +241,10 @@ describe.each(ENGINES)('compliance (%s)', (engine) => {
     const good = await call('GET', `/devices/${pc.device.deviceId}/compliance`, a);
     expect(good.json.state, good.text).toBe('compliant');
     expect(good.json.rules.map((r: { status: string }) => r.status)).toEqual(good.json.rules.map(() => 'pass'));
-    expect(good.json.writeBack).toMatchObject({ entraDeviceId, desired: true, written: null });
+    expect(good.json.writeBack).toMatchObject({ entraDeviceId, desired: true });
 
-    // The outbox goes to Graph once; a second pass has nothing to say.
-    expect(await writeBack()).toBe(1);
+    // The server's writer tells Graph once; a second pass has nothing to say.
+    await written(pc.device.deviceId, a, true);
     expect(await writeBack()).toBe(0);
     expect(graph.calls).toEqual([
       {
@@ -226,7 +285,7 @@ describe.each(ENGINES)('compliance (%s)', (engine) => {
     expect(other).toContain('No device managed by');
     expect(other).not.toContain(pc.device.deviceName);
 
-    expect(await writeBack()).toBe(1);
+    await written(pc.device.deviceId, a2, false);
     expect(graph.calls.at(-1)?.body).toEqual({ isCompliant: false, isManaged: true });
 
     // Rules change: the firewall is no longer required, the device is compliant again at once.
@@ -235,7 +294,7 @@ describe.each(ENGINES)('compliance (%s)', (engine) => {
     expect(relaxed.json).toMatchObject({ evaluated: 1, changed: 1 });
     const again = await call('GET', `/devices/${pc.device.deviceId}/compliance`, a2);
     expect(again.json.state).toBe('compliant');
-    expect(await writeBack()).toBe(1);
+    await written(pc.device.deviceId, a2, true);
     expect(graph.calls.map((c) => (c.body as { isCompliant: boolean }).isCompliant)).toEqual([true, false, true]);
     const shownWb = await call('GET', `/devices/${pc.device.deviceId}/compliance`, a2);
     expect(shownWb.json.writeBack).toMatchObject({ desired: true, written: true, tenantId: TID });
@@ -246,6 +305,44 @@ describe.each(ENGINES)('compliance (%s)', (engine) => {
     const actions = (audit.json.items as Array<{ action: string }>).map((e) => e.action);
     expect(actions).toContain('compliance.set_rules');
     expect(actions).toContain('compliance.write_back.enable');
+  });
+
+  run("write-back trusts the CA of the tenant's Graph connection, and only it", async () => {
+    const before = graph.calls.length;
+    const device = { tenantId: CA_TID, entraDeviceId: randomUUID(), isCompliant: true, isManaged: true };
+    const writer = new GraphComplianceWriter({
+      graphUrl: (tid) => access.graphUrl(tid),
+      getToken: (tid) => access.getToken(tid),
+      agent: (tid) => access.agent(tid),
+      retryDelayMs: 10,
+    });
+    // A tenant with write-back on but no Graph connection fails this device visibly, with what to do.
+    const unconnected = await writer.writeCompliance({ ...device, tenantId: randomUUID() });
+    expect(unconnected).toMatchObject({ ok: false, status: null, notFound: false });
+    expect(unconnected.ok ? '' : unconnected.detail).toMatch(/no usable Graph connection for tenant .*winroll entra connect/);
+    // Without --graph-ca-file the stand-in's root is trusted by nothing: the token request already fails.
+    await connectGraph(CA_TID, null);
+    const untrusted = await writer.writeCompliance(device);
+    expect(untrusted).toMatchObject({ ok: false, status: null, notFound: false });
+    const detail = untrusted.ok ? '' : untrusted.detail;
+    expect(detail).toContain(`no Graph token for tenant ${CA_TID}`);
+    expect(detail).toContain('the certificate is not trusted');
+    expect(detail).toContain('--graph-ca-file');
+    expect(graph.calls).toHaveLength(before);
+
+    // With the root in the connection, token and PATCH go through the agent that trusts it.
+    await connectGraph(CA_TID, graph.caPem);
+    expect(await writer.writeCompliance(device)).toEqual({ ok: true, status: 204 });
+    expect(graph.calls.slice(before)).toEqual([
+      {
+        method: 'PATCH',
+        url: `/v1.0/devices(deviceId='${device.entraDeviceId}')`,
+        authorization: 'Bearer graph-app-token',
+        body: { isCompliant: true, isManaged: true },
+      },
+    ]);
+    // The first try never reached the token endpoint: TLS stopped it.
+    expect(graph.tokenRequests.filter((u) => u.startsWith(`/${CA_TID}/`))).toHaveLength(1);
   });
 
   run('refusals: bad rules are explained, only administrators change them, unknown tenants and devices', async () => {
@@ -298,12 +395,21 @@ describe('GraphComplianceWriter against a loopback stand-in', () => {
   let graph: Awaited<ReturnType<typeof graphStandIn>>;
   beforeAll(async () => {
     graph = await graphStandIn();
+    trusting = new https.Agent({ keepAlive: true, maxSockets: 2, ca: graph.caPem });
   });
   afterAll(async () => {
+    trusting.destroy();
     await graph.close();
   });
-  const writer = (tokens: string[] = ['t1', 't2', 't3']) =>
-    new GraphComplianceWriter({ graphUrl: () => `${graph.base}/v1.0/`, getToken: async () => tokens.shift() ?? 'tN', retryDelayMs: 5 });
+  // The agent graphAccess builds from a connection holding the stand-in's root (keep-alive included).
+  let trusting: https.Agent;
+  const writer = (tokens: string[] = ['t1', 't2', 't3'], agent = trusting) =>
+    new GraphComplianceWriter({
+      graphUrl: () => `${graph.base}/v1.0/`,
+      getToken: async () => tokens.shift() ?? 'tN',
+      agent: () => agent,
+      retryDelayMs: 5,
+    });
   const input = { tenantId: TID, entraDeviceId: randomUUID(), isCompliant: false, isManaged: true };
 
   it('retries a 503 and succeeds; a 404 says the directory does not know the device', async () => {
@@ -329,5 +435,22 @@ describe('GraphComplianceWriter against a loopback stand-in', () => {
     graph.answers.push(401);
     expect(await writer(['old', 'new']).writeCompliance(input)).toEqual({ ok: true, status: 204 });
     expect(graph.calls.map((c) => c.authorization)).toEqual(['Bearer old', 'Bearer new']);
+  });
+
+  it("an agent without the stand-in's root fails at once, saying the certificate is not trusted", async () => {
+    graph.calls.length = 0;
+    const plain = new https.Agent();
+    try {
+      const r = await writer(['secret-token'], plain).writeCompliance(input);
+      expect(r).toMatchObject({ ok: false, status: null, notFound: false });
+      const detail = r.ok ? '' : r.detail;
+      expect(detail).toContain(`Graph at ${graph.base} was not reached`);
+      expect(detail).toContain('the certificate is not trusted');
+      expect(detail).not.toContain('secret-token');
+      // Not retried: asking again would not make the certificate trusted.
+      expect(graph.calls).toHaveLength(0);
+    } finally {
+      plain.destroy();
+    }
   });
 });
