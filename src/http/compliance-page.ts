@@ -2,7 +2,10 @@
  * HTML of the compliance page (the tenant's MDM compliance URL, `/compliance` by default): what Windows
  * shows when access is blocked because a device is not compliant, and what a user can open any time. For
  * each of the user's devices: the state in words (never colour alone), and for every failed rule what is
- * wrong and how to fix it. No scripts, no external resources; light or dark by the system setting.
+ * wrong and how to fix it. No scripts, no external resources; light or dark by the system setting, and
+ * Windows' high-contrast themes (forced colours) keep the card frames, problem markers and focus visible.
+ * Windows opens it in a small web view (about 600 px wide): one column, long names wrap, nothing scrolls
+ * sideways.
  */
 import type { RuleResult } from '../core/compliance/evaluate.js';
 import type { DeviceComplianceView } from '../core/compliance/service.js';
@@ -14,7 +17,7 @@ const STYLE = `
     --ok:#0e700e;--bad:#a4262c;--warn:#7a4a00;--bad-bg:#fde7e9;--ok-bg:#dff6dd;--warn-bg:#fff4ce}
   @media (prefers-color-scheme:dark){:root{--bg:#1f1f1f;--card:#2b2b2b;--fg:#fff;--muted:#d0d0d0;--border:#9a9a9a;--accent:#4cc2ff;--accent-fg:#000;
     --ok:#9fd89f;--bad:#ff99a4;--warn:#fce100;--bad-bg:#442726;--ok-bg:#1f3a1f;--warn-bg:#433519}}
-  body{margin:0;font-family:"Segoe UI",system-ui,sans-serif;background:var(--bg);color:var(--fg);line-height:1.5}
+  body{margin:0;font-family:"Segoe UI",system-ui,sans-serif;background:var(--bg);color:var(--fg);line-height:1.5;overflow-wrap:anywhere}
   main{max-width:44rem;margin:1.5rem auto;padding:0 1rem}
   .card{background:var(--card);padding:1.25rem 1.5rem;border-radius:8px;margin-bottom:1rem;border:1px solid transparent}
   h1{font-size:1.5rem;margin:0 0 .5rem}h2{font-size:1.25rem;margin:0 0 .25rem}h3{font-size:1rem;margin:1rem 0 .25rem}
@@ -28,11 +31,15 @@ const STYLE = `
   dl{margin:.25rem 0}dt{font-weight:600}dd{margin:0 0 .5rem}
   label{display:block;font-weight:600;margin:.75rem 0 .25rem}
   input{width:100%;padding:.55rem;font-size:1rem;border:1px solid var(--border);border-radius:4px;background:var(--card);color:var(--fg)}
-  button{margin-top:1rem;padding:.6rem 1.25rem;font-size:1rem;border-radius:4px;cursor:pointer;border:1px solid var(--accent);background:var(--accent);color:var(--accent-fg)}
+  button{margin-top:1rem;min-height:2.75rem;padding:.6rem 1.25rem;font:inherit;border-radius:4px;cursor:pointer;border:1px solid var(--accent);background:var(--accent);color:var(--accent-fg)}
   button.secondary{background:transparent;color:var(--fg);border-color:var(--border)}
   input:focus,button:focus{outline:3px solid var(--accent);outline-offset:2px}
   .error{background:var(--bad-bg);border-left:4px solid var(--bad);padding:.6rem .8rem;margin:.75rem 0}
-  @media (max-width:30rem){main{margin:.5rem auto;padding:0 .5rem}.card{padding:1rem}}`;
+  @media (max-width:30rem){main{margin:.5rem auto;padding:0 .5rem}.card{padding:1rem}}
+  @media (forced-colors:active){
+    .card{border-color:CanvasText}.problem,.problem.unknown,.error{border-left-color:CanvasText}.status{border-width:2px}
+    input:focus,button:focus{outline-color:Highlight}
+  }`;
 
 const STATE_TEXT: Record<DeviceComplianceView['state'], string> = {
   compliant: 'Meets your organisation’s requirements',
@@ -54,6 +61,13 @@ ${body}
 export function readableTime(d: Date): string {
   const text = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d);
   return `${text} UTC`;
+}
+
+/** What the device reported, in words: a timestamp (the last check-in) as a readable time. */
+function reported(value: string | null | undefined): string {
+  if (!value) return 'ok';
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) ? new Date(value) : undefined;
+  return time && !Number.isNaN(time.getTime()) ? readableTime(time) : value;
 }
 
 const sentence = (s: string) => (s ? `${s.charAt(0).toUpperCase()}${s.slice(1)}${/[.!?]$/.test(s) ? '' : '.'}` : '');
@@ -93,7 +107,7 @@ function deviceSection(d: DeviceComplianceView, index: number): string {
   const ok =
     passed.length > 0
       ? `<h3 id="${id}-passed">Requirements met</h3><ul class="passed" aria-labelledby="${id}-passed">${passed
-          .map((r) => `<li>${esc(r.title)}: ${esc(r.reported ?? 'ok')}</li>`)
+          .map((r) => `<li>${esc(r.title)}: ${esc(reported(r.reported))}</li>`)
           .join('')}</ul>`
       : '';
   const meta = [

@@ -33,11 +33,14 @@ const DARK = {
   focus: '#ffffff',
 };
 
-export type TermsTheme = 'light' | 'dark';
+/** `auto`: no host told us its theme, so the page follows the system setting (prefers-color-scheme). */
+export type TermsTheme = 'light' | 'dark' | 'auto';
 
-/** `CXH-HOST: FRX` is OOBE (dark); `MOSET` (Settings) and anything else, light. */
+/** `CXH-HOST: FRX` is OOBE (dark); `MOSET` (Settings) and any other host, light; no host header, the system's. */
 export function themeFor(cxhHost: string | undefined): TermsTheme {
-  return cxhHost?.trim().toUpperCase() === 'FRX' ? 'dark' : 'light';
+  const host = cxhHost?.trim().toUpperCase();
+  if (!host) return 'auto';
+  return host === 'FRX' ? 'dark' : 'light';
 }
 
 export interface TermsOfUsePageInput {
@@ -55,36 +58,64 @@ export interface TermsOfUsePageInput {
   action: string;
 }
 
-export function renderTermsOfUsePage(p: TermsOfUsePageInput): string {
-  const c = p.theme === 'dark' ? DARK : LIGHT;
-  const style = `
-  *{box-sizing:border-box}html{color-scheme:${p.theme}}body{margin:0;font-family:"Segoe UI",system-ui,sans-serif;background:${c.bg};color:${c.fg}}
-  main{max-width:36rem;margin:2rem auto;background:${c.card};padding:2rem;border-radius:8px}
-  h1{font-size:1.5rem;margin:0 0 1rem}p,li{margin:.5rem 0 1rem;line-height:1.5}h2{font-size:1.2rem}h3{font-size:1.05rem}
-  .terms{max-height:50vh;overflow:auto;border:1px solid ${c.border};border-radius:4px;padding:.25rem 1rem;margin-bottom:1.25rem}
-  .terms:focus{outline:3px solid ${c.focus};outline-offset:1px}
+const vars = (c: typeof LIGHT) =>
+  `--bg:${c.bg};--card:${c.card};--fg:${c.fg};--muted:${c.muted};--accent:${c.accent};--accent-fg:${c.accentFg};--border:${c.border};--focus:${c.focus}`;
+
+/**
+ * Sized for the web view Windows opens (a fixed window, about 600 to 1024 px wide, sometimes less): the
+ * card fills narrow windows, long words wrap instead of scrolling sideways, the terms scroll inside their
+ * own focusable region so the buttons stay close, and Windows' high-contrast themes (forced colours) keep
+ * every border, focus ring and the primary button visible.
+ */
+function termsStyle(theme: TermsTheme): string {
+  const palette =
+    theme === 'auto'
+      ? `:root{color-scheme:light dark;${vars(LIGHT)}}@media (prefers-color-scheme:dark){:root{${vars(DARK)}}}`
+      : `:root{color-scheme:${theme};${vars(theme === 'dark' ? DARK : LIGHT)}}`;
+  return `
+  ${palette}
+  *{box-sizing:border-box}
+  body{margin:0;font-family:"Segoe UI",system-ui,sans-serif;background:var(--bg);color:var(--fg);line-height:1.5;overflow-wrap:anywhere}
+  main{width:min(40rem,100% - 2rem);margin:clamp(.75rem,4vh,2rem) auto;background:var(--card);padding:clamp(1rem,4vw,2rem);border-radius:8px;border:1px solid transparent}
+  h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}p,li{margin:.5rem 0 1rem}h2{font-size:1.2rem}h3{font-size:1.05rem}
+  .terms{max-height:max(12rem,50vh);overflow:auto;border:1px solid var(--border);border-radius:4px;padding:.25rem 1rem;margin-bottom:1.25rem}
+  .terms:focus{outline:3px solid var(--focus);outline-offset:1px}
+  .hint{font-size:.875rem;color:var(--muted);margin:-.75rem 0 1.25rem}
   .actions{display:flex;gap:.75rem;flex-wrap:wrap;justify-content:flex-end}
-  button{min-width:8rem;padding:.65rem 1.25rem;font-size:1rem;border-radius:4px;cursor:pointer;border:1px solid ${c.border};background:transparent;color:${c.fg}}
-  button.primary{background:${c.accent};color:${c.accentFg};border-color:${c.accent}}
-  button:focus{outline:3px solid ${c.focus};outline-offset:2px}`;
+  button{min-width:8rem;min-height:2.75rem;padding:.6rem 1.25rem;font:inherit;border-radius:4px;cursor:pointer;border:1px solid var(--border);background:transparent;color:var(--fg)}
+  button.primary{background:var(--accent);color:var(--accent-fg);border-color:var(--accent);font-weight:600}
+  button:focus{outline:3px solid var(--focus);outline-offset:2px}
+  @media (max-width:30rem){main{width:100%;margin:0;border-radius:0}.actions{flex-direction:column-reverse}button{width:100%}}
+  @media (forced-colors:active){
+    main,.terms{border-color:CanvasText}
+    button{border:2px solid ButtonText}
+    button.primary{border-width:3px;forced-color-adjust:none;background:Highlight;color:HighlightText;border-color:Highlight}
+    .terms:focus,button:focus{outline-color:Highlight}
+  }`;
+}
+
+export function renderTermsOfUsePage(p: TermsOfUsePageInput): string {
   const paragraphs =
     p.body != null
       ? renderTermsMarkdown(p.body.replaceAll('{org}', p.organizationName))
       : (p.paragraphs ?? DEFAULT_TERMS_OF_USE).map((t) => `<p>${esc(t.replaceAll('{org}', p.organizationName))}</p>`).join('\n');
   const title = p.title != null ? p.title.replaceAll('{org}', p.organizationName) : `${p.organizationName} terms of use`;
   const decline = p.allowDecline ? `<button type="submit" name="action" value="decline">Decline</button>\n` : '';
+  // The terms region takes the first focus (not Accept): keyboard and screen-reader users start on the text,
+  // can scroll it with the arrow keys, and reach the buttons with Tab.
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${style}</style></head>
+<title>${esc(title)}</title><style>${termsStyle(p.theme)}</style></head>
 <body><main>
 <h1 id="title">${esc(title)}</h1>
-<div class="terms" id="terms" tabindex="0" role="region" aria-labelledby="title">
+<div class="terms" id="terms" tabindex="0" role="region" aria-labelledby="title" autofocus>
 ${paragraphs}
 </div>
-<form method="post" action="${esc(p.action)}" aria-describedby="terms">
+<p class="hint" id="hint">${p.allowDecline ? 'Accept to let your organisation manage this device, or Decline to stop here.' : 'Accept to continue setting up this device for your organisation.'}</p>
+<form method="post" action="${esc(p.action)}" aria-describedby="hint">
 <input type="hidden" name="state" value="${esc(p.state)}">
 <div class="actions">
-${decline}<button type="submit" name="action" value="accept" class="primary" autofocus>Accept</button>
+${decline}<button type="submit" name="action" value="accept" class="primary">Accept</button>
 </div>
 </form>
 </main></body></html>`;
