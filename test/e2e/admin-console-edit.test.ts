@@ -4,64 +4,41 @@
  * it to the group — each visible afterwards in the console and in the API. A read-only admin sees the controls
  * disabled with the reason, and the API answers 403. Each edited page passes axe and is screenshotted.
  */
-import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { DirectoryService } from '../../src/core/directory/directory-service.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { grantAdmin } from '../support/admins.js';
 import { apiClient } from '../support/api-client.js';
-import { axeViolations } from '../support/axe.js';
-import { chromiumPath, launchChromium } from '../support/browser.js';
+import { chromiumPath } from '../support/browser.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { consoleNav, openWebPage, PASSWORD as PW, pageCheck, signInConsole, type WebPage } from '../support/web-page.js';
 
-const PW = 'correct horse battery';
-const SHOTS = 'test-artifacts/screenshots';
 const chromium = chromiumPath();
 const READ_ONLY = 'Only administrators may change this; your role may look.';
 
 describe.skipIf(!chromium)('admin console editing in the browser', () => {
   let t: TestServer | undefined;
-  let browser: Browser;
-  let page: Page;
+  let web: WebPage;
+  let page: WebPage['page'];
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
-
-  async function check(name: string): Promise<void> {
-    await page.screenshot({ path: `${SHOTS}/admin-edit-${name}.png`, fullPage: true });
-    expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  }
-  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+  const check = pageCheck(() => page, 'admin-edit');
+  const nav = (name: string) => consoleNav(page, name);
   const outcome = () => page.getByRole('status').filter({ hasNotText: 'Loading' }).first().textContent();
-  async function signInAs(upn: string): Promise<void> {
-    await page.getByLabel('Work account', { exact: true }).fill(upn);
-    await page.getByLabel('Password', { exact: true }).fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-  }
+  const signInAs = (upn: string) => signInConsole(page, upn);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestServer('sqlite');
     if (!t) throw new Error('no server');
     await t.addDomain('contoso.com');
     await t.addUser('dana@contoso.com', PW);
     await t.addUser('boss@contoso.com', PW);
     await t.addUser('auditor@contoso.com', PW);
-    const accounts = new AdminAccounts({
-      storage: t.server.storage,
-      directory: new DirectoryService({ storage: t.server.storage, clock: systemClock }),
-      clock: systemClock,
-    });
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
-    await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
-    browser = await launchChromium(chromium as string);
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 900 } });
-    page = await context.newPage();
+    await grantAdmin(t, 'boss@contoso.com', 'administrator');
+    await grantAdmin(t, 'auditor@contoso.com', 'readonly');
+    web = await openWebPage(chromium as string, t, { width: 1200, height: 900 });
+    page = web.page;
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
+    await web?.browser.close();
     await t?.stop();
   });
 
@@ -161,11 +138,11 @@ describe.skipIf(!chromium)('admin console editing in the browser', () => {
     await page.getByRole('heading', { level: 2, name: 'No camera' }).waitFor();
     await page.getByRole('combobox', { name: 'Group' }).selectOption('Field');
     await page.getByRole('button', { name: 'Assign', exact: true }).click();
-    await expect.poll(outcome).toContain('Assigned to group Field.');
+    await expect.poll(outcome).toContain('Assigned to group Field as required.');
     await page.getByRole('table', { name: 'Assignments of No camera' }).getByRole('cell', { name: 'Field', exact: true }).waitFor();
     const p = await call('GET', '/profiles/No%20camera', admin);
     expect(p.json.settings).toEqual([{ path: 'Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', value: '0' }]);
-    expect(p.json.assignments).toEqual([{ kind: 'group', group: 'Field', device: null }]);
+    expect(p.json.assignments).toEqual([{ kind: 'group', group: 'Field', device: null, intent: 'required' }]);
     await check('profile');
     // A WIP profile from its named fields.
     await nav('Profiles').click();

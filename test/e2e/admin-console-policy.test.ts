@@ -4,51 +4,34 @@
  * a user in both scopes and sees the preview (MAM on a personal device, MDM on a corporate one, with the
  * reason), sees a group license assignment and a restriction. Each page passes axe and is screenshotted.
  */
-import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { DirectoryService } from '../../src/core/directory/directory-service.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { grantAdmin } from '../support/admins.js';
 import { apiClient } from '../support/api-client.js';
-import { axeViolations } from '../support/axe.js';
-import { chromiumPath, launchChromium } from '../support/browser.js';
+import { chromiumPath } from '../support/browser.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { consoleNav, openWebPage, PASSWORD as PW, pageCheck, SHOTS, signInConsole, type WebPage } from '../support/web-page.js';
 
-const PW = 'correct horse battery';
-const SHOTS = 'test-artifacts/screenshots';
 const chromium = chromiumPath();
 
 describe.skipIf(!chromium)('admin console policy pages in the browser', () => {
   let t: TestServer | undefined;
-  let browser: Browser;
-  let page: Page;
+  let web: WebPage;
+  let page: WebPage['page'];
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
-
-  async function check(name: string): Promise<void> {
-    await page.screenshot({ path: `${SHOTS}/admin-${name}.png`, fullPage: true });
-    expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  }
-  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+  const check = pageCheck(() => page, 'admin');
+  const nav = (name: string) => consoleNav(page, name);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestServer('sqlite');
     if (!t) throw new Error('no server');
     await t.addDomain('contoso.com');
     await t.addUser('alice@contoso.com', PW, { license: false });
     await t.addUser('carol@contoso.com', PW);
     await t.addUser('boss@contoso.com', PW);
-    const accounts = new AdminAccounts({
-      storage: t.server.storage,
-      directory: new DirectoryService({ storage: t.server.storage, clock: systemClock }),
-      clock: systemClock,
-    });
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
+    await grantAdmin(t, 'boss@contoso.com', 'administrator');
     await t.addUser('auditor@contoso.com', PW);
-    await accounts.add(CLI_CONTEXT, 'auditor@contoso.com', 'readonly');
+    await grantAdmin(t, 'auditor@contoso.com', 'readonly');
 
     const admin = await signIn('boss@contoso.com', PW);
     const ok = async (method: string, path: string, body?: unknown) => {
@@ -65,21 +48,17 @@ describe.skipIf(!chromium)('admin console policy pages in the browser', () => {
     await ok('POST', '/restrictions', { type: 'deviceLimit', name: 'Sales limit', limit: 3 });
     await ok('PUT', '/restrictions/deviceLimit/Sales%20limit/groups/Sales');
 
-    browser = await launchChromium(chromium as string);
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 850 } });
-    page = await context.newPage();
+    web = await openWebPage(chromium as string, t);
+    page = web.page;
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
+    await web?.browser.close();
     await t?.stop();
   });
 
   it('an administrator sets an overlapping MAM scope, previews a user, sees licenses and restrictions', async () => {
     await page.goto(`${srv().base}/admin/`);
-    await page.getByLabel('Work account').fill('boss@contoso.com');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await signInConsole(page, 'boss@contoso.com');
 
     // Automatic enrollment: MAM scope = Sales, which Staff (the MDM scope) contains → the overlap warning.
     await nav('Automatic enrollment').click();
@@ -151,10 +130,7 @@ describe.skipIf(!chromium)('admin console policy pages in the browser', () => {
 
     // A read-only admin: the controls are disabled with the reason, and the API refuses anyway.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Work account').fill('auditor@contoso.com');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await signInConsole(page, 'auditor@contoso.com');
     await nav('Automatic enrollment').click();
     const save = page.getByRole('button', { name: 'Save MAM scope' });
     await save.waitFor();

@@ -4,22 +4,15 @@
  * create), reads the Entra ID Mobility URLs of a connected tenant, opens a profile with its assignment, and sees
  * which enrollment methods are live for the organisation. Each page passes axe-core and is screenshotted.
  */
-import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { DirectoryService } from '../../src/core/directory/directory-service.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { grantAdmin } from '../support/admins.js';
 import { apiClient, type Creds } from '../support/api-client.js';
-import { axeViolations } from '../support/axe.js';
-import { chromiumPath, launchChromium } from '../support/browser.js';
+import { chromiumPath } from '../support/browser.js';
 import { type TestDnsServer, startDnsServer } from '../support/dns-server.js';
 import { newTenantKey } from '../support/entra.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { consoleNav, openWebPage, PASSWORD as PW, pageCheck, signInConsole, type WebPage } from '../support/web-page.js';
 
-const PW = 'correct horse battery';
-const SHOTS = 'test-artifacts/screenshots';
 const TENANT = '3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
 const CLIENT = '0000000a-0000-0000-c000-000000000000';
 const chromium = chromiumPath();
@@ -27,27 +20,22 @@ const chromium = chromiumPath();
 describe.skipIf(!chromium)('admin console setup pages in the browser', () => {
   let t: TestServer | undefined;
   let dns: TestDnsServer | undefined;
-  let browser: Browser;
-  let page: Page;
+  let web: WebPage;
+  let page: WebPage['page'];
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
   let admin: Creds = {};
-
-  async function check(name: string): Promise<void> {
-    await page.screenshot({ path: `${SHOTS}/admin-${name}.png`, fullPage: true });
-    expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  }
+  const check = pageCheck(() => page, 'admin');
   async function ok(method: string, path: string, body?: unknown): Promise<void> {
     const res = await call(method, path, { ...admin, body });
     expect(res.status, `${method} ${path}: ${JSON.stringify(res.json)}`).toBeLessThan(300);
   }
   async function go(label: string, heading: string): Promise<void> {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+    await consoleNav(page, label).click();
     await page.getByRole('heading', { level: 1, name: heading }).waitFor();
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     dns = await startDnsServer();
     // The test server's public host is localhost: contoso.com's enrollment record points there.
     dns.setZone([
@@ -59,12 +47,7 @@ describe.skipIf(!chromium)('admin console setup pages in the browser', () => {
     await t.addDomain('contoso.com');
     await t.addUser('boss@contoso.com', PW);
     await t.addUser('dem@contoso.com', PW);
-    const accounts = new AdminAccounts({
-      storage: t.server.storage,
-      directory: new DirectoryService({ storage: t.server.storage, clock: systemClock }),
-      clock: systemClock,
-    });
-    await accounts.add(CLI_CONTEXT, 'boss@contoso.com', 'administrator');
+    await grantAdmin(t, 'boss@contoso.com', 'administrator');
     admin = await signIn('boss@contoso.com', PW);
     // Through the API: an Entra tenant, MDM scope all users (MAM none), a DEM, a profile assigned to a group.
     await ok('PUT', `/entra/tenants/${TENANT}`, { clientId: CLIENT, jwks: { keys: [(await newTenantKey()).jwk] } });
@@ -77,22 +60,18 @@ describe.skipIf(!chromium)('admin console setup pages in the browser', () => {
     });
     await ok('POST', '/profiles/camera-off/assignments', { group: 'Finance' });
 
-    browser = await launchChromium(chromium as string);
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 850 } });
-    page = await context.newPage();
+    web = await openWebPage(chromium as string, t);
+    page = web.page;
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
+    await web?.browser.close();
     await t?.stop();
     await dns?.close();
   });
 
   it('DNS, Entra ID, profiles and enrollment methods, as an administrator sees them', async () => {
     await page.goto(`${srv().base}/admin/`);
-    await page.getByLabel('Work account').fill('boss@contoso.com');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await signInConsole(page, 'boss@contoso.com');
 
     // DNS: the configured domain against the loopback resolver.
     await go('DNS', 'DNS validation');

@@ -6,57 +6,40 @@
  * test-artifacts/screenshots/. The console never requests anything outside the server's origin.
  * A second part seeds 100,000 devices straight into the database and pages through them with the cursor.
  */
-import { mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminAccounts } from '../../src/core/admin/accounts.js';
-import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
-import { DirectoryService } from '../../src/core/directory/directory-service.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { type AdminRole, grantAdmin } from '../support/admins.js';
 import { apiClient, type Creds } from '../support/api-client.js';
-import { axeViolations } from '../support/axe.js';
-import { chromiumPath, launchChromium } from '../support/browser.js';
+import { chromiumPath } from '../support/browser.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
+import { consoleNav, openWebPage, PASSWORD as PW, pageCheck, SHOTS, signInConsole, type WebPage } from '../support/web-page.js';
 
-const PW = 'correct horse battery';
-const SHOTS = 'test-artifacts/screenshots';
 const chromium = chromiumPath();
 
-async function addAdmin(t: TestServer, upn: string, role: 'administrator' | 'helpdesk' | 'readonly', license = true): Promise<void> {
+async function addAdmin(t: TestServer, upn: string, role: AdminRole, license = true): Promise<void> {
   await t.addUser(upn, PW, { license });
-  const accounts = new AdminAccounts({
-    storage: t.server.storage,
-    directory: new DirectoryService({ storage: t.server.storage, clock: systemClock }),
-    clock: systemClock,
-  });
-  await accounts.add(CLI_CONTEXT, upn, role);
+  await grantAdmin(t, upn, role);
 }
 
 describe.skipIf(!chromium)('admin console in the browser', () => {
   let t: TestServer | undefined;
-  let browser: Browser;
-  let page: Page;
+  let web: WebPage;
+  let page: WebPage['page'];
   let pcs: ManagedPc[] = [];
-  const foreign: string[] = [];
   const srv = () => t as TestServer;
   const { call, signIn } = apiClient(srv);
+  const check = pageCheck(() => page, 'admin');
 
-  async function check(name: string): Promise<void> {
-    await page.screenshot({ path: `${SHOTS}/admin-${name}.png`, fullPage: true });
-    expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  }
-
-  async function signInAs(upn: string): Promise<void> {
+  /** Submits the sign-in form without waiting for the dashboard: for refusals and deep links. */
+  async function submitSignIn(upn: string): Promise<void> {
     await page.getByLabel('Work account').fill(upn);
     await page.getByLabel('Password').fill(PW);
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestServer('sqlite');
     if (!t) throw new Error('no server');
     await t.addDomain('contoso.com');
@@ -74,17 +57,11 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     // A refused attempt (no license) for the dashboard's failure count.
     await expect(enrollPc(t, 'bob@contoso.com', PW)).rejects.toThrow();
 
-    browser = await launchChromium(chromium as string);
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 850 } });
-    page = await context.newPage();
-    const origin = new URL(t.base).origin;
-    page.on('request', (r) => {
-      const u = new URL(r.url());
-      if (u.protocol !== 'data:' && u.origin !== origin) foreign.push(r.url());
-    });
+    web = await openWebPage(chromium as string, t);
+    page = web.page;
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
+    await web?.browser.close();
     await t?.stop();
   });
 
@@ -105,14 +82,13 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     await check('sign-in');
 
     // The unlicensed-admin rule: the API's reason is shown.
-    await signInAs('free@contoso.com');
+    await submitSignIn('free@contoso.com');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('no Winroll license');
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('The UPN or password is wrong');
 
-    await signInAs('boss@contoso.com');
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await signInConsole(page, 'boss@contoso.com');
     const cards = page.getByRole('list', { name: 'Device counts' });
     await expect.poll(() => cards.getByRole('listitem').first().textContent()).toBe('3Enrolled devices');
     const enrollments = page.getByRole('list', { name: 'Enrollment counts' });
@@ -121,7 +97,7 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     expect(await page.getByRole('img', { name: /Enrollment attempts per hour/ }).count()).toBe(1);
     await check('dashboard');
 
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
+    await consoleNav(page, 'Devices').click();
     await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
     const table = page.getByRole('table', { name: /^Devices, page 1/ });
     await expect.poll(() => table.getByRole('row').count()).toBe(4);
@@ -182,15 +158,14 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     const deviceId = pcs[0]?.device.deviceId.toUpperCase() as string;
     await page.goto(`${srv().base}/admin/devices/${deviceId}`);
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-    await signInAs('auditor@contoso.com');
+    await submitSignIn('auditor@contoso.com');
     await page.getByRole('heading', { level: 1, name: 'Device' }).waitFor();
     const sync = page.getByRole('button', { name: 'Sync', exact: true });
     await sync.waitFor();
     expect(await sync.isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Wipe' }).isDisabled()).toBe(true);
     expect(await page.getByText('Your role (Read-only) may look but not run remote actions.').first().isVisible()).toBe(true);
-    await page.screenshot({ path: `${SHOTS}/admin-device-readonly.png`, fullPage: true });
-    expect(await axeViolations(page)).toEqual([]);
+    await check('device-readonly');
 
     const ro: Creds = await signIn('auditor@contoso.com', PW);
     const refused = await call('POST', `/devices/${deviceId}/actions`, { ...ro, body: { kind: 'sync' } });
@@ -202,7 +177,7 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     await page.goto(`${srv().base}/admin/enrollment-attempts`);
     const heading = page.getByRole('heading', { level: 1 });
     await expect.poll(() => heading.textContent()).toMatch(/^(Sign in|Enrollment attempts)$/);
-    if ((await heading.textContent()) === 'Sign in') await signInAs('boss@contoso.com');
+    if ((await heading.textContent()) === 'Sign in') await submitSignIn('boss@contoso.com');
     await page.getByRole('heading', { level: 1, name: 'Enrollment attempts' }).waitFor();
     await page.getByLabel('Outcome').selectOption('refused');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -215,7 +190,7 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     expect(await row.getByRole('cell').last().textContent()).toMatch(/^[\w-]{8,}$/);
     await check('enrollment-attempts');
 
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await consoleNav(page, 'Audit log').click();
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
     const audit = page.getByRole('table', { name: /^Audit log/ });
     await expect.poll(async () => (await audit.getByRole('row').allTextContents()).join('\n')).toMatch(/boss@contoso\.com.*device/);
@@ -227,7 +202,7 @@ describe.skipIf(!chromium)('admin console in the browser', () => {
     expect(res?.headers()['content-security-policy']).toContain("default-src 'self'");
     expect(res?.headers()['cache-control']).toBe('no-cache');
     await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
-    expect(foreign).toEqual([]);
+    expect(web.foreign).toEqual([]);
   });
 });
 

@@ -4,47 +4,23 @@
  * organisation can see on a personal device, and removes a device through the confirmation dialog. Every
  * page is screenshotted (test-artifacts/screenshots/) and checked with axe-core.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath, launchChromium } from '../support/browser.js';
+import { chromiumPath } from '../support/browser.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { openWebPage, PASSWORD as PW, pageCheck, signInPortal, type WebPage } from '../support/web-page.js';
 
-const PW = 'correct horse battery';
-const SHOTS = 'test-artifacts/screenshots';
 const chromium = chromiumPath();
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious and critical axe-core violations on the page (evaluated through the debugger, so the CSP allows it). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const found = await page.evaluate(async () => {
-    // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global
-    const axe = (globalThis as any).axe;
-    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: { id: string; nodes: Array<{ target: string[] }> }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return found as string[];
-}
 
 describe.skipIf(!chromium)('Company Portal in the browser', () => {
   let t: TestServer | undefined;
-  let browser: Browser;
-  let page: Page;
+  let web: WebPage;
+  let page: WebPage['page'];
   let pcs: ManagedPc[] = [];
   const titles: string[] = [];
-
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: `${SHOTS}/portal-${name}.png`, fullPage: true });
-    expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  }
+  const shot = pageCheck(() => page, 'portal');
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestServer('sqlite');
     if (!t) throw new Error('no server');
     await t.addDomain('contoso.com');
@@ -55,12 +31,11 @@ describe.skipIf(!chromium)('Company Portal in the browser', () => {
       const m = await t.server.storage.getManagedDevice(pc.device.deviceId);
       titles.push(m?.inventory?.deviceName ?? m?.device.deviceName ?? pc.device.deviceId);
     }
-    browser = await launchChromium(chromium as string);
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 800 } });
-    page = await context.newPage();
+    web = await openWebPage(chromium as string, t, { width: 1100, height: 800 });
+    page = web.page;
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
+    await web?.browser.close();
     await t?.stop();
   });
 
@@ -69,12 +44,9 @@ describe.skipIf(!chromium)('Company Portal in the browser', () => {
     await page.goto(`${base}/portal/`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
     await shot('sign-in');
-    await page.getByLabel('Work account (e-mail address)').fill('alice@contoso.com');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInPortal(page, 'alice@contoso.com');
 
     // My devices: both simulated PCs, as the primary user.
-    await page.getByRole('heading', { level: 1, name: 'My devices' }).waitFor();
     const table = page.getByRole('table', { name: 'Your devices' });
     await table.getByRole('row').nth(2).waitFor();
     for (const title of titles) await expect(table.getByRole('link', { name: title }).count()).resolves.toBeGreaterThan(0);
@@ -128,6 +100,7 @@ describe.skipIf(!chromium)('Company Portal in the browser', () => {
     await shot('device-removed');
     await pcs[0]?.checkIn();
     expect(pcs[0]?.state.received.some((r) => r.includes('DMClient/Unenroll'))).toBe(true);
+    expect(web.foreign).toEqual([]);
   }, 120_000);
 
   it('installs an Available app from the device page and shows it installed after the check-in', async () => {

@@ -81,6 +81,12 @@ export interface EnrollmentAttempt {
 export interface AuditEntry {
   id: string;
   at: string;
+  /** Who acted: an admin, an API token, the CLI, or an end user (from the Company Portal). */
+  actor:
+    | { kind: 'admin'; userId?: string; upn?: string }
+    | { kind: 'token'; userId?: string; upn?: string; tokenId?: string; tokenName?: string }
+    | { kind: 'cli' }
+    | { kind: 'user'; userId: string; upn: string };
   actorName: string;
   action: string;
   targetType: string;

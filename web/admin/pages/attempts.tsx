@@ -1,9 +1,8 @@
-import { type FormEvent, useEffect, useState } from 'react';
-import { errorText, get, type Page } from '../../shared/api.ts';
-import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
+import { Badge, DataTable, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
-import { Link, navigate } from '../../shared/router.tsx';
+import { Link } from '../../shared/router.tsx';
 import type { EnrollmentAttempt } from '../types.ts';
+import { FilterForm, filtersFromUrl, SelectFilter, TextFilter, useFilteredList } from './filtered-log.tsx';
 
 const OUTCOME = {
   mdm: { tone: 'ok', text: 'Enrolled (MDM)' },
@@ -13,75 +12,36 @@ const OUTCOME = {
 
 /** Every enrollment attempt, newest first, with its reasons and the TraceID the device showed. */
 export function AttemptsPage() {
-  const initial = new URLSearchParams(window.location.search);
-  const [filters, setFilters] = useState({
-    upn: initial.get('upn') ?? '',
-    outcome: initial.get('outcome') ?? '',
-    deviceId: initial.get('deviceId') ?? '',
-  });
-  const [draft, setDraft] = useState(filters);
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<Page<EnrollmentAttempt> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const cursor = cursors.at(-1);
-
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    get<Page<EnrollmentAttempt>>('/enrollment-attempts', { ...filters, limit: 50, cursor })
-      .then((p) => live && setPage(p))
-      .catch((e: unknown) => live && setError(errorText(e)))
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [filters, cursor]);
-
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    const qs = new URLSearchParams(Object.entries(draft).filter(([, v]) => v !== '')).toString();
-    navigate(qs ? `enrollment-attempts?${qs}` : 'enrollment-attempts', { replace: true });
-    setCursors([undefined]);
-    setError(null);
-    setFilters(draft);
-  };
-
+  const list = useFilteredList<EnrollmentAttempt, 'upn' | 'outcome' | 'deviceId'>(
+    '/enrollment-attempts',
+    () => filtersFromUrl(['upn', 'outcome', 'deviceId']),
+    { route: 'enrollment-attempts' },
+  );
   return (
     <>
-      <form className="filters" aria-label="Filter attempts" onSubmit={apply}>
-        <Field label="User (UPN)">
-          {(a) => <input {...a} type="search" value={draft.upn} onChange={(e) => setDraft({ ...draft, upn: e.target.value })} />}
-        </Field>
-        <Field label="DeviceID">
-          {(a) => <input {...a} type="search" value={draft.deviceId} onChange={(e) => setDraft({ ...draft, deviceId: e.target.value })} />}
-        </Field>
-        <Field label="Outcome">
-          {(a) => (
-            <select {...a} value={draft.outcome} onChange={(e) => setDraft({ ...draft, outcome: e.target.value })}>
-              <option value="">Any</option>
-              <option value="mdm">Enrolled (MDM)</option>
-              <option value="mam">Registered (MAM)</option>
-              <option value="refused">Refused</option>
-            </select>
-          )}
-        </Field>
-        <div className="field">
-          <button type="submit" className="button-primary">
-            Apply
-          </button>
-        </div>
-      </form>
-      <Status error={error} />
+      <FilterForm label="Filter attempts" onSubmit={list.apply}>
+        <TextFilter label="User (UPN)" value={list.draft.upn} onChange={list.set('upn')} />
+        <TextFilter label="DeviceID" value={list.draft.deviceId} onChange={list.set('deviceId')} />
+        <SelectFilter
+          label="Outcome"
+          value={list.draft.outcome}
+          onChange={list.set('outcome')}
+          options={[
+            ['', 'Any'],
+            ['mdm', 'Enrolled (MDM)'],
+            ['mam', 'Registered (MAM)'],
+            ['refused', 'Refused'],
+          ]}
+        />
+      </FilterForm>
+      <Status error={list.error} />
       <DataTable<EnrollmentAttempt>
-        caption={`Enrollment attempts, page ${cursors.length}`}
-        loading={loading}
-        rows={page?.items ?? []}
+        caption={`Enrollment attempts, page ${list.pageNo}`}
+        loading={list.loading}
+        rows={list.rows}
         rowKey={(a) => a.id}
         empty="No attempts match."
-        pageLabel={`Page ${cursors.length}`}
-        onPrevious={cursors.length > 1 ? () => setCursors((c) => c.slice(0, -1)) : undefined}
-        onNext={page?.nextCursor ? () => setCursors((c) => [...c, page.nextCursor ?? undefined]) : undefined}
+        {...list.paging}
         columns={[
           { header: 'When', cell: (a) => <When iso={a.at} /> },
           { header: 'User', cell: (a) => a.upn ?? '—' },

@@ -1,71 +1,56 @@
-import { type FormEvent, useEffect, useState } from 'react';
-import { errorText, get, type Page } from '../../shared/api.ts';
-import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
+import { Badge, DataTable, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
 import type { AuditEntry } from '../types.ts';
+import { FilterForm, SelectFilter, TextFilter, useFilteredList } from './filtered-log.tsx';
+
+/** Who acted, as the log shows it: end users (Company Portal actions) are named as such. */
+function who(e: AuditEntry): string {
+  return e.actor?.kind === 'user' ? `End user ${e.actor.upn}` : e.actorName;
+}
 
 /** The audit log, newest first (administrators and read-only admins; the API refuses help desk). */
 export function AuditPage() {
-  const [filters, setFilters] = useState({ actor: '', targetType: '', targetId: '' });
-  const [draft, setDraft] = useState(filters);
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<Page<AuditEntry> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const cursor = cursors.at(-1);
-
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    get<Page<AuditEntry>>('/audit', { ...filters, limit: 50, cursor })
-      .then((p) => live && setPage(p))
-      .catch((e: unknown) => live && setError(errorText(e)))
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [filters, cursor]);
-
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    setCursors([undefined]);
-    setError(null);
-    setFilters(draft);
-  };
-
+  const list = useFilteredList<AuditEntry, 'actor' | 'actorKind' | 'targetType' | 'targetId'>('/audit', () => ({
+    actor: '',
+    actorKind: '',
+    targetType: '',
+    targetId: '',
+  }));
   return (
     <>
-      <form className="filters" aria-label="Filter the audit log" onSubmit={apply}>
-        <Field label="Who">
-          {(a) => <input {...a} type="search" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} />}
-        </Field>
-        <Field label="Target type" hint="device, user, group, profile, settings…">
-          {(a) => (
-            <input {...a} type="search" value={draft.targetType} onChange={(e) => setDraft({ ...draft, targetType: e.target.value })} />
-          )}
-        </Field>
-        <Field label="Target" hint="DeviceID, UPN, name…">
-          {(a) => <input {...a} type="search" value={draft.targetId} onChange={(e) => setDraft({ ...draft, targetId: e.target.value })} />}
-        </Field>
-        <div className="field">
-          <button type="submit" className="button-primary">
-            Apply
-          </button>
-        </div>
-      </form>
-      <Status error={error} />
+      <FilterForm label="Filter the audit log" onSubmit={list.apply}>
+        <TextFilter label="Who" value={list.draft.actor} onChange={list.set('actor')} />
+        <SelectFilter
+          label="Kind of actor"
+          value={list.draft.actorKind}
+          onChange={list.set('actorKind')}
+          options={[
+            ['', 'Any'],
+            ['admin', 'Admin'],
+            ['token', 'API token'],
+            ['cli', 'CLI'],
+            ['user', 'End user'],
+          ]}
+        />
+        <TextFilter
+          label="Target type"
+          hint="device, user, group, profile, settings…"
+          value={list.draft.targetType}
+          onChange={list.set('targetType')}
+        />
+        <TextFilter label="Target" hint="DeviceID, UPN, name…" value={list.draft.targetId} onChange={list.set('targetId')} />
+      </FilterForm>
+      <Status error={list.error} />
       <DataTable<AuditEntry>
-        caption={`Audit log, page ${cursors.length}`}
-        loading={loading}
-        rows={page?.items ?? []}
+        caption={`Audit log, page ${list.pageNo}`}
+        loading={list.loading}
+        rows={list.rows}
         rowKey={(e) => e.id}
         empty="No entries match."
-        pageLabel={`Page ${cursors.length}`}
-        onPrevious={cursors.length > 1 ? () => setCursors((c) => c.slice(0, -1)) : undefined}
-        onNext={page?.nextCursor ? () => setCursors((c) => [...c, page.nextCursor ?? undefined]) : undefined}
+        {...list.paging}
         columns={[
           { header: 'When', cell: (e) => <When iso={e.at} /> },
-          { header: 'Who', cell: (e) => e.actorName },
+          { header: 'Who', cell: who },
           { header: 'Action', cell: (e) => <span className="mono">{e.action}</span> },
           { header: 'Target', cell: (e) => `${e.targetType}${e.targetId ? `: ${e.targetId}` : ''}` },
           {

@@ -1,176 +1,100 @@
-import { type FormEvent, useEffect, useState } from 'react';
-import { errorText, get, type Page } from '../../shared/api.ts';
-import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
+import { Badge, DataTable, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
-import { Link, navigate } from '../../shared/router.tsx';
+import { Link } from '../../shared/router.tsx';
 import type { Device } from '../types.ts';
 import { ComplianceBadge, OwnershipBadge, windowsName } from './badges.tsx';
+import { FilterForm, filtersFromUrl, SelectFilter, TextFilter, useFilteredList } from './filtered-log.tsx';
 
 const FILTERS = ['q', 'status', 'ownership', 'os', 'checkIn', 'compliance', 'managementMode'] as const;
-type Filters = Record<(typeof FILTERS)[number], string>;
-const PAGE_SIZE = 50;
+type Key = (typeof FILTERS)[number];
 
-function filtersFromUrl(): Filters {
-  const q = new URLSearchParams(window.location.search);
-  return Object.fromEntries(FILTERS.map((k) => [k, q.get(k) ?? ''])) as Filters;
-}
-
-function Select(props: { label: string; value: string; onChange: (v: string) => void; options: [string, string][] }) {
-  return (
-    <Field label={props.label}>
-      {(a) => (
-        <select {...a} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
-          {props.options.map(([v, t]) => (
-            <option key={v} value={v}>
-              {t}
-            </option>
-          ))}
-        </select>
-      )}
-    </Field>
-  );
-}
+/** The select filters, in the form's order: [filter, label, options]. */
+const SELECTS: [Key, string, [string, string][]][] = [
+  [
+    'status',
+    'Status',
+    [
+      ['', 'Any'],
+      ['enrolled', 'Enrolled'],
+      ['unenrolled', 'Unenrolled'],
+    ],
+  ],
+  [
+    'ownership',
+    'Ownership',
+    [
+      ['', 'Any'],
+      ['corporate', 'Corporate'],
+      ['personal', 'Personal'],
+    ],
+  ],
+  [
+    'os',
+    'Operating system',
+    [
+      ['', 'Any'],
+      ['windows11', 'Windows 11'],
+      ['windows10', 'Windows 10'],
+    ],
+  ],
+  [
+    'checkIn',
+    'Last check-in',
+    [
+      ['', 'Any time'],
+      ['24h', 'Within 24 hours'],
+      ['7d', 'Within 7 days'],
+      ['30d', 'Within 30 days'],
+      ['stale7d', 'Not for 7 days or more'],
+      ['stale30d', 'Not for 30 days or more'],
+    ],
+  ],
+  [
+    'compliance',
+    'Compliance',
+    [
+      ['', 'Any'],
+      ['compliant', 'Compliant'],
+      ['noncompliant', 'Not compliant'],
+      ['inGrace', 'In grace period'],
+      ['unknown', 'Not evaluated'],
+    ],
+  ],
+  [
+    'managementMode',
+    'Management',
+    [
+      ['', 'Any'],
+      ['mdm', 'Device management (MDM)'],
+      ['mam', 'App protection only (MAM)'],
+    ],
+  ],
+];
 
 /**
  * Devices, 50 a page, paged with the API's cursor (Previous walks back through the cursors already seen).
  * Filters live in the URL so a filtered list can be bookmarked and Back returns to it.
  */
 export function DevicesPage() {
-  const [filters, setFilters] = useState<Filters>(filtersFromUrl);
-  const [draft, setDraft] = useState<Filters>(filters);
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<Page<Device> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const cursor = cursors.at(-1);
-
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    setError(null);
-    get<Page<Device>>('/devices', { ...filters, limit: PAGE_SIZE, cursor })
-      .then((p) => {
-        if (live) setPage(p);
-      })
-      .catch((e: unknown) => {
-        if (live) setError(errorText(e));
-      })
-      .finally(() => {
-        if (live) setLoading(false);
-      });
-    return () => {
-      live = false;
-    };
-  }, [filters, cursor]);
-
-  const apply = (e?: FormEvent) => {
-    e?.preventDefault();
-    const qs = new URLSearchParams(Object.entries(draft).filter(([, v]) => v !== '')).toString();
-    navigate(qs ? `devices?${qs}` : 'devices', { replace: true });
-    setCursors([undefined]);
-    setFilters(draft);
-  };
-  const set = (k: keyof Filters) => (v: string) => setDraft((d) => ({ ...d, [k]: v }));
-  const clear = () => {
-    const empty = Object.fromEntries(FILTERS.map((k) => [k, ''])) as Filters;
-    setDraft(empty);
-    setCursors([undefined]);
-    setFilters(empty);
-    navigate('devices', { replace: true });
-  };
-
-  const rows = page?.items ?? [];
-  const pageNo = cursors.length;
+  const list = useFilteredList<Device, Key>('/devices', () => filtersFromUrl(FILTERS), { route: 'devices' });
+  const clear = () => list.reset(Object.fromEntries(FILTERS.map((k) => [k, ''])) as Record<Key, string>);
+  const { rows, loading, pageNo } = list;
   return (
     <>
-      <form className="filters" aria-label="Find devices" onSubmit={apply}>
-        <Field label="Search" hint="Device name, DeviceID, serial number or user">
-          {(a) => <input {...a} type="search" value={draft.q} onChange={(e) => set('q')(e.target.value)} />}
-        </Field>
-        <Select
-          label="Status"
-          value={draft.status}
-          onChange={set('status')}
-          options={[
-            ['', 'Any'],
-            ['enrolled', 'Enrolled'],
-            ['unenrolled', 'Unenrolled'],
-          ]}
-        />
-        <Select
-          label="Ownership"
-          value={draft.ownership}
-          onChange={set('ownership')}
-          options={[
-            ['', 'Any'],
-            ['corporate', 'Corporate'],
-            ['personal', 'Personal'],
-          ]}
-        />
-        <Select
-          label="Operating system"
-          value={draft.os}
-          onChange={set('os')}
-          options={[
-            ['', 'Any'],
-            ['windows11', 'Windows 11'],
-            ['windows10', 'Windows 10'],
-          ]}
-        />
-        <Select
-          label="Last check-in"
-          value={draft.checkIn}
-          onChange={set('checkIn')}
-          options={[
-            ['', 'Any time'],
-            ['24h', 'Within 24 hours'],
-            ['7d', 'Within 7 days'],
-            ['30d', 'Within 30 days'],
-            ['stale7d', 'Not for 7 days or more'],
-            ['stale30d', 'Not for 30 days or more'],
-          ]}
-        />
-        <Select
-          label="Compliance"
-          value={draft.compliance}
-          onChange={set('compliance')}
-          options={[
-            ['', 'Any'],
-            ['compliant', 'Compliant'],
-            ['noncompliant', 'Not compliant'],
-            ['inGrace', 'In grace period'],
-            ['unknown', 'Not evaluated'],
-          ]}
-        />
-        <Select
-          label="Management"
-          value={draft.managementMode}
-          onChange={set('managementMode')}
-          options={[
-            ['', 'Any'],
-            ['mdm', 'Device management (MDM)'],
-            ['mam', 'App protection only (MAM)'],
-          ]}
-        />
-        <div className="field actions">
-          <button type="submit" className="button-primary">
-            Apply
-          </button>
-          <button type="button" onClick={clear}>
-            Clear
-          </button>
-        </div>
-      </form>
-      <Status error={error} />
+      <FilterForm label="Find devices" onSubmit={list.apply} onClear={clear}>
+        <TextFilter label="Search" hint="Device name, DeviceID, serial number or user" value={list.draft.q} onChange={list.set('q')} />
+        {SELECTS.map(([k, label, options]) => (
+          <SelectFilter key={k} label={label} value={list.draft[k]} onChange={list.set(k)} options={options} />
+        ))}
+      </FilterForm>
+      <Status error={list.error} />
       <DataTable<Device>
         caption={loading ? 'Devices (loading…)' : `Devices, page ${pageNo}${rows.length ? `: ${rows.length} shown` : ''}`}
         loading={loading}
         rows={rows}
         rowKey={(d) => d.deviceId}
         empty="No device matches these filters."
-        pageLabel={`Page ${pageNo}`}
-        onPrevious={cursors.length > 1 ? () => setCursors((c) => c.slice(0, -1)) : undefined}
-        onNext={page?.nextCursor ? () => setCursors((c) => [...c, page.nextCursor ?? undefined]) : undefined}
+        {...list.paging}
         columns={[
           {
             header: 'Device',

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { del, patch, post, put } from '../../shared/api.ts';
 import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
+import { GroupSelect } from './group-select.tsx';
 import { ActButton, type Action, enc, ReadOnlyNote, useAction } from './edit-kit.tsx';
 import { type Group, getAll, useLoad } from './users.tsx';
 
@@ -185,17 +186,7 @@ function Editor({ r, groups, a, reload, close }: { r: Restriction; groups: Group
               void a.run(`${r.name} assigned to ${group}.`, () => put(`${base}/groups/${enc(group)}`), reload);
             }}
           >
-            <Field label="Group">
-              {(f) => (
-                <select {...f} value={group} disabled={off} onChange={(e) => setGroup(e.target.value)}>
-                  {groups.map((g) => (
-                    <option key={g.id} value={g.name}>
-                      {g.name}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            <GroupSelect label="Group" groups={groups} value={group} disabled={off} onChange={setGroup} />
             <div className="actions">
               <ActButton a={a} submit>
                 Assign

@@ -3,13 +3,14 @@
  * devices, and what enrollment would give on a personal and on a corporate device, from POST /explain),
  * and the list of groups. Everything from /api/v1.
  */
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { del, errorText, get, type Page, patch, post } from '../../shared/api.ts';
 import { Badge, DataTable, Field, When } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
 import { Link, navigate } from '../../shared/router.tsx';
 import type { Device } from '../types.ts';
-import { ActButton, enc, ReadOnlyNote, useAction } from './edit-kit.tsx';
+import { GroupSelect } from './group-select.tsx';
+import { ActButton, type Action, enc, ReadOnlyNote, useAction } from './edit-kit.tsx';
 
 export interface User {
   id: string;
@@ -355,6 +356,29 @@ export function UserPage({ upn }: { upn: string }) {
   );
 }
 
+/** A group's users or nested groups, each with its Remove button ("None" when empty). */
+function MemberList(props: {
+  label: string;
+  group: string;
+  a: Action;
+  members: { id: string; name: string; shown: ReactNode }[];
+  onRemove: (name: string) => void;
+}) {
+  if (props.members.length === 0) return <span className="muted">None</span>;
+  return (
+    <ul className="members" aria-label={props.label}>
+      {props.members.map((m) => (
+        <li key={m.id}>
+          {m.shown}{' '}
+          <ActButton a={props.a} kind="plain" label={`Remove ${m.name} from ${props.group}`} onClick={() => props.onRemove(m.name)}>
+            Remove
+          </ActButton>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function GroupsPage() {
   const { data, error, reload } = useLoad(groupsWithMembers, []);
   const a = useAction('Group change');
@@ -414,39 +438,31 @@ export function GroupsPage() {
           { header: 'Group', cell: (g) => g.name },
           {
             header: 'Users',
-            cell: (g) =>
-              g.members.users.length === 0 ? (
-                <span className="muted">None</span>
-              ) : (
-                <ul className="members" aria-label={`Users in ${g.name}`}>
-                  {g.members.users.map((u) => (
-                    <li key={u.id}>
-                      <Link to={`users/${encodeURIComponent(u.upn)}`}>{u.upn}</Link>{' '}
-                      <ActButton a={a} kind="plain" label={`Remove ${u.upn} from ${g.name}`} onClick={() => remove(g.name, u.upn, true)}>
-                        Remove
-                      </ActButton>
-                    </li>
-                  ))}
-                </ul>
-              ),
+            cell: (g) => (
+              <MemberList
+                label={`Users in ${g.name}`}
+                group={g.name}
+                a={a}
+                members={g.members.users.map((u) => ({
+                  id: u.id,
+                  name: u.upn,
+                  shown: <Link to={`users/${encodeURIComponent(u.upn)}`}>{u.upn}</Link>,
+                }))}
+                onRemove={(who) => remove(g.name, who, true)}
+              />
+            ),
           },
           {
             header: 'Nested groups',
-            cell: (g) =>
-              g.members.groups.length === 0 ? (
-                <span className="muted">None</span>
-              ) : (
-                <ul className="members" aria-label={`Groups in ${g.name}`}>
-                  {g.members.groups.map((c) => (
-                    <li key={c.id}>
-                      {c.name}{' '}
-                      <ActButton a={a} kind="plain" label={`Remove ${c.name} from ${g.name}`} onClick={() => remove(g.name, c.name, false)}>
-                        Remove
-                      </ActButton>
-                    </li>
-                  ))}
-                </ul>
-              ),
+            cell: (g) => (
+              <MemberList
+                label={`Groups in ${g.name}`}
+                group={g.name}
+                a={a}
+                members={g.members.groups.map((c) => ({ id: c.id, name: c.name, shown: c.name }))}
+                onRemove={(who) => remove(g.name, who, false)}
+              />
+            ),
           },
           {
             header: 'Inside',
@@ -478,17 +494,7 @@ export function GroupsPage() {
       <section aria-labelledby="add-member">
         <h2 id="add-member">Add a member</h2>
         <form className="narrow" aria-labelledby="add-member" onSubmit={addMember}>
-          <Field label="To group">
-            {(f) => (
-              <select {...f} value={group} disabled={!!a.why} onChange={(e) => setTarget(e.target.value)}>
-                {(data ?? []).map((g) => (
-                  <option key={g.id} value={g.name}>
-                    {g.name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <GroupSelect label="To group" groups={data ?? []} value={group} disabled={!!a.why} onChange={setTarget} />
           <Field label="Member" hint="A user's UPN (with @), or the name of a group to nest">
             {(f) => <input {...f} required value={member} disabled={!!a.why} onChange={(e) => setMember(e.target.value)} />}
           </Field>
