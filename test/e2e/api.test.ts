@@ -383,8 +383,8 @@ describe.each(ENGINES)('admin API (%s)', (engine) => {
       const shown = await call('GET', '/profiles/Camera%20Off', admin);
       expect(shown.json.assignments).toEqual(
         expect.arrayContaining([
-          { kind: 'device', group: null, device: deviceIds[0] },
-          { kind: 'group', group: 'Fabrikam Staff', device: null },
+          { kind: 'device', group: null, device: deviceIds[0], intent: 'required' },
+          { kind: 'group', group: 'Fabrikam Staff', device: null, intent: 'required' },
         ]),
       );
       expect((await call('DELETE', '/profiles/Camera%20Off/assignments/group/Fabrikam%20Staff', admin)).status).toBe(204);

@@ -201,7 +201,7 @@ export class AdminOperations {
   async assignProfile(
     ctx: AuditContext,
     name: string,
-    where: { group?: string | undefined; device?: string | undefined },
+    where: { group?: string | undefined; device?: string | undefined; intent?: string | undefined },
   ): Promise<number> {
     const before = await this.#assignments(name);
     return this.#audit.record(

@@ -227,14 +227,23 @@ export class ManagementAdmin {
   }
 
   /** Assigns and queues the profile's settings to every targeted device now (set-based fan-out). Returns commands queued. */
-  async assignProfile(name: string, where: { group?: string | undefined; device?: string | undefined }): Promise<number> {
+  async assignProfile(
+    name: string,
+    where: { group?: string | undefined; device?: string | undefined; intent?: string | undefined },
+  ): Promise<number> {
+    const intent = where.intent ?? 'required';
+    if (intent !== 'required' && intent !== 'available') throw new InvalidInputError('intent must be "required" or "available"');
+    // Available profiles are offered to users in the Company Portal, so they target groups of users.
+    if (intent === 'available' && where.device)
+      throw new InvalidInputError('an available profile is offered to users: assign it to a group, not to a device');
     const profile = await this.#profile(name);
     const target = await this.#target(where);
     const now = this.#clock.now();
-    await this.#storage.assignProfile(profile.id, target, now);
+    await this.#storage.assignProfile(profile.id, target, now, intent);
     // User-scope settings are queued per user at their next signed-in check-in (reconcile), where the
-    // user is known; device-scope settings go out to every targeted device right away.
-    if (profile.scope === 'user') return 0;
+    // user is known; device-scope settings go out to every targeted device right away. Available ones wait
+    // for an install request, reconciled at the device's next check-in.
+    if (profile.scope === 'user' || intent === 'available') return 0;
     let queued = 0;
     for (const s of profile.settings) {
       const command = {

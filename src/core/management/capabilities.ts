@@ -6,8 +6,9 @@
  */
 import type { ManagementMode } from '../ports.js';
 import { INVENTORY_NODES } from './inventory.js';
-import { MAM_INVENTORY_NODES, MAM_NOT_APPLICABLE } from './mam-csp.js';
-import type { Ownership } from './ports.js';
+import { locUriFor } from './desired-state.js';
+import { MAM_INVENTORY_NODES, MAM_NOT_APPLICABLE, mamApplicability } from './mam-csp.js';
+import type { Ownership, Profile } from './ports.js';
 
 export type Verdict = { allowed: true } | { allowed: false; reason: string };
 
@@ -46,7 +47,7 @@ export function adminActionVerdict(kind: AdminActionKind, ownership: Ownership, 
 export type UserRelation = 'primary' | 'shared' | 'other';
 
 /** What the end user may do from the Company Portal. */
-export type UserActionKind = 'retire' | 'wipe' | 'installApp';
+export type UserActionKind = 'retire' | 'wipe' | 'installApp' | 'installProfile';
 
 export function relationOf(device: { primaryUserId: string | null }, userId: string): UserRelation {
   if (device.primaryUserId === null) return 'shared';
@@ -54,8 +55,10 @@ export function relationOf(device: { primaryUserId: string | null }, userId: str
 }
 
 /**
- * The portal rule: the primary user may remove (retire) and reset (wipe) the device and install apps; on
- * a shared device (no primary user) a signed-in user may only install Available apps; anybody else reads.
+ * The portal rule: the primary user may remove (retire) and reset (wipe) the device and install apps and
+ * Available profiles; on a shared device (no primary user) a signed-in user may only install Available
+ * apps; anybody else reads. On a MAM registration a profile is installable only when every setting is
+ * within the MAM CSP allow-list (profileInstallVerdict).
  * A user may reset their own personal device (it is their data); the organisation may not (above).
  */
 export function userActionVerdict(kind: UserActionKind, relation: UserRelation, ownership: Ownership, mode: ManagementMode): Verdict {
@@ -145,6 +148,7 @@ const USER_LABELS: Record<UserActionKind, string> = {
   retire: 'Remove the device from management',
   wipe: 'Reset the device',
   installApp: 'Install Available apps',
+  installProfile: 'Install Available profiles (work settings your organisation offers)',
 };
 
 /** The "What your organisation can see" page for a device of this ownership and mode, as the primary user sees it. */
@@ -169,4 +173,18 @@ export function transparencyFor(ownership: Ownership, mode: ManagementMode, rela
     organisationActions: adminKinds.map((k) => toAction(k, ADMIN_LABELS[k], adminActionVerdict(k, ownership, mode))),
     yourActions: userKinds.map((k) => toAction(k, USER_LABELS[k], userActionVerdict(k, relation, ownership, mode))),
   };
+}
+
+/**
+ * Whether this profile may be installed on a device in this mode, once the user may install profiles at
+ * all: a MAM registration takes only settings its CSPs allow (mam-csp.ts), so a profile with any other
+ * setting is refused with the first offending setting's reason rather than half-applied.
+ */
+export function profileInstallVerdict(profile: Profile, mode: ManagementMode): Verdict {
+  if (mode !== 'mam') return yes;
+  for (const s of profile.settings) {
+    const v = mamApplicability(locUriFor(profile.scope, s.path));
+    if (!v.allowed) return no(`${profile.name} cannot be installed on an app-protection (MAM) registration: ${v.reason}`);
+  }
+  return yes;
 }

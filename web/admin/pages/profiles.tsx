@@ -20,6 +20,51 @@ function list(s: string): string[] | undefined {
   return out.length ? out : undefined;
 }
 
+/** The OMA-URI settings rows of a custom profile, editable (create and edit forms). */
+function SettingRows({ rows, setRows, off }: { rows: Row[]; setRows: (r: Row[]) => void; off: boolean }) {
+  const setRow = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
+  return (
+    <fieldset>
+      <legend>Settings</legend>
+      {rows.map((r, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their position
+        <fieldset className="filters" key={i}>
+          <legend>Setting {i + 1}</legend>
+          <Field label={`OMA-URI ${i + 1}`} hint="Below the scope root, e.g. Vendor/MSFT/Policy/Config/Camera/AllowCamera">
+            {(f) => (
+              <input {...f} required className="mono" value={r.path} disabled={off} onChange={(e) => setRow(i, { path: e.target.value })} />
+            )}
+          </Field>
+          <Field label={`Format ${i + 1}`}>
+            {(f) => (
+              <select {...f} value={r.format} disabled={off} onChange={(e) => setRow(i, { format: e.target.value as Row['format'] })}>
+                {FORMATS.map((x) => (
+                  <option key={x} value={x}>
+                    {x}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label={`Value ${i + 1}`}>
+            {(f) => <input {...f} className="mono" value={r.value} disabled={off} onChange={(e) => setRow(i, { value: e.target.value })} />}
+          </Field>
+          <div className="actions">
+            <button type="button" disabled={off || rows.length === 1} onClick={() => setRows(rows.filter((_, j) => j !== i))}>
+              Remove setting {i + 1}
+            </button>
+          </div>
+        </fieldset>
+      ))}
+      <div className="actions">
+        <button type="button" disabled={off} onClick={() => setRows([...rows, { path: '', format: 'chr', value: '' }])}>
+          Add a setting
+        </button>
+      </div>
+    </fieldset>
+  );
+}
+
 /** Create a profile: custom settings rows, or Windows Information Protection from its named fields. */
 function CreateProfile() {
   const a = useAction('Profile creation');
@@ -37,7 +82,6 @@ function CreateProfile() {
     cloudResources: '',
     apps: '',
   });
-  const setRow = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const body =
@@ -102,64 +146,7 @@ function CreateProfile() {
                 )}
               </Field>
             </div>
-            <fieldset>
-              <legend>Settings</legend>
-              {rows.map((r, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their position
-                <fieldset className="filters" key={i}>
-                  <legend>Setting {i + 1}</legend>
-                  <Field label={`OMA-URI ${i + 1}`} hint="Below the scope root, e.g. Vendor/MSFT/Policy/Config/Camera/AllowCamera">
-                    {(f) => (
-                      <input
-                        {...f}
-                        required
-                        className="mono"
-                        value={r.path}
-                        disabled={off}
-                        onChange={(e) => setRow(i, { path: e.target.value })}
-                      />
-                    )}
-                  </Field>
-                  <Field label={`Format ${i + 1}`}>
-                    {(f) => (
-                      <select
-                        {...f}
-                        value={r.format}
-                        disabled={off}
-                        onChange={(e) => setRow(i, { format: e.target.value as Row['format'] })}
-                      >
-                        {FORMATS.map((x) => (
-                          <option key={x} value={x}>
-                            {x}
-                          </option>
-                        ))}
-                      </select>
-                    )}
-                  </Field>
-                  <Field label={`Value ${i + 1}`}>
-                    {(f) => (
-                      <input
-                        {...f}
-                        className="mono"
-                        value={r.value}
-                        disabled={off}
-                        onChange={(e) => setRow(i, { value: e.target.value })}
-                      />
-                    )}
-                  </Field>
-                  <div className="actions">
-                    <button type="button" disabled={off || rows.length === 1} onClick={() => setRows(rows.filter((_, j) => j !== i))}>
-                      Remove setting {i + 1}
-                    </button>
-                  </div>
-                </fieldset>
-              ))}
-              <div className="actions">
-                <button type="button" disabled={off} onClick={() => setRows([...rows, { path: '', format: 'chr', value: '' }])}>
-                  Add a setting
-                </button>
-              </div>
-            </fieldset>
+            <SettingRows rows={rows} setRows={setRows} off={off} />
           </>
         ) : (
           <div className="narrow">
@@ -273,21 +260,113 @@ export function ProfilesPage() {
   );
 }
 
-/** One profile: its settings (or the WIP fields they were compiled from) and its assignments. */
+type Intent = 'required' | 'available';
+const INTENT_TEXT: Record<Intent, string> = { required: 'Required', available: 'Available' };
+/** The API's assignment, with its intent (required: pushed to devices; available: offered in the Company Portal). */
+type Assignment = ProfileDetail['assignments'][number] & { intent?: Intent };
+
+/** Edit a custom profile's scope and settings (PUT /profiles/{name}); devices converge at their next check-in. */
+function EditSettings({ profile, reload }: { profile: ProfileDetail; reload: () => void }) {
+  const a = useAction('Settings change');
+  const off = !!a.why;
+  const [scope, setScope] = useState<'device' | 'user'>(profile.scope);
+  const [rows, setRows] = useState<Row[]>(
+    profile.settings.map((x) => ({ path: x.path, format: x.format as Row['format'], value: x.value })),
+  );
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void a.run(
+      `Settings of ${profile.name} saved. Assigned devices get the change at their next check-in.`,
+      () => put(`/profiles/${enc(profile.name)}`, { type: 'custom', scope, settings: rows }),
+      reload,
+    );
+  };
+  return (
+    <section aria-labelledby="profile-edit">
+      <h2 id="profile-edit">Edit settings</h2>
+      <ReadOnlyNote why={a.why} />
+      {a.view}
+      <form aria-labelledby="profile-edit" onSubmit={submit}>
+        <div className="narrow">
+          <Field label="Scope">
+            {(f) => (
+              <select {...f} value={scope} disabled={off} onChange={(e) => setScope(e.target.value as 'device' | 'user')}>
+                <option value="device">Device</option>
+                <option value="user">User</option>
+              </select>
+            )}
+          </Field>
+        </div>
+        <SettingRows rows={rows} setRows={setRows} off={off} />
+        <div className="actions">
+          <ActButton a={a} submit>
+            Save settings
+          </ActButton>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** Delete the profile, after a confirmation; devices remove its settings at their next check-in. */
+function DeleteProfile({ name }: { name: string }) {
+  const a = useAction('Profile deletion');
+  return (
+    <section aria-labelledby="profile-delete">
+      <h2 id="profile-delete">Delete</h2>
+      <ReadOnlyNote why={a.why} />
+      {a.view}
+      <p>Deleting the profile removes its assignments; every device that has it removes its settings at its next check-in.</p>
+      <div className="actions">
+        <ActButton
+          a={a}
+          kind="danger"
+          onClick={() =>
+            a.confirm(
+              {
+                title: `Delete ${name}?`,
+                body: <p>Its assignments go with it, and devices remove its settings at their next check-in. This cannot be undone.</p>,
+                label: 'Delete profile',
+              },
+              `Profile ${name} deleted.`,
+              () => del(`/profiles/${enc(name)}`),
+              () => navigate('profiles'),
+            )
+          }
+        >
+          Delete profile
+        </ActButton>
+      </div>
+    </section>
+  );
+}
+
+/** One profile: its settings (or the WIP fields they were compiled from), its assignments, editing and deletion. */
 export function ProfilePage({ name }: { name: string }) {
-  const { data: profile, error, reload } = useLoad(() => get<ProfileDetail>(`/profiles/${encodeURIComponent(name)}`), [name]);
+  const {
+    data: profile,
+    error,
+    reload,
+  } = useLoad(() => get<ProfileDetail & { assignments: Assignment[] }>(`/profiles/${encodeURIComponent(name)}`), [name]);
   const groups = useLoad(() => getAll<Group>('/groups'), []);
   const a = useAction('Assignment change');
   const off = !!a.why;
   const [kind, setKind] = useState<'group' | 'device'>('group');
   const [group, setGroup] = useState('');
   const [device, setDevice] = useState('');
+  const [intent, setIntent] = useState<Intent>('required');
   const target = kind === 'group' ? group || groups.data?.[0]?.name || '' : device.trim();
+  // Available profiles are offered to users, so only a group can get one.
+  const chosenIntent: Intent = kind === 'group' ? intent : 'required';
   const assign = (e: FormEvent) => {
     e.preventDefault();
     void a.run(
-      `Assigned to ${kind} ${target}.`,
-      () => post(`/profiles/${enc(name)}/assignments`, kind === 'group' ? { group: target } : { device: target }),
+      `Assigned to ${kind} ${target} as ${INTENT_TEXT[chosenIntent].toLowerCase()}.`,
+      () =>
+        post(
+          `/profiles/${enc(name)}/assignments`,
+          kind === 'group' ? { group: target, intent: chosenIntent } : { device: target, intent: chosenIntent },
+        ),
       reload,
     );
   };
@@ -355,6 +434,10 @@ export function ProfilePage({ name }: { name: string }) {
                 a.kind === 'device' && a.device ? <Link to={`devices/${encodeURIComponent(a.device)}`}>{a.device}</Link> : a.group,
             },
             {
+              header: 'Intent',
+              cell: (x) => <Badge tone={x.intent === 'available' ? 'neutral' : 'info'}>{INTENT_TEXT[x.intent ?? 'required']}</Badge>,
+            },
+            {
               header: 'Change',
               cell: (x) => {
                 const t = (x.kind === 'group' ? x.group : x.device) ?? '';
@@ -411,6 +494,21 @@ export function ProfilePage({ name }: { name: string }) {
               {(f) => <input {...f} required className="mono" value={device} disabled={off} onChange={(e) => setDevice(e.target.value)} />}
             </Field>
           )}
+          <Field
+            label="Intent"
+            hint={
+              kind === 'group'
+                ? 'Available: members install it themselves from the Company Portal'
+                : 'A device assignment is always required'
+            }
+          >
+            {(f) => (
+              <select {...f} value={chosenIntent} disabled={off || kind === 'device'} onChange={(e) => setIntent(e.target.value as Intent)}>
+                <option value="required">Required</option>
+                <option value="available">Available</option>
+              </select>
+            )}
+          </Field>
           <div className="actions">
             <ActButton a={a} submit>
               Assign
@@ -418,6 +516,18 @@ export function ProfilePage({ name }: { name: string }) {
           </div>
         </form>
       </section>
+      {profile.type === 'custom' ? (
+        <EditSettings key={profile.name} profile={profile} reload={reload} />
+      ) : (
+        <section aria-labelledby="profile-edit">
+          <h2 id="profile-edit">Edit settings</h2>
+          <p className="muted">
+            A Windows Information Protection profile is compiled from its fields: create it again under the same name (on the Profiles page)
+            to change them.
+          </p>
+        </section>
+      )}
+      <DeleteProfile name={profile.name} />
     </>
   );
 }

@@ -8,6 +8,7 @@ import { Badge, ConfirmDialog, DataTable, When } from '../../shared/components.t
 import { Status } from '../../shared/layout.tsx';
 import { Link } from '../../shared/router.tsx';
 import { DeviceApps } from './device-apps.tsx';
+import { DeviceProfiles } from './device-profiles.tsx';
 import { type DeviceDetail, type Permission, RELATION_TEXT, deviceTitle, portalApi } from '../portal-api.ts';
 
 type Pending = 'retire' | 'wipe' | null;
@@ -124,6 +125,7 @@ export function Device({ id, onTitle }: { id: string; onTitle: (t: string) => vo
         <h2 id="apps-h">Available apps</h2>
         <DeviceApps deviceId={d.deviceId} />
       </section>
+      <DeviceProfiles deviceId={d.deviceId} />
 
       <section aria-labelledby="history-h">
         <h2 id="history-h">Requested actions</h2>

@@ -9,7 +9,7 @@ import { ProfileDetailSchema, ProfileSchema, WipFieldsSchema, settingSchema, toP
 const nameParam = z.object({ name: z.string().min(1).max(128) });
 
 async function assignmentsOf(reads: ApiReads, profileId: string) {
-  const targets = await reads.listAssignments(profileId);
+  const targets = (await reads.listAssignmentIntents(profileId)).map((a) => ({ ...a.target, intent: a.intent }));
   if (targets.length === 0) return [];
   const groups = new Map((await reads.listGroups()).map((g) => [g.id, g.name]));
   const devices = targets.some((t) => t.kind === 'device')
@@ -17,14 +17,24 @@ async function assignmentsOf(reads: ApiReads, profileId: string) {
     : new Map<string, string>();
   return targets.map((t) =>
     t.kind === 'group'
-      ? { kind: 'group' as const, group: groups.get(t.groupId) ?? t.groupId, device: null }
-      : { kind: 'device' as const, group: null, device: devices.get(t.devicePk) ?? t.devicePk },
+      ? { kind: 'group' as const, group: groups.get(t.groupId) ?? t.groupId, device: null, intent: t.intent }
+      : { kind: 'device' as const, group: null, device: devices.get(t.devicePk) ?? t.devicePk, intent: t.intent },
   );
 }
 
-const targetBody = z
-  .object({ group: z.string().min(1).max(128).optional(), device: z.string().min(1).max(64).optional() })
-  .refine((t) => (t.group === undefined) !== (t.device === undefined), { message: 'give exactly one of group or device' });
+const assignBody = z
+  .object({
+    group: z.string().min(1).max(128).optional(),
+    device: z.string().min(1).max(64).optional(),
+    intent: z
+      .enum(['required', 'available'])
+      .optional()
+      .describe('required (default): delivered to every targeted device; available: offered to the group in the Company Portal'),
+  })
+  .refine((t) => (t.group === undefined) !== (t.device === undefined), { message: 'give exactly one of group or device' })
+  .refine((t) => t.intent !== 'available' || t.group !== undefined, {
+    message: 'an available profile is offered to users: assign it to a group, not to a device',
+  });
 
 export const profileRoutes: ApiRoute[] = [
   route({
@@ -102,11 +112,11 @@ export const profileRoutes: ApiRoute[] = [
     operationId: 'assignProfile',
     summary: 'Assign a profile',
     description:
-      'To a group of users (by name) or one device (by DeviceID). Device-scope settings are queued for every targeted device at once.',
+      'To a group of users (by name) or one device (by DeviceID). Required (the default): device-scope settings are queued for every targeted device at once. Available (groups only): offered to the group in the Company Portal; a device gets it at its next check-in after its primary user installed it there. Assigning again changes the intent; required wins over available.',
     tag: 'profiles',
     access: ADMINISTRATOR_ONLY,
     params: nameParam,
-    body: targetBody,
+    body: assignBody,
     response: { status: 200, description: 'Assigned.', schema: z.object({ queued: z.number().int().describe('Commands queued now') }) },
     async handler({ params, body, deps, audit }) {
       return { queued: await deps.operations.assignProfile(audit, params.name, body) };
