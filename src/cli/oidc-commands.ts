@@ -11,7 +11,7 @@ import { openConfiguredStorage } from '../app/storage.js';
 import { type Config, loadConfig } from '../config/config.js';
 import { CLI_CONTEXT } from '../core/admin/audit.js';
 import { buildEnrollmentUrls } from '../core/enrollment/endpoints.js';
-import { OIDC_CALLBACK_PATH } from '../core/oidc/oidc-sign-in.js';
+import { OIDC_CALLBACK_PATH, PORTAL_OIDC_CALLBACK_PATH } from '../core/oidc/oidc-sign-in.js';
 import { OIDC_CLAIMS } from '../core/oidc/ports.js';
 import { type OidcProviderView, OidcProviders } from '../core/oidc/providers.js';
 import { systemClock } from '../shared/clock.js';
@@ -44,6 +44,8 @@ function view(p: OidcProviderView, config: Config) {
   return {
     ...p,
     redirectUri: redirectUri(config),
+    // The Company Portal's "Sign in with ..." returns here: same origin, its own path.
+    portalRedirectUri: new URL(redirectUri(config)).origin + PORTAL_OIDC_CALLBACK_PATH,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
@@ -111,7 +113,7 @@ export function registerOidcCommands(program: Command): void {
       print(opts.json, r, () =>
         [
           `added OIDC provider "${r.name}" (${r.issuer}); users are matched on the ${r.claim} claim${r.domains.length ? ` for ${r.domains.join(', ')}` : ''}`,
-          `register this redirect URI at the provider: ${r.redirectUri}`,
+          `register these redirect URIs at the provider: ${r.redirectUri} (enrollment) and ${r.portalRedirectUri} (Company Portal)`,
         ].join('\n'),
       );
     },

@@ -297,6 +297,22 @@ export function adminConformanceSuite(target: StorageTestTarget): void {
         expect(await s.listAudit({ targetId, since: at(1000), limit: 10 })).toHaveLength(3);
         expect(await s.listAudit({ targetId, actor: 'cli', limit: 10 })).toHaveLength(0);
       });
+
+      it('keeps end users (Company Portal) as actors of their own kind, filterable by kind', async () => {
+        const targetId = `portal-${uid()}`;
+        const endUser: AuditActor = { kind: 'user', userId: `u-${uid()}`, upn: `Alice-${uid()}@Contoso.com` };
+        const admin: AuditActor = { kind: 'admin', userId: `u-${uid()}`, upn: `boss-${uid()}@contoso.com` };
+        await s.appendAudit(entry({ targetType: 'device', targetId, actor: endUser, action: 'device.action.retire', at: at(1000) }));
+        await s.appendAudit(entry({ targetType: 'device', targetId, actor: admin, action: 'device.action.sync', at: at(2000) }));
+        const mine = await s.listAudit({ targetId, actorKind: 'user', limit: 10 });
+        expect(mine).toHaveLength(1);
+        expect(mine[0]?.actor).toEqual({ ...endUser, upn: endUser.upn.toLowerCase() });
+        expect(mine[0]?.actorName).toBe(endUser.upn.toLowerCase());
+        expect((await s.listAudit({ targetId, actorKind: 'admin', limit: 10 })).map((e) => e.action)).toEqual(['device.action.sync']);
+        expect(await s.listAudit({ targetId, actorKind: 'cli', limit: 10 })).toEqual([]);
+        // The UPN filter finds end users as it finds admins.
+        expect(await s.listAudit({ targetId, actor: endUser.upn, limit: 10 })).toHaveLength(1);
+      });
     });
 
     describe('device pages', () => {

@@ -10,6 +10,19 @@ export interface PortalSession {
   expiresAt: string;
 }
 
+/** The password was right but the MFA rule asks for a code: `POST /session/code { code }` next. */
+export interface CodeNeeded {
+  codeNeeded: true;
+  upn: string;
+}
+
+/** An OIDC provider the sign-in page offers; `href` starts its sign-in (a full navigation). */
+export interface OidcProviderChoice {
+  id: string;
+  name: string;
+  href: string;
+}
+
 export type Relation = 'primary' | 'shared' | 'other';
 
 export interface DeviceSummary {

@@ -52,11 +52,17 @@ export interface ApiTokenRecord {
   revokedAt: Date | null;
 }
 
-/** Who did something: an admin in a browser session, a script with an API token, or the local CLI. */
+/**
+ * Who did something: an admin in a browser session, a script with an API token, the local CLI, or an end
+ * user in the Company Portal (acting on their own device).
+ */
 export type AuditActor =
   | { kind: 'admin'; userId: string; upn: string }
   | { kind: 'token'; tokenId: string; name: string; userId: string; upn: string }
-  | { kind: 'cli' };
+  | { kind: 'cli' }
+  | { kind: 'user'; userId: string; upn: string };
+
+export const AUDIT_ACTOR_KINDS = ['admin', 'token', 'cli', 'user'] as const satisfies ReadonlyArray<AuditActor['kind']>;
 
 export type AuditOutcome = 'pending' | 'succeeded' | 'failed';
 
@@ -80,7 +86,7 @@ export interface NewAuditEntry {
 
 export interface AuditEntry extends NewAuditEntry {
   id: string;
-  /** Display form of the actor: the admin's UPN, `token:<name>` or `cli`. */
+  /** Display form of the actor: the admin's or end user's UPN, `token:<name>` or `cli`. */
   actorName: string;
 }
 
@@ -89,6 +95,8 @@ export interface AuditQuery {
   targetId?: string | undefined;
   /** Matches the actor's user id, token id, UPN, token name or `cli`. */
   actor?: string | undefined;
+  /** Only entries by this kind of actor (`user`: end users in the Company Portal). */
+  actorKind?: AuditActor['kind'] | undefined;
   since?: Date | undefined;
   limit: number;
   /** Keyset cursor: entries strictly older than this one (newest first). */

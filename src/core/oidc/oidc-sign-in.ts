@@ -14,6 +14,10 @@
  * - MFA: covered users still pass Winroll's code step, unless the admin marked the provider `trustMfa`
  *   and its ID token's `amr` contains `mfa` (RFC 8176).
  * - Network I/O is the adapter's (OidcRelyingParty, openid-client in src/app): core does none.
+ * - The Company Portal signs in through the same flow (startPortal/finishPortal): its own redirect URI
+ *   (same origin, PORTAL_OIDC_CALLBACK_PATH), its own sealing purpose so a state cookie of one flow never
+ *   opens in the other, no appru; the callback hands back the mapped directory user, not a token, with
+ *   `mfaAsserted` so that PortalService applies the same MFA rule (code step unless trusted `amr` mfa).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
@@ -31,6 +35,14 @@ export const OIDC_CALLBACK_PATH = '/EnrollmentServer/Auth/oidc/callback';
 /** How long the user has at the provider before the sealed state expires. */
 export const OIDC_STATE_TTL_SECONDS = 10 * 60;
 const STATE_BINDING = 'oidc sign-in state';
+const PORTAL_STATE_BINDING = 'oidc portal sign-in state';
+
+/** Where the Company Portal's "Sign in with ..." buttons start the flow (on the web listener). */
+export const PORTAL_OIDC_START_PATH = '/portal/api/oidc/start';
+/** The portal's redirect URI to register at the provider: the enrollment one's origin + this path. */
+export const PORTAL_OIDC_CALLBACK_PATH = '/portal/api/oidc/callback';
+
+type Purpose = 'enrollment' | 'portal';
 
 /** What the adapter needs to talk to one provider; the secret only ever exists in memory. */
 export interface OidcConnection {
@@ -111,6 +123,12 @@ interface SealedState {
   e: number;
 }
 
+/** The portal callback's answer: the mapped, enabled directory user, or why not. */
+export type OidcPortalResult =
+  | { outcome: 'start_again'; detail: string }
+  | { outcome: 'user'; user: User; provider: string; mfaAsserted: boolean }
+  | { outcome: 'refused'; reason: OidcRefusal; provider: string; upn?: string | undefined; detail?: string | undefined };
+
 export interface OidcSignInDeps {
   store: OidcProviderStore;
   relyingParty: OidcRelyingParty;
@@ -145,6 +163,20 @@ export class OidcSignIn {
 
   async start(input: { providerId: string; appru: string; loginHint: string }): Promise<OidcStartResult> {
     if (!isAcceptableAppru(input.appru)) throw new Error('appru must be checked before starting a sign-in');
+    return this.#start(input, 'enrollment');
+  }
+
+  /** The Company Portal's sign-in: no appru, no login hint; the callback is PORTAL_OIDC_CALLBACK_PATH. */
+  async startPortal(input: { providerId: string }): Promise<OidcStartResult> {
+    return this.#start({ ...input, appru: '', loginHint: '' }, 'portal');
+  }
+
+  /** The redirect URI registered at the provider for each flow; the portal's is derived from the enrollment one. */
+  redirectUri(purpose: Purpose): string {
+    return purpose === 'enrollment' ? this.#d.callbackUrl() : new URL(this.#d.callbackUrl()).origin + PORTAL_OIDC_CALLBACK_PATH;
+  }
+
+  async #start(input: { providerId: string; appru: string; loginHint: string }, purpose: Purpose): Promise<OidcStartResult> {
     const provider = /^[0-9a-f-]{36}$/.test(input.providerId) ? await this.#d.store.getOidcProvider(input.providerId) : undefined;
     if (!provider) return { ok: false, reason: 'unknown_provider' };
     const domain = domainOf(input.loginHint);
@@ -162,7 +194,7 @@ export class OidcSignIn {
     };
     const params: Record<string, string> = {
       response_type: 'code',
-      redirect_uri: this.#d.callbackUrl(),
+      redirect_uri: this.redirectUri(purpose),
       scope: provider.scopes.join(' '),
       state: state.s,
       nonce: state.n,
@@ -176,26 +208,61 @@ export class OidcSignIn {
     } catch (err) {
       return { ok: false, reason: 'provider_unreachable', provider: provider.name, detail: errorDetail(err) };
     }
-    return { ok: true, location, cookie: this.#stateBox.seal(JSON.stringify(state), STATE_BINDING) };
+    return { ok: true, location, cookie: this.#stateBox.seal(JSON.stringify(state), bindingOf(purpose)) };
   }
 
   /** The callback: `cookie` is the sealed state set by start, `query` the provider's answer. */
   async finish(input: { cookie: string | undefined; query: URLSearchParams }): Promise<OidcFinishResult> {
-    const st = this.#open(input.cookie);
-    if (!st) return { outcome: 'start_again', detail: input.cookie ? 'sign-in state unreadable or expired' : 'no sign-in state cookie' };
+    const st = this.#open(input.cookie, 'enrollment');
+    if (!st) return { outcome: 'start_again', detail: startAgainDetail(input.cookie) };
+    const id = await this.#identify(st, input.query, 'enrollment');
+    const ctx: FlowContext = { appru: st.a, loginHint: st.h, provider: id.provider };
+    if (!id.ok) return { outcome: 'refused', reason: id.reason, ...ctx, upn: id.upn, detail: id.detail };
+    const result = await this.#d.federated.signInWithIdentity(id.user, st.a, { mfaAsserted: id.mfaAsserted });
+    switch (result.outcome) {
+      case 'token':
+        return { outcome: 'token', token: result.token, upn: result.upn, secondFactor: result.secondFactor, ...ctx };
+      case 'code_needed':
+        return { outcome: 'code_needed', state: result.state, upn: result.upn, ...ctx };
+      case 'refused':
+        return { outcome: 'refused', reason: result.reason, ...ctx, upn: result.upn ?? id.user.upn };
+    }
+  }
+
+  /**
+   * The portal's callback: the same checks and user mapping as the enrollment callback (state, provider
+   * answer, code and ID token, claim, verified address, known and enabled user, provider domains); the
+   * caller applies the MFA rule (PortalService.signInWithIdentity) and opens the session or asks for a code.
+   */
+  async finishPortal(input: { cookie: string | undefined; query: URLSearchParams }): Promise<OidcPortalResult> {
+    const st = this.#open(input.cookie, 'portal');
+    if (!st) return { outcome: 'start_again', detail: startAgainDetail(input.cookie) };
+    const id = await this.#identify(st, input.query, 'portal');
+    if (!id.ok) return { outcome: 'refused', reason: id.reason, provider: id.provider, upn: id.upn, detail: id.detail };
+    return { outcome: 'user', user: id.user, provider: id.provider, mfaAsserted: id.mfaAsserted };
+  }
+
+  /** From the provider's answer to an enabled directory user, or the refusal; shared by both flows. */
+  async #identify(
+    st: SealedState,
+    query: URLSearchParams,
+    purpose: Purpose,
+  ): Promise<
+    | { ok: true; provider: string; user: User; mfaAsserted: boolean }
+    | { ok: false; provider: string; reason: OidcRefusal; upn?: string | undefined; detail?: string | undefined }
+  > {
     const provider = await this.#d.store.getOidcProvider(st.p);
-    const ctx: FlowContext = { appru: st.a, loginHint: st.h, provider: provider?.name ?? 'the identity provider' };
-    const refuse = (reason: OidcRefusal, more: { upn?: string; detail?: string } = {}): OidcFinishResult => ({
-      outcome: 'refused',
+    const name = provider?.name ?? 'the identity provider';
+    const refuse = (reason: OidcRefusal, more: { upn?: string; detail?: string } = {}) => ({
+      ok: false as const,
+      provider: name,
       reason,
-      ...ctx,
       ...more,
     });
-
-    if (input.query.get('state') !== st.s) return refuse('state_mismatch');
-    const error = input.query.get('error');
+    if (query.get('state') !== st.s) return refuse('state_mismatch');
+    const error = query.get('error');
     if (error !== null) {
-      const detail = `${error.slice(0, 64)}: ${(input.query.get('error_description') ?? '').slice(0, 200)}`;
+      const detail = `${error.slice(0, 64)}: ${(query.get('error_description') ?? '').slice(0, 200)}`;
       return refuse(error === 'access_denied' ? 'cancelled' : 'provider_error', { detail });
     }
     if (!provider) return refuse('unknown_provider');
@@ -203,7 +270,7 @@ export class OidcSignIn {
     let claims: Record<string, unknown>;
     try {
       claims = await this.#d.relyingParty.redeem(this.#connection(provider), {
-        currentUrl: `${this.#d.callbackUrl()}?${input.query.toString()}`,
+        currentUrl: `${this.redirectUri(purpose)}?${query.toString()}`,
         state: st.s,
         nonce: st.n,
         codeVerifier: st.v,
@@ -231,16 +298,7 @@ export class OidcSignIn {
     if (provider.domains.length > 0 && !provider.domains.includes(domainOf(user.upn) ?? '')) return refuse('domain_not_allowed', { upn });
 
     const amr = Array.isArray(claims.amr) ? claims.amr : [];
-    const mfaAsserted = provider.trustMfa && amr.includes('mfa');
-    const result = await this.#d.federated.signInWithIdentity(user, st.a, { mfaAsserted });
-    switch (result.outcome) {
-      case 'token':
-        return { outcome: 'token', token: result.token, upn: result.upn, secondFactor: result.secondFactor, ...ctx };
-      case 'code_needed':
-        return { outcome: 'code_needed', state: result.state, upn: result.upn, ...ctx };
-      case 'refused':
-        return refuse(result.reason, { upn: result.upn ?? upn });
-    }
+    return { ok: true, provider: name, user, mfaAsserted: provider.trustMfa && amr.includes('mfa') };
   }
 
   #connection(p: OidcProvider): OidcConnection {
@@ -254,21 +312,24 @@ export class OidcSignIn {
     };
   }
 
-  #open(cookie: string | undefined): SealedState | undefined {
+  #open(cookie: string | undefined, purpose: Purpose): SealedState | undefined {
     if (!cookie || cookie.length > 4096) return undefined;
     let st: Partial<SealedState>;
     try {
-      st = JSON.parse(this.#stateBox.open(cookie, STATE_BINDING)) as Partial<SealedState>;
+      st = JSON.parse(this.#stateBox.open(cookie, bindingOf(purpose))) as Partial<SealedState>;
     } catch {
       return undefined;
     }
     const strings = [st.p, st.a, st.h, st.v, st.n, st.s].every((v) => typeof v === 'string');
     if (!strings || typeof st.e !== 'number' || st.e * 1000 <= this.#d.clock.now().getTime()) return undefined;
     // Sealed by us, so appru was checked at start; check again all the same: it decides where a token goes.
-    if (!isAcceptableAppru(st.a as string)) return undefined;
+    if (purpose === 'enrollment' && !isAcceptableAppru(st.a as string)) return undefined;
     return st as SealedState;
   }
 }
+
+const bindingOf = (purpose: Purpose) => (purpose === 'enrollment' ? STATE_BINDING : PORTAL_STATE_BINDING);
+const startAgainDetail = (cookie: string | undefined) => (cookie ? 'sign-in state unreadable or expired' : 'no sign-in state cookie');
 
 function domainOf(upnOrHint: string): string | undefined {
   try {

@@ -2,8 +2,14 @@
  * The Company Portal for end users: signing in with the directory password (a session of its own, never
  * an admin session), the user's devices, what they may do on each (capabilities.ts decides), and the
  * enrollment link. Permissions are enforced here, so the API refuses what the page hides.
+ *
+ * The MFA rule (core/mfa, `winroll mfa require`) covers portal sign-in as it covers the enrollment page:
+ * the portal lets a primary user wipe a device, so a password (or a provider not trusted for MFA) alone
+ * must not open a session. A covered user gets MfaService's signed step state instead (never the password)
+ * and the session opens only after a valid, unused TOTP code; a covered user with no factor is refused.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type AuditContext, type AuditSpec, AuditTrail } from '../admin/audit.js';
 import type { DirectoryService } from '../directory/directory-service.js';
 import type { ManagementAdmin } from '../management/admin.js';
 import {
@@ -16,10 +22,12 @@ import {
   userActionVerdict,
 } from '../management/capabilities.js';
 import type { ManagedDevice, Ownership } from '../management/ports.js';
-import type { DeviceRecord, Storage } from '../ports.js';
+import type { DeviceRecord, Storage, User } from '../ports.js';
 import { NotFoundError, WinrollError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/clock.js';
+import { type CodeFailure, MFA_STEP_TTL_SECONDS, type MfaService } from '../mfa/mfa-service.js';
 import { AppCatalog, type InstallStatus, installStatusOf } from '../apps/app-service.js';
+import { PortalProfiles } from './portal-profiles.js';
 import { filterForDevice } from '../apps/catalog.js';
 import type { AppIntent } from '../apps/ports.js';
 
@@ -49,9 +57,24 @@ interface SessionEntry extends PortalUser {
   lastSeenAt: number;
 }
 
+/**
+ * The `appru` slot of MfaService's step state, marking a portal step (followed by a random nonce, so two
+ * first factors in the same second still give distinct steps, each usable once). Never an acceptable
+ * appru (those are ms-app:/ms-appx-web: URLs), so a portal step cannot finish an enrollment sign-in, and
+ * an enrollment step (whose appru is such a URL) cannot open a portal session.
+ */
+const PORTAL_STEP_MARK = 'winroll:company-portal:';
+
 export type PortalSignIn =
   | { ok: true; sessionId: string; user: PortalUser }
-  | { ok: false; reason: 'refused' | 'throttled'; detail: string; retryAfterSeconds?: number };
+  /** First factor accepted; the user must now give a code, carrying `step` (MfaService's signed state). */
+  | { ok: false; reason: 'code_needed'; detail: string; step: string; upn: string }
+  | {
+      ok: false;
+      reason: 'refused' | 'throttled' | 'mfa_not_enrolled' | 'step_expired' | Exclude<CodeFailure, 'not_enrolled'>;
+      detail: string;
+      retryAfterSeconds?: number;
+    };
 
 export interface PortalDeviceSummary {
   deviceId: string;
@@ -76,6 +99,7 @@ export interface PortalDeviceDetail extends PortalDeviceSummary {
   actions: Array<{ kind: string; state: string; status: number | null; createdAt: string; updatedAt: string }>;
 }
 
+const throttleKeys = (clientAddress: string, upn: string) => [`a:${clientAddress}`, `u:${upn.toLowerCase()}`];
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SESSION_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -90,19 +114,106 @@ export class PortalService {
   readonly #clock: Clock;
   readonly #sessions = new Map<string, SessionEntry>();
   readonly #failures = new Map<string, number[]>();
+  /** Step states that already opened a session (hash → expiry ms), so one cannot be finished twice. */
+  readonly #usedSteps = new Map<string, number>();
+  readonly #mfa: MfaService | undefined;
   readonly #apps: AppCatalog;
+  readonly #audit: AuditTrail;
+  /** Available profiles (portal-profiles.ts), with this service's device visibility, rule and audit. */
+  readonly profiles: PortalProfiles;
 
-  constructor(deps: { storage: Storage; directory: DirectoryService; management: ManagementAdmin; clock: Clock }) {
+  constructor(deps: {
+    storage: Storage;
+    directory: DirectoryService;
+    management: ManagementAdmin;
+    clock: Clock;
+    /** The MFA rule and TOTP factors; without it (tests, tools) no code step is asked. */
+    mfa?: MfaService | undefined;
+  }) {
     this.#storage = deps.storage;
+    this.#mfa = deps.mfa;
     this.#directory = deps.directory;
     this.#management = deps.management;
     this.#clock = deps.clock;
     this.#apps = new AppCatalog({ store: deps.storage, clock: deps.clock });
+    this.#audit = new AuditTrail({ store: deps.storage, clock: deps.clock });
+    this.profiles = new PortalProfiles({
+      store: deps.storage,
+      clock: deps.clock,
+      device: (u, id) => this.#device(u, id),
+      verdict: (m, userId) => this.#verdict(m, userId, 'installProfile'),
+      wake: (pk) => this.#management.wake(pk),
+      record: (u, traceId, spec, change) => this.recordUserAction(u, traceId, spec, change),
+    });
   }
 
   async signIn(upn: string, password: string, clientAddress: string): Promise<PortalSignIn> {
+    const keys = throttleKeys(clientAddress, upn);
+    const throttled = this.#throttled(keys);
+    if (throttled) return throttled;
+    const result = await this.#directory.signIn(upn, password);
+    if (!result.ok) {
+      this.#recordFailure(keys);
+      return { ok: false, reason: 'refused', detail: result.reason };
+    }
+    return this.#afterFirstFactor(result.user, false);
+  }
+
+  /**
+   * A directory user whose identity an external provider vouched for (OIDC sign-in, mapped by core/oidc
+   * like the enrollment page does). Same session, cookie, limits and MFA rule as the password path;
+   * `mfaAsserted` (the provider is trusted for MFA and its `amr` says so) stands in for the code. A
+   * disabled user gets nothing.
+   */
+  async signInWithIdentity(user: User, opts: { mfaAsserted: boolean }): Promise<PortalSignIn> {
+    if (!user.enabled) return { ok: false, reason: 'refused', detail: 'disabled' };
+    return this.#afterFirstFactor(user, opts.mfaAsserted);
+  }
+
+  /** The MFA rule after the first factor: a session, the code step, or a refusal (covered, no factor). */
+  async #afterFirstFactor(user: User, mfaAsserted: boolean): Promise<PortalSignIn> {
+    if (!this.#mfa || mfaAsserted || !(await this.#mfa.isRequiredFor(user))) return this.#openSession(user);
+    if ((await this.#mfa.statusOf(user.id)) !== 'active')
+      return { ok: false, reason: 'mfa_not_enrolled', detail: 'the MFA rule covers the user, who has no active factor' };
+    const step = await this.#mfa.issueStepState({
+      userId: user.id,
+      upn: user.upn,
+      appru: PORTAL_STEP_MARK + randomBytes(16).toString('base64url'),
+    });
+    return { ok: false, reason: 'code_needed', detail: 'a verification code is needed', step, upn: user.upn };
+  }
+
+  /**
+   * The code step: `step` from the first factor, `code` from the user's authenticator app. Wrong and
+   * reused codes count as failed sign-ins against the account and the address, like wrong passwords (on
+   * top of MfaService's own per-user limit). A step opens at most one session.
+   */
+  async signInWithCode(step: string, code: string, clientAddress: string): Promise<PortalSignIn> {
+    const expired = { ok: false, reason: 'step_expired', detail: 'the code step is missing, altered or expired' } as const;
+    const state = this.#mfa && step.length <= 4096 ? await this.#mfa.readStepState(step) : undefined;
+    if (!this.#mfa || !state?.appru.startsWith(PORTAL_STEP_MARK)) return expired;
     const now = this.#clock.now().getTime();
-    const keys = [`a:${clientAddress}`, `u:${upn.toLowerCase()}`];
+    const stepKey = sha256(step);
+    if ((this.#usedSteps.get(stepKey) ?? 0) > now) return expired;
+    const keys = throttleKeys(clientAddress, state.upn);
+    const throttled = this.#throttled(keys);
+    if (throttled) return throttled;
+    // The account may have changed since the first factor.
+    const user = await this.#directory.getUserById(state.userId);
+    if (!user || user.upn !== state.upn) return expired;
+    if (!user.enabled) return { ok: false, reason: 'refused', detail: 'disabled' };
+    const check = await this.#mfa.verifyCode(user.id, code);
+    if (!check.ok) {
+      if (check.reason === 'not_enrolled') return { ok: false, reason: 'mfa_not_enrolled', detail: 'the factor was removed' };
+      this.#recordFailure(keys);
+      return { ok: false, reason: check.reason, detail: `code refused: ${check.reason}` };
+    }
+    this.#usedSteps.set(stepKey, now + MFA_STEP_TTL_SECONDS * 1000);
+    return this.#openSession(user);
+  }
+
+  #throttled(keys: readonly string[]): (PortalSignIn & { reason: 'throttled' }) | undefined {
+    const now = this.#clock.now().getTime();
     for (const k of keys) {
       const recent = (this.#failures.get(k) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
       if (recent.length >= FAILURES_PER_WINDOW) {
@@ -110,17 +221,22 @@ export class PortalService {
         return { ok: false, reason: 'throttled', detail: 'too many failed sign-ins', retryAfterSeconds: Math.max(1, retry) };
       }
     }
-    const result = await this.#directory.signIn(upn, password);
-    if (!result.ok) {
-      for (const k of keys) this.#failures.set(k, [...(this.#failures.get(k) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS), now]);
-      return { ok: false, reason: 'refused', detail: result.reason };
-    }
+    return undefined;
+  }
+
+  #recordFailure(keys: readonly string[]): void {
+    const now = this.#clock.now().getTime();
+    for (const k of keys) this.#failures.set(k, [...(this.#failures.get(k) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS), now]);
+  }
+
+  #openSession(account: User): PortalSignIn & { ok: true } {
+    const now = this.#clock.now().getTime();
     this.#prune(now);
     const sessionId = randomBytes(32).toString('base64url');
     const user: PortalUser = {
-      userId: result.user.id,
-      upn: result.user.upn,
-      displayName: result.user.displayName ?? null,
+      userId: account.id,
+      upn: account.upn,
+      displayName: account.displayName ?? null,
       csrfToken: randomBytes(32).toString('base64url'),
       expiresAt: new Date(now + PORTAL_SESSION_ABSOLUTE_MS),
     };
@@ -168,17 +284,19 @@ export class PortalService {
       if (oldest !== undefined) this.#sessions.delete(oldest);
     }
     for (const [k, times] of this.#failures) if (times.every((t) => now - t >= FAILURE_WINDOW_MS)) this.#failures.delete(k);
+    for (const [k, until] of this.#usedSteps) if (now >= until) this.#usedSteps.delete(k);
   }
 
   /**
    * The user's devices: those they are primary user of or enrolled, and shared devices they signed in to.
    */
   async myDevices(user: Pick<PortalUser, 'userId'>): Promise<PortalDeviceSummary[]> {
-    const all = await this.#storage.listDevices();
+    // Only the user's own devices are read (indexed), never the whole fleet; the storage read applies the
+    // same relevance rule as #visible.
+    const mine = await this.#storage.listDevicesOfUser(user.userId);
     const out: PortalDeviceSummary[] = [];
-    for (const d of all) {
+    for (const d of mine) {
       if (d.status !== 'enrolled') continue;
-      if (!(await this.#visible(d, user.userId))) continue;
       const managed = await this.#storage.getManagedDevice(d.deviceId);
       if (managed) out.push(summary(managed, user.userId));
     }
@@ -202,7 +320,7 @@ export class PortalService {
     const managed = await this.#device(user, deviceId);
     const commands = await this.#storage.listCommands(managed.device.id, { limit: 200 });
     const s = summary(managed, user.userId);
-    const kinds: UserActionKind[] = ['retire', 'wipe', 'installApp'];
+    const kinds: UserActionKind[] = ['retire', 'wipe', 'installApp', 'installProfile'];
     const permissions = Object.fromEntries(
       kinds.map((k) => {
         const v = this.#verdict(managed, user.userId, k);
@@ -231,14 +349,43 @@ export class PortalService {
     return userActionVerdict(kind, relationOf(managed.device, userId), managed.ownership, managed.device.managementMode);
   }
 
-  /** Remove (retire) or Reset (wipe) from the portal; 403 with the reason when the rule says no. */
-  async act(user: Pick<PortalUser, 'userId'>, deviceId: string, kind: 'retire' | 'wipe'): Promise<{ state: string; queuedAt: string }> {
+  /**
+   * Runs a change an end user makes to one of their devices between a pending audit entry (actor kind
+   * `user`, the request's trace id, the device as target) and its outcome. A refusal by the portal rule
+   * thrown inside `change` is recorded as failed with the reason; a device the user may not even see
+   * (404) is answered before this and not recorded. Portal features that change a device (retire, wipe,
+   * app and profile installs) go through here.
+   */
+  recordUserAction<T>(
+    user: Pick<PortalUser, 'userId' | 'upn'>,
+    traceId: string | null,
+    spec: Omit<AuditSpec, 'targetType'> & { targetId: string },
+    change: () => Promise<T>,
+    after: (result: T) => unknown = (r) => r,
+  ): Promise<T> {
+    return this.#audit.record(portalAuditContext(user, traceId), { ...spec, targetType: 'device' }, change, after);
+  }
+
+  /** Remove (retire) or Reset (wipe) from the portal; 403 with the reason when the rule says no (audited as failed). */
+  async act(
+    user: Pick<PortalUser, 'userId' | 'upn'>,
+    deviceId: string,
+    kind: 'retire' | 'wipe',
+    traceId: string | null = null,
+  ): Promise<{ state: string; queuedAt: string }> {
     const managed = await this.#device(user, deviceId);
-    const v = this.#verdict(managed, user.userId, kind);
-    if (!v.allowed) throw new PortalForbiddenError(v.reason);
-    const action = kind === 'wipe' ? ({ kind: 'wipe', keepEnrollment: false } as const) : ({ kind: 'retire' } as const);
-    const queued = await this.#management.queueAction(managed.device.deviceId, action, 'primary-user');
-    return { state: queued.state, queuedAt: queued.createdAt.toISOString() };
+    return this.recordUserAction(
+      user,
+      traceId,
+      { action: `device.action.${kind}`, targetId: managed.device.deviceId, before: { relation: relationOf(managed.device, user.userId) } },
+      async () => {
+        const v = this.#verdict(managed, user.userId, kind);
+        if (!v.allowed) throw new PortalForbiddenError(v.reason);
+        const action = kind === 'wipe' ? ({ kind: 'wipe', keepEnrollment: false } as const) : ({ kind: 'retire' } as const);
+        const queued = await this.#management.queueAction(managed.device.deviceId, action, 'primary-user');
+        return { state: queued.state, queuedAt: queued.createdAt.toISOString() };
+      },
+    );
   }
 
   /**
@@ -273,19 +420,31 @@ export class PortalService {
     };
   }
 
-  /** Install an Available app on the device: 403 with the reason when the portal rule says no. */
-  async installApp(user: Pick<PortalUser, 'userId'>, deviceId: string, appId: string): Promise<{ appId: string; status: InstallStatus }> {
+  /** Install an Available app on the device: 403 with the reason when the portal rule says no (audited as failed). */
+  async installApp(
+    user: Pick<PortalUser, 'userId' | 'upn'>,
+    deviceId: string,
+    appId: string,
+    traceId: string | null = null,
+  ): Promise<{ appId: string; status: InstallStatus }> {
     const managed = await this.#device(user, deviceId);
-    const v = this.#verdict(managed, user.userId, 'installApp');
-    if (!v.allowed) throw new PortalForbiddenError(v.reason);
-    const entry = (await this.#apps.appsForUser(user.userId)).find((a) => a.app.id === appId);
-    if (!entry) throw new NotFoundError(`no app ${appId} is available to you`);
-    const [fit] = filterForDevice([entry.app], { osVersion: managed.inventory?.osVersion ?? managed.device.osVersion });
-    if (!fit)
-      throw new PortalForbiddenError(
-        `${entry.app.name} needs Windows build ${entry.app.minWindowsBuild} or later; this device runs an older build`,
-      );
-    return { appId, status: await this.#apps.queueInstall(managed.device.id, entry.app) };
+    return this.recordUserAction(
+      user,
+      traceId,
+      { action: 'device.app_install', targetId: managed.device.deviceId, before: { appId } },
+      async () => {
+        const v = this.#verdict(managed, user.userId, 'installApp');
+        if (!v.allowed) throw new PortalForbiddenError(v.reason);
+        const entry = (await this.#apps.appsForUser(user.userId)).find((a) => a.app.id === appId);
+        if (!entry) throw new NotFoundError(`no app ${appId} is available to you`);
+        const [fit] = filterForDevice([entry.app], { osVersion: managed.inventory?.osVersion ?? managed.device.osVersion });
+        if (!fit)
+          throw new PortalForbiddenError(
+            `${entry.app.name} needs Windows build ${entry.app.minWindowsBuild} or later; this device runs an older build`,
+          );
+        return { appId, name: entry.app.name, status: await this.#apps.queueInstall(managed.device.id, entry.app) };
+      },
+    ).then(({ appId: id, status }) => ({ appId: id, status }));
   }
 
   /** "What your organisation can see" for one of the user's devices. */
@@ -293,6 +452,11 @@ export class PortalService {
     const managed = await this.#device(user, deviceId);
     return transparencyFor(managed.ownership, managed.device.managementMode, relationOf(managed.device, user.userId));
   }
+}
+
+/** Audit context of an end user acting in the Company Portal. */
+export function portalAuditContext(user: Pick<PortalUser, 'userId' | 'upn'>, traceId: string | null): AuditContext {
+  return { actor: { kind: 'user', userId: user.userId, upn: user.upn }, traceId };
 }
 
 function summary(m: ManagedDevice, userId: string): PortalDeviceSummary {

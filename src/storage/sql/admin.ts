@@ -15,11 +15,9 @@ import type {
   AuditQuery,
   NewAuditEntry,
 } from '../../core/admin/ports.js';
-import type { Ownership } from '../../core/management/ports.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { boolFromDb, timeFromDb, timeFromDbOrNull, timeToDb } from './codecs.js';
 import { newId } from './ids.js';
-import { selectDevices, withWarnings } from './rows.js';
 import type { ApiTokensTable, AuditLogTable, Database } from './schema.js';
 
 type Db = Kysely<Database>;
@@ -70,8 +68,8 @@ function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
       userId: row.actor_user_id ?? '',
       upn: row.actor_upn ?? '',
     };
-  } else if (row.actor_kind === 'admin') {
-    actor = { kind: 'admin', userId: row.actor_user_id ?? '', upn: row.actor_upn ?? '' };
+  } else if (row.actor_kind === 'admin' || row.actor_kind === 'user') {
+    actor = { kind: row.actor_kind, userId: row.actor_user_id ?? '', upn: row.actor_upn ?? '' };
   } else {
     actor = { kind: 'cli' };
   }
@@ -79,7 +77,7 @@ function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
     id: row.id,
     at: timeFromDb(row.at),
     actor,
-    actorName: actor.kind === 'admin' ? actor.upn : actor.kind === 'token' ? `token:${actor.name}` : 'cli',
+    actorName: actor.kind === 'admin' || actor.kind === 'user' ? actor.upn : actor.kind === 'token' ? `token:${actor.name}` : 'cli',
     action: row.action,
     targetType: row.target_type,
     targetId: row.target_id,
@@ -120,6 +118,7 @@ export async function listAudit(db: Db, q: AuditQuery): Promise<AuditEntry[]> {
   if (q.targetType !== undefined) query = query.where('target_type', '=', q.targetType);
   if (q.targetId !== undefined) query = query.where('target_id', '=', q.targetId);
   if (q.since !== undefined) query = query.where('at', '>=', timeToDb(q.since));
+  if (q.actorKind !== undefined) query = query.where('actor_kind', '=', q.actorKind);
   if (q.actor !== undefined) {
     const actor = q.actor;
     query =

@@ -5,8 +5,10 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DeviceUser } from '../../core/management/ports.js';
+import type { DeviceRecord } from '../../core/ports.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { timeFromDb, timeToDb } from './codecs.js';
+import { selectDevices, withWarnings } from './rows.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database>;
@@ -54,4 +56,32 @@ export async function listDeviceUsers(db: Db, devicePk: string): Promise<DeviceU
     firstSeenAt: timeFromDb(r.first_seen_at),
     lastSeenAt: timeFromDb(r.last_seen_at),
   }));
+}
+
+/**
+ * "My devices": the devices a user is the primary user of or enrolled, and shared devices (no primary user)
+ * they signed in to. Three lookups on indexed columns (devices.primary_user_id, devices.user_id,
+ * device_users.user_id) joined by UNION, so the answer does not read the whole fleet.
+ */
+export async function listDevicesOfUser(db: Db, userId: string): Promise<DeviceRecord[]> {
+  const rows = await selectDevices(db)
+    .where('d.id', 'in', (eb) =>
+      eb
+        .selectFrom('devices')
+        .select('id')
+        .where('primary_user_id', '=', userId)
+        .union(eb.selectFrom('devices').select('id').where('user_id', '=', userId))
+        .union(
+          eb
+            .selectFrom('device_users as du')
+            .innerJoin('devices as sd', 'sd.id', 'du.device_pk')
+            .select('du.device_pk as id')
+            .where('du.user_id', '=', userId)
+            .where('sd.primary_user_id', 'is', null),
+        ),
+    )
+    .orderBy('d.first_enrolled_at')
+    .orderBy('d.device_id')
+    .execute();
+  return withWarnings(db, rows);
 }

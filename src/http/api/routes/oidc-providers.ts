@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ADMINISTRATOR_ONLY, ANY_ROLE } from '../../../core/admin/roles.js';
-import { OIDC_CALLBACK_PATH } from '../../../core/oidc/oidc-sign-in.js';
+import { OIDC_CALLBACK_PATH, PORTAL_OIDC_CALLBACK_PATH } from '../../../core/oidc/oidc-sign-in.js';
 import { OIDC_CLAIMS } from '../../../core/oidc/ports.js';
 import type { OidcProviderView } from '../../../core/oidc/providers.js';
 import { pageOf, pageQuery, paginate } from '../pagination.js';
@@ -24,6 +24,7 @@ const OidcProviderSchema = z
     trustMfa: z.boolean().describe("Whether the provider's amr containing mfa replaces Winroll's code step."),
     customCa: z.boolean(),
     redirectUri: z.string().describe('Register this redirect URI at the provider.'),
+    portalRedirectUri: z.string().describe("Register this one too for the Company Portal's sign-in."),
     createdAt: dateTime,
     updatedAt: dateTime,
   })
@@ -41,6 +42,7 @@ function toProvider(p: OidcProviderView, webBase: string): z.output<typeof OidcP
     trustMfa: p.trustMfa,
     customCa: p.customCa,
     redirectUri: webBase + OIDC_CALLBACK_PATH,
+    portalRedirectUri: webBase + PORTAL_OIDC_CALLBACK_PATH,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
