@@ -1,6 +1,7 @@
 /**
- * `winroll apps add <file>|list|assign|unassign|remove`: the app catalog (core/apps). Changes are audited
- * (actor `cli`). `assign <app> --group G --intent required|available`; `unassign <app> --group G`.
+ * `winroll apps add <file>|list|assign|unassign|remove|device|retry`: the app catalog (core/apps). Changes
+ * are audited (actor `cli`). `assign <app> --group G --intent required|available|uninstall`; `unassign <app>
+ * --group G`; `device <deviceId>`: each app's state there; `retry <deviceId> <app>`: send a failed install again.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -8,7 +9,7 @@ import { Option } from 'commander';
 import { openConfiguredStorage } from '../app/storage.js';
 import { loadConfig } from '../config/config.js';
 import { CLI_CONTEXT } from '../core/admin/audit.js';
-import { AppCatalog, type AppWithAssignments } from '../core/apps/app-service.js';
+import { AppCatalog, type AppWithAssignments, type DeviceApp } from '../core/apps/app-service.js';
 import type { AppIntent } from '../core/apps/ports.js';
 import { systemClock } from '../shared/clock.js';
 import { CliError, addDataOptions, print, table } from './main.js';
@@ -34,6 +35,22 @@ const json = (a: AppWithAssignments) => ({
   updatedAt: a.updatedAt.toISOString(),
   assignments: a.assignments.map((x) => ({ ...x, assignedAt: x.assignedAt.toISOString() })),
 });
+
+const deviceAppJson = (a: DeviceApp) => ({
+  ...a,
+  nextRetryAt: a.nextRetryAt?.toISOString() ?? null,
+  queuedAt: a.queuedAt?.toISOString() ?? null,
+  updatedAt: a.updatedAt?.toISOString() ?? null,
+});
+
+const stateText = (a: DeviceApp) =>
+  `${a.state.replace('_', ' ')}${
+    a.state === 'failed' && a.result
+      ? ` (${a.result.code ?? 'no code'}: ${a.result.meaning})`
+      : a.lastStatus && a.lastStatus.code >= 300
+        ? ` (${a.lastStatus.code}: ${a.lastStatus.meaning})`
+        : ''
+  }`;
 
 const assignmentsText = (a: AppWithAssignments) =>
   a.assignments.length === 0 ? '(not assigned)' : a.assignments.map((x) => `${x.group} (${x.intent})`).join(', ');
@@ -76,8 +93,11 @@ export function registerAppCommands(program: Command): void {
       .argument('<app>', 'id or name of the app')
       .requiredOption('--group <group>', 'name of the group (members of nested groups included)')
       .addOption(
-        new Option('--intent <intent>', 'required: installed at check-in; available: from the Company Portal')
-          .choices(['required', 'available'])
+        new Option(
+          '--intent <intent>',
+          'required: installed at check-in; available: from the Company Portal; uninstall: removed at check-in',
+        )
+          .choices(['required', 'available', 'uninstall'])
           .makeOptionMandatory(),
       ),
   ).action(async (ref: string, opts: DataFlags & { group: string; intent: AppIntent }) => {
@@ -92,6 +112,37 @@ export function registerAppCommands(program: Command): void {
   });
   addDataOptions(apps.command('remove').argument('<app>', 'id or name of the app')).action(async (ref: string, opts: DataFlags) => {
     await withCatalog(opts, (c) => c.remove(CLI_CONTEXT, ref));
-    print(opts.json, { removed: ref }, () => `app ${ref} removed (installed copies stay on devices)`);
+    print(
+      opts.json,
+      { removed: ref },
+      () => `app ${ref} removed; devices where it was installed as required get its removal at their next check-in`,
+    );
+  });
+  addDataOptions(apps.command('device').argument('<deviceId>', 'the DeviceID Windows reported')).action(
+    async (deviceId: string, opts: DataFlags) => {
+      const items = await withCatalog(opts, (c) => c.deviceApps(deviceId));
+      print(opts.json, { items: items.map(deviceAppJson) }, () =>
+        table(
+          ['APP', 'INTENT', 'GROUPS', 'STATE', 'ATTEMPTS'],
+          items.map((a) => [
+            a.name ?? `(deleted app ${a.appId})`,
+            a.intent ?? '-',
+            a.groups.map((g) => `${g.group} (${g.intent})`).join(', ') || '-',
+            stateText(a),
+            String(a.attempts),
+          ]),
+        ),
+      );
+    },
+  );
+  addDataOptions(
+    apps
+      .command('retry')
+      .description('send a failed install (or removal) to the device again at its next check-in')
+      .argument('<deviceId>', 'the DeviceID Windows reported')
+      .argument('<app>', 'id or name of the app'),
+  ).action(async (deviceId: string, ref: string, opts: DataFlags) => {
+    const a = await withCatalog(opts, (c) => c.retry(CLI_CONTEXT, deviceId, ref));
+    print(opts.json, deviceAppJson(a), () => `${a.name ?? ref} is ${stateText(a)} on ${deviceId}; the device gets it at its next check-in`);
   });
 }

@@ -36,6 +36,16 @@ export class DeviceSideState {
   readonly received: string[] = [];
   /** The WNS channel this PC reports once the server told it a PFN (tests point it at a stand-in). */
   pushChannelUri: string | undefined;
+  /**
+   * LocURI (any case) → the status this PC answers instead of running the command (tests make an app install
+   * fail). For an MSI's DownloadInstall, a value that is no SyncML status (outside 100-599, e.g. 1603 or an
+   * HRESULT) is the installer's result instead: the Exec is accepted (202) and the next session's alert reports it.
+   */
+  readonly failWith = new Map<string, number>();
+  /** MSI installs accepted and not reported yet: the next session's package 1 carries their result alerts. */
+  readonly pendingInstallAlerts: Array<{ locUri: string; code: number }> = [];
+  /** Test hook: result alerts are lost (never sent), so the server has to ask the MSI's Status. */
+  dropInstallAlerts = false;
 
   readonly device: SimulatedDevice;
 
@@ -151,7 +161,7 @@ export async function checkIn(opts: CheckInOptions): Promise<CheckInResult> {
     loginStatus: opts.loginStatus ?? 'user',
     trigger: opts.trigger ?? 'client',
     ...(token && send !== 'bearer' ? { aadUserToken: token.jwt } : {}),
-    ...(opts.unenroll ? { extraAlerts: [unenrollAlert()] } : {}),
+    extraAlerts: [...(opts.unenroll ? [unenrollAlert()] : []), ...installResultAlerts(state)],
     devInfo: {
       devId: state.device.deviceId,
       man: state.builtin('./DevInfo/Man') ?? '',
@@ -213,6 +223,33 @@ function upnOf(jwt: string): string | undefined {
   }
 }
 
+/**
+ * The result alerts of MSI installs finished since the last session (Alert 1226, win32csp_install, Data the
+ * result code); the MSI's Status and LastError nodes say the same (70 done, 60 failed).
+ */
+function installResultAlerts(
+  state: DeviceSideState,
+): Array<{ data: number; items: Array<{ source: string; meta: { type: string; format: string }; data: string }> }> {
+  const done = state.pendingInstallAlerts.splice(0);
+  for (const d of done) {
+    const node = norm(d.locUri).replace(/\/downloadinstall$/, '');
+    state.nodes.set(`${node}/status`, d.code === 0 ? '70' : '60');
+    state.nodes.set(`${node}/lasterror`, String(d.code));
+    if (d.code !== 0) state.nodes.delete(node);
+  }
+  if (state.dropInstallAlerts) return [];
+  return done.map((d) => ({
+    data: 1226,
+    items: [
+      {
+        source: d.locUri,
+        meta: { type: 'Reversed-Domain-Name:com.microsoft.mdm.win32csp_install', format: 'int' },
+        data: String(d.code),
+      },
+    ],
+  }));
+}
+
 /** How Windows answers one command, applied to the simulated device (./User paths to the signed-in user's tree). */
 function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | UnknownCommand, user: string | undefined): ClientAnswer {
   if (cmd.kind === 'Alert') return { status: STATUS.ok };
@@ -222,6 +259,7 @@ function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | Unknow
   state.received.push(`${cmd.kind} ${locUri}`);
   const key = norm(locUri);
   const nodes = state.tree(locUri, user);
+  for (const [uri, status] of state.failWith) if (norm(uri) === key && status >= 100 && status < 600) return { status };
   switch (cmd.kind) {
     case 'Get': {
       const value = nodes.get(key) ?? state.builtin(locUri);
@@ -246,9 +284,17 @@ function answer(state: DeviceSideState, cmd: ItemCommand | AlertCommand | Unknow
       if (key.endsWith('/reboot/rebootnow')) state.reboots++;
       else if (key.includes('/remotewipe/')) state.wipes.push(locUri.slice(locUri.lastIndexOf('/') + 1));
       else if (key.endsWith('/dmclient/unenroll')) state.unenrolled = true;
-      // App installs (Store and MSI): the simulated PC accepts them; `received` records which.
-      else if (/\/enterprisemodernappmanagement\/appinstallation\/[^/]+\/storeinstall$/.test(key)) {
-      } else if (/\/enterprisedesktopappmanagement\/msi\/[^/]+\/downloadinstall$/.test(key)) {
+      // App installs (Store and MSI): the installed app's node appears (a Delete of it uninstalls).
+      else if (/\/enterprisemodernappmanagement\/appinstallation\/[^/]+\/storeinstall$/.test(key))
+        nodes.set(key.replace(/\/appinstallation\/([^/]+)\/storeinstall$/, '/appmanagement/appstore/$1'), '');
+      else if (/\/enterprisedesktopappmanagement\/msi\/[^/]+\/downloadinstall$/.test(key)) {
+        // Like Windows: accepted, installed in the background, the result alerted at the next session.
+        const node = key.replace(/\/downloadinstall$/, '');
+        const code = [...state.failWith].find(([uri]) => norm(uri) === key)?.[1] ?? 0;
+        nodes.set(node, '');
+        nodes.set(`${node}/status`, '50');
+        state.pendingInstallAlerts.push({ locUri, code });
+        return { status: STATUS.acceptedForProcessing };
       } else return { status: STATUS.notFound };
       return { status: STATUS.ok };
   }

@@ -1,15 +1,17 @@
 /**
  * Conformance suite of the app catalog (AppStore in core/apps/ports.ts): apps by id or name, unique names,
  * assignments to groups with one intent each, transitive membership through nested groups (required
- * wins over available), and removal of an app or a group taking its assignments along.
+ * wins over available), and removal of an app or a group taking its assignments along; each assignment
+ * reaching a user with its group (uninstall intents kept from the portal's list), and per-app install
+ * counts from each device's newest app command and the result its background install reported.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppDefinition } from '../../src/core/apps/catalog.js';
+import { type AppDefinition, installCommand, uninstallCommand } from '../../src/core/apps/catalog.js';
 import type { Storage } from '../../src/core/ports.js';
 import { ConflictError } from '../../src/shared/errors.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
-import type { StorageTestTarget } from './storage.suite.js';
+import { type StorageTestTarget, newEnrollment } from './storage.suite.js';
 
 const T0 = new Date('2026-11-26T10:00:00.123Z');
 const hex = (n: number): string => randomBytes(n).toString('hex');
@@ -80,6 +82,78 @@ export function appsConformanceSuite(target: StorageTestTarget): void {
       expect((await s.appsForUser(u.id)).map((x) => x.app.name)).toEqual([vpn.name]);
       expect((await s.listAppAssignments()).filter((x) => x.appId === zed.id)).toEqual([]);
       await expect(s.assignApp({ appId: vpn.id, groupId: 'no-such-group', intent: 'required', now: T0 })).rejects.toThrow();
+    });
+
+    it('lists each assignment reaching a user with its group, and leaves apps to uninstall out of the offered list', async () => {
+      const u = await s.addUser({ upn: `w-${hex(3)}@contoso.com`, displayName: null, passwordHash: 'h', now: T0 });
+      const outer = await s.addGroup({ name: `a-outer-${hex(3)}`, now: T0 });
+      const inner = await s.addGroup({ name: `b-inner-${hex(3)}`, now: T0 });
+      await s.addGroupToGroup(outer.id, inner.id);
+      await s.addGroupMember(inner.id, u.id);
+      await s.addGroupMember(outer.id, u.id); // two paths to outer: still one row per assignment
+      const keep = await s.addApp({ ...store(`Keep ${hex(2)}`), now: T0 });
+      const gone = await s.addApp({ ...store(`Gone ${hex(2)}`), now: T0 });
+      await s.assignApp({ appId: keep.id, groupId: outer.id, intent: 'available', now: T0 });
+      await s.assignApp({ appId: keep.id, groupId: inner.id, intent: 'required', now: T0 });
+      await s.assignApp({ appId: gone.id, groupId: outer.id, intent: 'available', now: T0 });
+      await s.assignApp({ appId: gone.id, groupId: inner.id, intent: 'uninstall', now: T0 });
+      const rows = await s.appAssignmentsForUser(u.id);
+      expect(rows.map((r) => [r.app.name, r.groupName, r.intent])).toEqual([
+        [gone.name, outer.name, 'available'],
+        [gone.name, inner.name, 'uninstall'],
+        [keep.name, outer.name, 'available'],
+        [keep.name, inner.name, 'required'],
+      ]);
+      expect(rows[0]?.groupId).toBe(outer.id);
+      expect((await s.appsForUser(u.id)).map((x) => [x.app.name, x.intent])).toEqual([[keep.name, 'required']]);
+    });
+
+    it('counts devices per app by their newest app command and its background result, in one aggregate', async () => {
+      const a = await s.addApp({ ...store(`Counted ${hex(2)}`), now: T0 });
+      const b = await s.addApp({ ...store(`Other ${hex(2)}`), now: T0 });
+      const device = async () => (await s.recordEnrollment(newEnrollment())).device.id;
+      const answered = async (pk: string, status: number, app = a) => {
+        const [c] = await s.enqueue(pk, [installCommand(app, app.id, 'required')], T0);
+        if (!c) throw new Error('not queued');
+        await s.markSent([c.id], 'k', 1, T0);
+        await s.recordStatus(pk, c.id, status, T0);
+        return c;
+      };
+      const result = (pk: string, c: { id: string }, state: 'installing' | 'installed' | 'failed', code: number | null) =>
+        s.recordAppResult({ commandId: c.id, devicePk: pk, appId: a.id, state, code, detail: null, updatedAt: T0 });
+
+      const installing = await device(); // accepted (202), no result yet: pending
+      await result(installing, await answered(installing, 202), 'installing', null);
+      const installed = await device(); // accepted, then reported installed
+      await result(installed, await answered(installed, 202), 'installed', 0);
+      const synchronous = await device(); // acknowledged, no background result (not an async install): installed
+      await answered(synchronous, 200);
+      const refused = await device(); // the device refused the Exec: failed
+      await answered(refused, 500);
+      const reported = await device(); // accepted, then reported failed with an HRESULT (needs 64-bit storage)
+      const reportedCmd = await answered(reported, 202);
+      await result(reported, reportedCmd, 'failed', 0x80070643);
+      const removed = await device(); // installed, then removed: not counted
+      await answered(removed, 200);
+      await s.enqueue(removed, [uninstallCommand(a.id, { app: a })], T0);
+      const queued = await device(); // queued, and a removal queued then canceled: pending
+      await s.enqueue(queued, [installCommand(a, a.id, 'user'), uninstallCommand(a.id, { app: a })], T0);
+      await s.cancelPending(queued, { origin: { kind: 'action', actionId: `uninstall-${a.id}` } }, T0);
+      await s.enqueue(queued, [installCommand(b, b.id, 'user')], T0);
+      await s.enqueue(queued, [{ verb: 'Get', item: { locUri: './DevDetail/SwV' }, userId: null, origin: { kind: 'inventory' } }], T0);
+
+      const counts = await s.appInstallCounts();
+      expect(counts.get(a.id)).toEqual({ installed: 2, failed: 2, pending: 2 });
+      expect(counts.get(b.id)).toEqual({ installed: 0, failed: 0, pending: 1 });
+      expect(await s.appResultsFor(reported, [reportedCmd.id, 'none'])).toEqual([
+        { commandId: reportedCmd.id, devicePk: reported, appId: a.id, state: 'failed', code: 0x80070643, detail: null, updatedAt: T0 },
+      ]);
+      // A result is replaced, not added to.
+      await result(reported, reportedCmd, 'installed', 0);
+      expect((await s.appInstallCounts()).get(a.id)).toEqual({ installed: 3, failed: 1, pending: 2 });
+      // Deleting the device takes its results along.
+      await s.deleteDevice(reported);
+      expect(await s.appResultsFor(reported, [reportedCmd.id])).toEqual([]);
     });
   });
 }

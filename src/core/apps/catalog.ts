@@ -3,7 +3,8 @@
  * fits, and the OMA-DM commands that install it. Store apps go through the EnterpriseModernAppManagement
  * CSP (AppInstallation/{PackageFamilyName}/StoreInstall, with the Store product id), line-of-business MSI
  * packages through the EnterpriseDesktopAppManagement CSP (MSI/{ProductID}/DownloadInstall, with the
- * download URL and the file's SHA-256 so Windows checks what it downloaded). Pure.
+ * download URL and the file's SHA-256 so Windows checks what it downloaded). Removing an app is a Delete of
+ * the app's node: AppManagement/AppStore/{PackageFamilyName} for a Store app, MSI/{ProductID} for an MSI. Pure.
  */
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NewCommand } from '../management/ports.js';
@@ -36,11 +37,54 @@ export function appProblems(app: AppDefinition): string[] {
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/**
+ * Why Winroll sent an install: `required` (an assignment; removed again when no assignment requires it)
+ * or `user` (the Company Portal; never removed unless an assignment says uninstall). Kept in the command's
+ * action id, `install-{appId}` for the user's and `install-{appId}~required` for a required one, so the
+ * device's command history alone tells what Winroll installed and why.
+ */
+export type InstallReason = 'required' | 'user';
+
+export const installActionIdOf = (appId: string, reason: InstallReason) => `install-${appId}${reason === 'required' ? '~required' : ''}`;
+export const uninstallActionIdOf = (appId: string) => `uninstall-${appId}`;
+
+/** The app, operation and reason an app command's action id carries; undefined for other actions. */
+export function parseAppActionId(
+  actionId: string,
+): { op: 'install'; appId: string; reason: InstallReason } | { op: 'uninstall'; appId: string } | undefined {
+  if (actionId.startsWith('uninstall-')) return { op: 'uninstall', appId: actionId.slice('uninstall-'.length) };
+  if (!actionId.startsWith('install-')) return undefined;
+  const rest = actionId.slice('install-'.length);
+  return rest.endsWith('~required')
+    ? { op: 'install', appId: rest.slice(0, -'~required'.length), reason: 'required' }
+    : { op: 'install', appId: rest, reason: 'user' };
+}
+
+/** The node whose Delete removes an app that an install command at `installLocUri` put there (undefined: not an app install). */
+export function appNodeOfInstall(installLocUri: string): string | undefined {
+  const store = /^(.*\/EnterpriseModernAppManagement)\/AppInstallation\/([^/]+)\/StoreInstall$/i.exec(installLocUri);
+  if (store) return `${store[1]}/AppManagement/AppStore/${store[2]}`;
+  const msi = /^(.*\/EnterpriseDesktopAppManagement\/MSI\/[^/]+)\/DownloadInstall$/i.exec(installLocUri);
+  return msi?.[1];
+}
+
+/** The Delete that removes an app from the device, from its catalog definition or from the node an earlier install used. */
+export function uninstallCommand(appId: string, source: { app: AppDefinition } | { installLocUri: string }): NewCommand {
+  const locUri =
+    'app' in source
+      ? source.app.kind === 'store'
+        ? `./Device/Vendor/MSFT/EnterpriseModernAppManagement/AppManagement/AppStore/${source.app.packageFamilyName ?? ''}`
+        : `./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/${encodeURIComponent(source.app.productCode ?? '')}`
+      : appNodeOfInstall(source.installLocUri);
+  if (!locUri) throw new InvalidInputError(`no app node behind ${'installLocUri' in source ? source.installLocUri : appId}`);
+  return { verb: 'Delete', item: { locUri }, userId: null, origin: { kind: 'action', actionId: uninstallActionIdOf(appId) } };
+}
+
 /** The Exec that installs the app for the whole device; its acknowledgement is the install's status. */
-export function installCommand(app: AppDefinition, installId: string): NewCommand {
+export function installCommand(app: AppDefinition, appId: string, reason: InstallReason = 'user'): NewCommand {
   const problems = appProblems(app);
   if (problems.length > 0) throw new InvalidInputError(`${app.name}: ${problems.join('; ')}`);
-  const origin = { kind: 'action' as const, actionId: `install-${installId}` };
+  const origin = { kind: 'action' as const, actionId: installActionIdOf(appId, reason) };
   if (app.kind === 'store') {
     return {
       verb: 'Exec',

@@ -21,7 +21,10 @@ export interface AppDefinition {
   minWindowsBuild: number;
 }
 
-export type AppIntent = 'required' | 'available';
+/** What an assignment asks for: install at check-in, offer in the Company Portal, or remove from devices. */
+export type AppIntent = 'required' | 'available' | 'uninstall';
+/** The intents the Company Portal lists (an app a group must not have is never offered). */
+export type OfferIntent = 'required' | 'available';
 
 export interface CatalogApp extends AppDefinition {
   id: string;
@@ -54,7 +57,43 @@ export interface AppStore {
   listAppAssignments(appId?: string): Promise<AppAssignment[]>;
   /**
    * Apps assigned to a group holding the user, directly or through nesting, each once with its strongest
-   * intent (required over available). Sorted by name.
+   * intent (required over uninstall over available); an app whose strongest intent is uninstall is left out.
+   * Sorted by name.
    */
-  appsForUser(userId: string): Promise<Array<{ app: CatalogApp; intent: AppIntent }>>;
+  appsForUser(userId: string): Promise<Array<{ app: CatalogApp; intent: OfferIntent }>>;
+  /** Every assignment reaching the user (directly or through nesting), with its group; sorted by app name, then group name. */
+  appAssignmentsForUser(userId: string): Promise<Array<{ app: CatalogApp; intent: AppIntent; groupId: string; groupName: string }>>;
+  /**
+   * Per app, devices by the app's state there, from each device's newest app command for it (canceled
+   * ones aside) and the result recorded for that install: ONE aggregate query, whatever the number of
+   * devices. Apps with no install on any device are absent.
+   */
+  appInstallCounts(): Promise<Map<string, InstallCounts>>;
+  /** Creates or replaces the result of one install command (keyed by the command). */
+  recordAppResult(result: AppResult): Promise<void>;
+  /** The results of these install commands of one device (those with none are absent). */
+  appResultsFor(devicePk: string, commandIds: string[]): Promise<AppResult[]>;
+}
+
+export interface InstallCounts {
+  installed: number;
+  failed: number;
+  /** Queued, sent, or accepted by the device and still installing. */
+  pending: number;
+}
+
+/** An install that completes in the background: accepted (installing), then installed or failed. */
+export type AppResultState = 'installing' | 'installed' | 'failed';
+
+export interface AppResult {
+  /** The install command (Exec) this result belongs to. */
+  commandId: string;
+  devicePk: string;
+  appId: string;
+  state: AppResultState;
+  /** The device's result code (MSI: msiexec exit code or HRESULT; Store: LastError); null when not reported. */
+  code: number | null;
+  /** What the device said, in words (e.g. `MSI Status 60`); null when nothing more. */
+  detail: string | null;
+  updatedAt: Date;
 }

@@ -1,6 +1,7 @@
 /**
  * Apps: the catalog (Store and MSI apps with the lowest Windows build they run on), each app's group
- * assignments (required: installed at check-in; available: from the Company Portal), and for administrators
+ * assignments (required: installed at check-in; available: from the Company Portal; uninstall: removed at
+ * check-in), how many devices have it installed, failed or pending, and for administrators
  * adding an app (its JSON definition), assigning and unassigning. Other roles see the controls disabled.
  */
 import { type FormEvent, useState } from 'react';
@@ -11,10 +12,12 @@ import { useSession } from '../app.tsx';
 import { adminOnlyReason } from './licenses.tsx';
 import { useLoad } from './users.tsx';
 
+type Intent = 'required' | 'available' | 'uninstall';
+
 interface AppAssignment {
   group: string;
   groupId: string;
-  intent: 'required' | 'available';
+  intent: Intent;
   assignedAt: string;
 }
 
@@ -26,6 +29,7 @@ interface CatalogApp {
   kind: 'store' | 'msi';
   minWindowsBuild: number;
   assignments: AppAssignment[];
+  installs: { installed: number; failed: number; pending: number };
 }
 
 const EXAMPLE = JSON.stringify(
@@ -51,7 +55,7 @@ export function AppsPage() {
   const [definition, setDefinition] = useState(EXAMPLE);
   const [app, setApp] = useState('');
   const [group, setGroup] = useState('');
-  const [intent, setIntent] = useState<'required' | 'available'>('available');
+  const [intent, setIntent] = useState<Intent>('available');
 
   const act = async (done: string, fn: () => Promise<unknown>) => {
     setBusy(true);
@@ -91,7 +95,9 @@ export function AppsPage() {
     <>
       <p>
         Required apps are installed on the devices of group members (nested groups included) at their next check-in; available apps are
-        offered in the Company Portal on devices whose Windows build meets the app's minimum.
+        offered in the Company Portal on devices whose Windows build meets the app's minimum. Apps Winroll installed because they were
+        required are removed when no assignment requires them any more; an uninstall assignment removes the app from members' devices. A
+        failed required install is retried automatically (3 attempts at most); retry it on the device's page after that.
       </p>
       {msg.error && (
         <p className="alert alert-error" role="alert">
@@ -113,6 +119,14 @@ export function AppsPage() {
           { header: 'Type', cell: (a) => (a.kind === 'store' ? 'Microsoft Store' : 'MSI') },
           { header: 'Version', cell: (a) => a.version },
           { header: 'Minimum build', numeric: true, cell: (a) => String(a.minWindowsBuild) },
+          {
+            header: 'Devices',
+            cell: (a) => (
+              <span>
+                {a.installs.installed} installed, {a.installs.failed} failed, {a.installs.pending} pending
+              </span>
+            ),
+          },
           {
             header: 'Assignments',
             cell: (a) =>
@@ -163,14 +177,10 @@ export function AppsPage() {
         </Field>
         <Field label="Intent">
           {(a) => (
-            <select
-              {...a}
-              value={intent}
-              onChange={(e) => setIntent(e.target.value as 'required' | 'available')}
-              disabled={why !== undefined}
-            >
+            <select {...a} value={intent} onChange={(e) => setIntent(e.target.value as Intent)} disabled={why !== undefined}>
               <option value="available">Available (from the Company Portal)</option>
               <option value="required">Required (installed at check-in)</option>
+              <option value="uninstall">Uninstall (removed at check-in)</option>
             </select>
           )}
         </Field>

@@ -6,6 +6,8 @@ import { Link, navigate } from '../../shared/router.tsx';
 import { useSession } from '../app.tsx';
 import type { Command, ComplianceState, DeviceDetail } from '../types.ts';
 import { CommandBadge, ComplianceBadge, OwnershipBadge, windowsName } from './badges.tsx';
+import { PrimaryUserForm } from './primary-user.tsx';
+import { DeviceApps } from './device-apps.tsx';
 
 interface Compliance {
   state: ComplianceState;
@@ -324,6 +326,8 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
         </dl>
       </section>
 
+      <PrimaryUserForm deviceId={device.deviceId} current={device.primaryUser?.upn ?? null} onChanged={() => void load()} />
+
       <section aria-labelledby="inventory-h">
         <h2 id="inventory-h">Inventory</h2>
         {device.inventory ? (
@@ -427,6 +431,8 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
           <Link to={`enrollment-attempts?deviceId=${encodeURIComponent(device.deviceId)}`}>Enrollment attempts of this device</Link>
         </p>
       </section>
+
+      <DeviceApps deviceId={device.deviceId} />
 
       <section aria-labelledby="commands-h">
         <h2 id="commands-h">Commands and actions</h2>

@@ -1,6 +1,7 @@
 /**
  * The "Available apps" section of a device: apps the user's groups offer that fit the device's Windows
  * build, each with its install status and an Install button when the server allows it (else its reason).
+ * A failed install says so and its Install sends it again.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { errorText } from '../../shared/api.ts';
@@ -8,7 +9,7 @@ import { Badge } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
 import { portalApi } from '../portal-api.ts';
 
-type InstallStatus = 'not_installed' | 'queued' | 'sent' | 'installed' | 'failed';
+type InstallStatus = 'not_installed' | 'queued' | 'sent' | 'installing' | 'installed' | 'failed';
 
 interface PortalApp {
   id: string;
@@ -33,6 +34,7 @@ const STATUS: Record<InstallStatus, { text: string; tone: 'ok' | 'warn' | 'bad' 
   not_installed: { text: 'Not installed', tone: 'neutral' },
   queued: { text: 'Install requested', tone: 'info' },
   sent: { text: 'Installing', tone: 'info' },
+  installing: { text: 'Installing', tone: 'info' },
   installed: { text: 'Installed', tone: 'ok' },
   failed: { text: 'Install failed', tone: 'bad' },
 };
@@ -97,9 +99,16 @@ export function DeviceApps({ deviceId }: { deviceId: string }) {
               <p>
                 <Badge tone={STATUS[a.status].tone}>{STATUS[a.status].text}</Badge>
               </p>
+              {a.status === 'failed' && (
+                <p className="muted">
+                  {a.intent === 'required'
+                    ? 'The install did not succeed on this device; it is tried again automatically, and your IT department can see why.'
+                    : 'The install did not succeed on this device. You can try again; if it keeps failing, contact your IT department.'}
+                </p>
+              )}
               {list.canInstall && a.intent === 'available' && (a.status === 'not_installed' || a.status === 'failed') && (
                 <button type="button" className="button-primary" disabled={busy === a.id} onClick={() => void install(a)}>
-                  {busy === a.id ? 'Requesting…' : `Install ${a.name}`}
+                  {busy === a.id ? 'Requesting…' : a.status === 'failed' ? `Install ${a.name} again` : `Install ${a.name}`}
                 </button>
               )}
             </li>
