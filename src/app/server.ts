@@ -158,8 +158,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       clock,
       logger,
       writer: new GraphComplianceWriter({
-        graphUrl: async (t) => (await directorySync.entra.connection(t)).graphUrl,
+        graphUrl: (t) => graph.graphUrl(t),
         getToken: (t) => graph.getToken(t),
+        // The token provider's agent, so the connection's custom CA (--graph-ca-file) is trusted for writes too.
+        agent: (t) => graph.agent(t),
       }),
     });
     const compliancePage = new CompliancePageAccess({ directory, directoryTokens, secret: tokenSecret, clock });
@@ -189,10 +191,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       providerId: PROVIDER_ID,
       organizationName: config.organizationName,
     });
-    const portal = new PortalService({ storage, directory, management: adminApi.api.management, clock });
+    const portal = new PortalService({ storage, directory, management: adminApi.api.management, clock, mfa });
     const web = createWebServer({
       adminApi: adminApi.api,
-      portalApi: { portal, serverName: () => config.publicHost, organizationName: config.organizationName },
+      portalApi: { portal, oidc, serverName: () => config.publicHost, organizationName: config.organizationName },
       tls,
       logger,
       enrollment,

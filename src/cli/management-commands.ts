@@ -14,6 +14,7 @@ import { CliError, addDataOptions, print, table } from './main.js';
 import { cliOperations } from './admin-commands.js';
 import { withPolicy } from './policy-commands.js';
 import { CLI_CONTEXT } from '../core/admin/audit.js';
+import { normalizeUpn } from '../core/directory/names.js';
 import type { Storage } from '../core/ports.js';
 import { historyJson, historyLines } from './device-history.js';
 import type { AdminOperations } from '../core/admin/operations.js';
@@ -216,16 +217,21 @@ export function registerManagementCommands(program: Command): void {
     );
   });
   for (const verb of ['assign', 'unassign'] as const) {
-    addDataOptions(
-      profiles
-        .command(verb)
-        .argument('<profile>')
-        .option('--group <group>', 'a group of users')
-        .option('--device <device-id>', 'one device'),
-    ).action(async (name: string, opts: DataFlags & { group?: string; device?: string }) => {
+    const command = profiles
+      .command(verb)
+      .argument('<profile>')
+      .option('--group <group>', 'a group of users')
+      .option('--device <device-id>', 'one device');
+    if (verb === 'assign')
+      command.option('--intent <intent>', 'required (delivered to every targeted device) or available (offered in the Company Portal)');
+    addDataOptions(command).action(async (name: string, opts: DataFlags & { group?: string; device?: string; intent?: string }) => {
       if (verb === 'assign') {
         const n = await withAdmin(opts, (_a, o) => o.assignProfile(CLI_CONTEXT, name, opts));
-        print(opts.json, { queued: n }, () => `assigned ${name}; ${n} commands queued for the targeted devices`);
+        print(opts.json, { queued: n }, () =>
+          opts.intent === 'available'
+            ? `offered ${name} as available; a device gets it after its primary user installs it in the Company Portal`
+            : `assigned ${name}; ${n} commands queued for the targeted devices`,
+        );
       } else {
         await withAdmin(opts, (_a, o) => o.unassignProfile(CLI_CONTEXT, name, opts));
         print(opts.json, { ok: true }, () => `unassigned ${name}; devices remove its settings at their next check-in`);
@@ -261,6 +267,41 @@ export function registerManagementCommands(program: Command): void {
     const kind = await withPolicy(opts, (p) => p.addGroupMember(CLI_CONTEXT, group, member));
     print(opts.json, { ok: true, kind }, () =>
       kind === 'group' ? `nested group ${member} in ${group}; its members are now members of ${group}` : `added ${member} to ${group}`,
+    );
+  });
+  addDataOptions(
+    groups
+      .command('remove-member')
+      .description('take a user out of a group, or un-nest a group (direct membership only)')
+      .argument('<group>')
+      .argument('<upn-or-group>', 'a UPN (with @) or the name of a nested group'),
+  ).action(async (group: string, member: string, opts: DataFlags) => {
+    const kind = await withPolicy(opts, async (p, storage) => {
+      // The API's DELETE is idempotent; a person typing the command wants to hear that nothing was there.
+      const parent = await storage.getGroupByName(group);
+      if (!parent) throw new CliError(`no group named "${group}"`);
+      if (member.includes('@')) {
+        const user = await storage.getUserByUpn(normalizeUpn(member).upn);
+        if (!user) throw new CliError(`no user ${member}`);
+        if (!(await storage.listGroupMembers(parent.id)).includes(user.id)) {
+          const through = (await storage.groupsOfUser(user.id)).includes(parent.id) ? ' (only through a nested group)' : '';
+          throw new CliError(`${user.upn} is not a direct member of ${parent.name}${through}`);
+        }
+        await p.removeUserFromGroup(CLI_CONTEXT, parent.name, user.upn);
+        return { kind: 'user' as const, name: user.upn };
+      }
+      const child = await storage.getGroupByName(member);
+      if (!child) throw new CliError(`no group named "${member}"`);
+      if (!(await storage.listChildGroups(parent.id)).some((g) => g.id === child.id)) {
+        throw new CliError(`group ${child.name} is not nested in ${parent.name}`);
+      }
+      await p.removeGroupFromGroup(CLI_CONTEXT, parent.name, child.name);
+      return { kind: 'group' as const, name: child.name };
+    });
+    print(opts.json, { ok: true, kind: kind.kind }, () =>
+      kind.kind === 'group'
+        ? `un-nested group ${kind.name} from ${group}; its members no longer count as members of ${group}`
+        : `removed ${kind.name} from ${group}`,
     );
   });
 }

@@ -507,7 +507,7 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
       it('prunes terminal commands last updated before the cutoff, and nothing else', async () => {
         const old = (ms: number) => new Date(Date.UTC(2001, 0, 1) + ms);
         const { pk } = await enroll();
-        const [ack, fail, cancel, pending, sent, recent] = await s.enqueue(
+        const [ack, fail, cancel, pending, sent, recent, app] = await s.enqueue(
           pk,
           [
             cmd('./ack'),
@@ -516,11 +516,12 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
             cmd('./pending'),
             cmd('./sent'),
             cmd('./recent'),
+            cmd('./app', { origin: { kind: 'action', actionId: 'install-app1~required' } }),
           ],
           old(0),
         );
         await s.markSent(
-          [ack, fail, sent, recent].map((c) => c?.id ?? ''),
+          [ack, fail, sent, recent, app].map((c) => c?.id ?? ''),
           'S',
           1,
           old(1),
@@ -529,8 +530,10 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         await s.recordStatus(pk, fail?.id ?? '', 500, old(2));
         await s.cancelPending(pk, { origin: { kind: 'action', actionId: 'x' } }, old(2));
         await s.recordStatus(pk, recent?.id ?? '', 200, old(10_000));
+        await s.recordStatus(pk, app?.id ?? '', 200, old(2));
+        // An app install is the record of why the app is there (uninstall on unassign needs it): never pruned.
         expect(await s.pruneTerminal(old(5000))).toBe(3);
-        expect((await s.listCommands(pk)).map((c) => c.id).sort()).toEqual([pending?.id, sent?.id, recent?.id].sort());
+        expect((await s.listCommands(pk)).map((c) => c.id).sort()).toEqual([pending?.id, sent?.id, recent?.id, app?.id].sort());
         expect(await s.getCommand(cancel?.id ?? '')).toBeUndefined();
         expect(await s.pruneTerminal(old(5000))).toBe(0);
       });
@@ -1129,6 +1132,38 @@ export function managementConformanceSuite(target: StorageTestTarget): void {
         await s.recordDeviceUser(pk, d.id, T0);
         await s.deleteDevice(pk);
         expect(await s.listDeviceUsers(pk)).toEqual([]);
+      });
+
+      it("lists a user's devices (primary, enrolled by them, shared ones they signed in to) and nobody else's", async () => {
+        const [me, other] = [await user('me'), await user('other')];
+        const primary = await enroll({ userId: other.id });
+        await s.setPrimaryUser(primary.pk, me.id);
+        const enrolledByMe = await enroll({ userId: me.id });
+        await s.setPrimaryUser(enrolledByMe.pk, other.id);
+        const shared = await enroll({ userId: other.id });
+        await s.recordDeviceUser(shared.pk, me.id, T0);
+        // Signed in to a device with another primary user: not mine (the portal shows it nowhere).
+        const theirs = await enroll({ userId: other.id });
+        await s.setPrimaryUser(theirs.pk, other.id);
+        await s.recordDeviceUser(theirs.pk, me.id, T0);
+        // Several reasons for one device still list it once.
+        const twice = await enroll({ userId: me.id });
+        await s.setPrimaryUser(twice.pk, me.id);
+        await s.recordDeviceUser(twice.pk, me.id, T0);
+        for (let i = 0; i < 20; i++) await enroll({ userId: other.id });
+
+        const mine = await s.listDevicesOfUser(me.id);
+        expect(mine.map((d) => d.id).sort()).toEqual([primary.pk, enrolledByMe.pk, shared.pk, twice.pk].sort());
+        expect(mine.find((d) => d.id === primary.pk)).toMatchObject({ primaryUserId: me.id, primaryUpn: me.upn });
+        // The same set as the whole-fleet rule the portal applied before this read existed.
+        const all = await s.listDevices();
+        const expected = [];
+        for (const d of all) {
+          if (d.primaryUserId === me.id || d.userId === me.id) expected.push(d.id);
+          else if (d.primaryUserId === null && (await s.listDeviceUsers(d.id)).some((u) => u.userId === me.id)) expected.push(d.id);
+        }
+        expect(mine.map((d) => d.id)).toEqual(expected);
+        expect(await s.listDevicesOfUser('no-such-user')).toEqual([]);
       });
     });
 

@@ -5,6 +5,7 @@ import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { pgTestUrl, withPostgresDatabase } from '../support/databases.js';
 import { adminConformanceSuite } from './admin.suite.js';
 import { appsConformanceSuite } from './apps.suite.js';
+import { availableProfilesConformanceSuite } from './available-profiles.suite.js';
 import { directorySyncConformanceSuite } from './directory-sync.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
 import { mamConformanceSuite } from './mam.suite.js';
@@ -34,6 +35,7 @@ describe.skipIf(server === undefined)('PostgreSQL storage', () => {
   oidcConformanceSuite(postgresTarget);
   policyConformanceSuite(postgresTarget);
   appsConformanceSuite(postgresTarget);
+  availableProfilesConformanceSuite(postgresTarget);
 
   describe('connection failures', () => {
     it('reports a missing database as storage_unavailable without the password', async () => {

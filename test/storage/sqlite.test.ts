@@ -11,6 +11,7 @@ import { parseStorageUrl } from '../../src/storage/sql/dialects.js';
 import { openStorage } from '../../src/storage/sql/sql-storage.js';
 import { adminConformanceSuite } from './admin.suite.js';
 import { appsConformanceSuite } from './apps.suite.js';
+import { availableProfilesConformanceSuite } from './available-profiles.suite.js';
 import { directorySyncConformanceSuite } from './directory-sync.suite.js';
 import { managementConformanceSuite } from './management.suite.js';
 import { mamConformanceSuite } from './mam.suite.js';
@@ -57,6 +58,7 @@ directorySyncConformanceSuite(sqliteTarget);
 oidcConformanceSuite(sqliteTarget);
 policyConformanceSuite(sqliteTarget);
 appsConformanceSuite(sqliteTarget);
+availableProfilesConformanceSuite(sqliteTarget);
 
 describe('SQLite storage URLs', () => {
   it('parses the documented forms', () => {

@@ -219,6 +219,20 @@ export interface Profile {
 
 export type AssignmentTarget = { kind: 'group'; groupId: string } | { kind: 'device'; devicePk: string };
 
+/**
+ * Required: delivered to every targeted device. Available: offered in the Company Portal and delivered to a
+ * device only after its primary user asked for it there (a ProfileInstallRequest); required wins over available.
+ */
+export type ProfileIntent = 'required' | 'available';
+
+/** An end user's Install of an available profile on one device. */
+export interface ProfileInstallRequest {
+  devicePk: string;
+  profileId: string;
+  userId: string;
+  requestedAt: Date;
+}
+
 export interface Group {
   id: string;
   name: string;
@@ -252,19 +266,32 @@ export interface ProfileStore {
   listProfiles(): Promise<Profile[]>;
   /** Also removes its assignments. */
   deleteProfile(id: string): Promise<void>;
-  /** Idempotent. */
-  assignProfile(profileId: string, target: AssignmentTarget, now: Date): Promise<void>;
+  /** Idempotent; assigning again sets the intent (default required). */
+  assignProfile(profileId: string, target: AssignmentTarget, now: Date, intent?: ProfileIntent): Promise<void>;
   unassignProfile(profileId: string, target: AssignmentTarget): Promise<void>;
   listAssignments(profileId: string): Promise<AssignmentTarget[]>;
+  /** The same assignments, in the same order, each with its intent. */
+  listAssignmentIntents(profileId: string): Promise<Array<{ target: AssignmentTarget; intent: ProfileIntent }>>;
   /**
    * Profiles that apply on a device: assigned to the device itself, or to a group containing the device's
    * primary user (device-scope profiles; a shared device, with no primary user, gets them only through
    * device assignments) / containing `userId` (user-scope profiles, for that user). Group membership
    * is transitive (core/policy/ports.ts): a profile assigned to a group reaches members of groups nested in it.
+   * An available assignment counts only once the profile's install was requested on this device (for a
+   * user-scope profile: by that user); a required one reaching the same profile wins.
    */
   profilesForDevice(devicePk: string, userIds: string[]): Promise<Array<{ profile: Profile; forUserId: string | null }>>;
   /** Devices affected by a profile's assignments, group membership transitive (to queue changes when it is edited). */
   devicesForProfile(profileId: string): Promise<string[]>;
+  /**
+   * Profiles assigned to a group holding the user (directly or through nesting), each once with its
+   * strongest intent (required over available). Sorted by name.
+   */
+  profilesForUser(userId: string): Promise<Array<{ profile: Profile; intent: ProfileIntent }>>;
+  /** Records (or renews) the request to install the profile on the device. Throws NotFoundError for an unknown device or profile. */
+  requestProfileInstall(input: { devicePk: string; profileId: string; userId: string; now: Date }): Promise<void>;
+  /** The device's install requests, oldest first. */
+  listProfileInstallRequests(devicePk: string): Promise<ProfileInstallRequest[]>;
 }
 
 /** A setting as the device last acknowledged it (the "applied" half of desired state). */
@@ -309,6 +336,12 @@ export interface DeviceUserStore {
   recordDeviceUser(devicePk: string, userId: string, now: Date): Promise<void>;
   /** The users seen on the device, most recently seen first. */
   listDeviceUsers(devicePk: string): Promise<DeviceUser[]>;
+  /**
+   * The devices related to a user, as the Company Portal's "My devices" shows them: those the user is the
+   * primary user of or enrolled, and shared devices (no primary user) the user signed in to. Indexed reads;
+   * ordered like listDevices (first enrolled, then DeviceID).
+   */
+  listDevicesOfUser(userId: string): Promise<DeviceRecord[]>;
 }
 
 export interface ManagementStorage

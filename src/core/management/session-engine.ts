@@ -13,7 +13,8 @@ import { decodeSyncMl } from '../../protocol/syncml/message.js';
 import { fitToSize, messageBudget, replyHeader, statusesFor } from '../../protocol/syncml/reply.js';
 import type { ItemCommand, ServerCommand, SyncMlMessage } from '../../protocol/syncml/types.js';
 import type { Clock } from '../../shared/clock.js';
-import { missingRequiredInstalls } from '../apps/app-service.js';
+import { installAlerts, recordAppReports } from '../apps/app-results.js';
+import { reconcileDeviceApps } from '../apps/lifecycle.js';
 import type { Logger } from '../../shared/logger.js';
 import type { EnrollmentRecord, ManagementMode, Storage } from '../ports.js';
 import type { DeviceAuthenticator } from './device-auth.js';
@@ -208,6 +209,8 @@ export class SessionEngine {
     for (const cmd of outcomes) {
       if (await this.#afterStatus(device.id, cmd, now)) unenrolled = true;
     }
+    // Background app installs: accepted, reported by alert, or answered a Status check (queries only when present).
+    await recordAppReports(storage, device.id, { alerts: installAlerts(msg.commands), outcomes }, now);
 
     if (unenrolled) {
       // The device left management (user pressed Disconnect, or it executed our Unenroll). Nothing more to send.
@@ -292,15 +295,12 @@ export class SessionEngine {
   }
 
   /**
-   * Required apps of the device's primary user (the enrolling account on a shared device), through their
-   * groups: each app's install is queued once; one already queued, sent, installed or failed is left alone.
+   * Apps of the device's primary user (the enrolling account on a shared device), through their groups:
+   * required installs (failed ones retried within a bound), and removals of what is no longer required or
+   * is assigned for uninstall (core/apps/lifecycle.ts).
    */
   async #requiredApps(devicePk: string, userId: string, now: Date): Promise<void> {
-    const storage = this.#d.storage;
-    const required = (await storage.appsForUser(userId)).filter((a) => a.intent === 'required').map((a) => a.app);
-    if (required.length === 0) return;
-    const commands = missingRequiredInstalls(required, await storage.listCommands(devicePk, { limit: 10_000 }));
-    if (commands.length > 0) await storage.enqueue(devicePk, commands, now);
+    await reconcileDeviceApps(this.#d.storage, devicePk, userId, now);
   }
 
   /**

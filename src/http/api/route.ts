@@ -39,6 +39,7 @@ export type ApiReads = Pick<
   | 'dashboardCounts'
   | 'getProfileByName'
   | 'listAssignments'
+  | 'listAssignmentIntents'
   | 'listGroups'
   | 'getGroupByName'
   | 'listGroupMembers'

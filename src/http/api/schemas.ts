@@ -370,6 +370,9 @@ export const AssignmentSchema = named(
     kind: z.enum(['group', 'device']),
     group: z.string().nullable().describe('Group name'),
     device: z.string().nullable().describe('DeviceID'),
+    intent: z
+      .enum(['required', 'available'])
+      .describe('required: delivered to every targeted device; available: offered in the Company Portal, delivered once installed there'),
   }),
 );
 
@@ -383,13 +386,13 @@ export const AuditEntrySchema = named(
     id: z.string(),
     at: dateTime,
     actor: z.object({
-      kind: z.enum(['admin', 'token', 'cli']),
+      kind: z.enum(['admin', 'token', 'cli', 'user']).describe('user: an end user in the Company Portal (on their own device).'),
       userId: z.string().optional(),
       upn: z.string().optional(),
       tokenId: z.string().optional(),
       tokenName: z.string().optional(),
     }),
-    actorName: z.string().describe('The admin UPN, token:<name> or cli.'),
+    actorName: z.string().describe('The admin or end user UPN, token:<name> or cli.'),
     action: z.string(),
     targetType: z.string(),
     targetId: z.string().nullable(),
@@ -406,7 +409,7 @@ export function toAuditEntry(e: AuditEntry): z.output<typeof AuditEntrySchema> {
     id: e.id,
     at: iso(e.at),
     actor:
-      a.kind === 'admin'
+      a.kind === 'admin' || a.kind === 'user'
         ? { kind: a.kind, userId: a.userId, upn: a.upn }
         : a.kind === 'token'
           ? { kind: a.kind, userId: a.userId, upn: a.upn, tokenId: a.tokenId, tokenName: a.name }

@@ -210,6 +210,8 @@ async function foldInto(trx: Trx, survivorPk: string, gonePk: string, reason: st
     .where('state', 'in', ['pending', 'sent'])
     .execute();
   await trx.updateTable('commands').set({ device_pk: survivorPk }).where('device_pk', '=', gonePk).execute();
+  // App install results follow their commands.
+  await sql`update app_results set device_pk = ${survivorPk} where device_pk = ${gonePk}`.execute(trx);
 
   // Profiles assigned to the machine stay assigned; what the old install had applied is gone with it.
   for (const a of await trx
@@ -231,6 +233,11 @@ async function foldInto(trx: Trx, survivorPk: string, gonePk: string, reason: st
     select ${survivorPk}, user_id, first_seen_at, last_seen_at from device_users where device_pk = ${gonePk}
     on conflict (device_pk, user_id) do nothing`.execute(trx);
   await sql`update mam_registrations set device_pk = ${survivorPk} where device_pk = ${gonePk}`.execute(trx);
+  // Available profiles installed from the Company Portal stay requested on the machine (the survivor's own request wins).
+  await sql`
+    insert into profile_install_requests (device_pk, profile_id, user_id, requested_at)
+    select ${survivorPk}, profile_id, user_id, requested_at from profile_install_requests where device_pk = ${gonePk}
+    on conflict (device_pk, profile_id) do nothing`.execute(trx);
 
   // Earlier folds of the gone record, and this one.
   await trx.updateTable('device_merges').set({ device_pk: survivorPk }).where('device_pk', '=', gonePk).execute();

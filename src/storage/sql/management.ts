@@ -8,6 +8,7 @@ import { type Kysely, type Selectable, type SqlBool, sql, type Updateable } from
 import type {
   AppliedSetting,
   AssignmentTarget,
+  ProfileIntent,
   CommandItem,
   CommandOrigin,
   CommandState,
@@ -516,7 +517,15 @@ export async function cancelCommands(db: Db, devicePk: string, ids: string[], no
 }
 
 export async function pruneTerminal(db: Db, before: Date): Promise<number> {
-  const res = await db.deleteFrom('commands').where('state', 'in', TERMINAL).where('updated_at', '<', timeToDb(before)).executeTakeFirst();
+  const res = await db
+    .deleteFrom('commands')
+    .where('state', 'in', TERMINAL)
+    .where('updated_at', '<', timeToDb(before))
+    // App installs and uninstalls are the record of what Winroll put on a device and why (core/apps/lifecycle):
+    // pruning them would forget to uninstall a required app on unassign. A few per app and device, so kept.
+    .where('origin_key', 'not like', '["action","install-%')
+    .where('origin_key', 'not like', '["action","uninstall-%')
+    .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
 
@@ -647,22 +656,48 @@ function targetColumns(target: AssignmentTarget) {
   throw new InvalidInputError(`unknown assignment target ${JSON.stringify(target)}`);
 }
 
-export async function assignProfile(db: Db, profileId: string, target: AssignmentTarget, now: Date): Promise<void> {
-  await db
-    .insertInto('profile_assignments')
-    .values({ profile_id: profileId, ...targetColumns(target), created_at: timeToDb(now) })
-    .onConflict((oc) => oc.columns(['profile_id', 'target_kind', 'target_ref']).doNothing())
-    .execute();
+export async function assignProfile(
+  db: Db,
+  profileId: string,
+  target: AssignmentTarget,
+  now: Date,
+  intent: ProfileIntent = 'required',
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('profile_assignments')
+      .values({ profile_id: profileId, ...targetColumns(target), created_at: timeToDb(now), intent })
+      .onConflict((oc) => oc.columns(['profile_id', 'target_kind', 'target_ref']).doUpdateSet({ intent }))
+      .execute();
+    await forgetUnofferedInstallRequests(trx, profileId);
+  });
 }
 
 export async function unassignProfile(db: Db, profileId: string, target: AssignmentTarget): Promise<void> {
   const t = targetColumns(target);
-  await db
-    .deleteFrom('profile_assignments')
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .deleteFrom('profile_assignments')
+      .where('profile_id', '=', profileId)
+      .where('target_kind', '=', t.target_kind)
+      .where('target_ref', '=', t.target_ref)
+      .execute();
+    await forgetUnofferedInstallRequests(trx, profileId);
+  });
+}
+
+/**
+ * Once a profile is offered as available nowhere, the portal installs of it are forgotten: offering it again
+ * later must not reach devices whose users asked for it under an earlier assignment.
+ */
+async function forgetUnofferedInstallRequests(db: Db, profileId: string): Promise<void> {
+  const offered = await db
+    .selectFrom('profile_assignments')
+    .select('profile_id')
     .where('profile_id', '=', profileId)
-    .where('target_kind', '=', t.target_kind)
-    .where('target_ref', '=', t.target_ref)
-    .execute();
+    .where('intent', '=', 'available')
+    .executeTakeFirst();
+  if (!offered) await db.deleteFrom('profile_install_requests').where('profile_id', '=', profileId).execute();
 }
 
 export async function listAssignments(db: Db, profileId: string): Promise<AssignmentTarget[]> {
@@ -696,6 +731,7 @@ export async function profilesForDevice(
     .selectFrom('profile_assignments as a')
     .innerJoin('profiles as p', 'p.id', 'a.profile_id')
     .selectAll('p')
+    .select('a.intent')
     .where('a.target_kind', '=', 'device')
     .where('a.device_pk', '=', devicePk)
     .execute();
@@ -714,7 +750,7 @@ export async function profilesForDevice(
     // The device itself (one row, or none for an unknown device): its primary user.
     .innerJoin('devices as d', (join) => join.on('d.id', '=', devicePk))
     .selectAll('p')
-    .select('m.user_id as member')
+    .select(['m.user_id as member', 'a.intent'])
     .where('a.target_kind', '=', 'group')
     .where((eb) => {
       const deviceScope = eb.and([eb('p.scope', '=', 'device'), eb('m.user_id', '=', eb.fn.coalesce('d.primary_user_id', 'd.user_id'))]);
@@ -722,10 +758,18 @@ export async function profilesForDevice(
     })
     .execute();
 
+  // Available assignments count only where the install was requested on this device (user scope: by that user).
+  const requested = new Map(
+    (await db.selectFrom('profile_install_requests').select(['profile_id', 'user_id']).where('device_pk', '=', devicePk).execute()).map(
+      (r) => [r.profile_id, r.user_id],
+    ),
+  );
+  const wanted = (row: { id: string; intent: string }, forUserId: string | null) =>
+    row.intent !== 'available' || (requested.has(row.id) && (forUserId === null || requested.get(row.id) === forUserId));
   const out = new Map<string, { profile: Profile; forUserId: string | null }>();
-  const add = (row: Selectable<ProfilesTable>, forUserId: string | null) => {
+  const add = ({ intent, ...row }: Selectable<ProfilesTable> & { intent: string }, forUserId: string | null) => {
     const key = `${row.id}\u0000${forUserId ?? ''}`;
-    if (!out.has(key)) out.set(key, { profile: toProfile(row), forUserId });
+    if (!out.has(key) && wanted({ id: row.id, intent }, forUserId)) out.set(key, { profile: toProfile(row), forUserId });
   };
   for (const row of direct) {
     if (row.scope === 'device') add(row, null);
@@ -881,7 +925,7 @@ function toGroup(row: Selectable<GroupsTable>): Group {
   return { id: row.id, name: row.name, createdAt: timeFromDb(row.created_at) };
 }
 
-function toProfile(row: Selectable<ProfilesTable>): Profile {
+export function toProfile(row: Selectable<ProfilesTable>): Profile {
   const settings = parseJson(row.settings);
   return {
     id: row.id,

@@ -183,6 +183,16 @@ export interface ProfileAssignmentsTable {
   group_id: string | null;
   device_pk: string | null;
   created_at: string;
+  /** 'required' or 'available' (migration 0017; existing rows are required). */
+  intent: Generated<string>;
+}
+
+/** An end user's Install of an available profile on one device (migration 0017). */
+export interface ProfileInstallRequestsTable {
+  device_pk: string;
+  profile_id: string;
+  user_id: string;
+  requested_at: string;
 }
 
 export interface AppliedSettingsTable {
@@ -211,6 +221,7 @@ export interface Database {
   group_members: GroupMembersTable;
   profiles: ProfilesTable;
   profile_assignments: ProfileAssignmentsTable;
+  profile_install_requests: ProfileInstallRequestsTable;
   applied_settings: AppliedSettingsTable;
   // who may enroll (migration 0004)
   group_groups: GroupGroupsTable;

@@ -2,6 +2,8 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type {
   AppliedSetting,
   AssignmentTarget,
+  ProfileInstallRequest,
+  ProfileIntent,
   CommandOrigin,
   DeviceInventory,
   DeviceStateStore,
@@ -57,6 +59,7 @@ import { isUnavailable, mapDriverError, storageUnavailable } from './errors.js';
 import { newId } from './ids.js';
 import * as adm from './admin.js';
 import * as apps from './apps.js';
+import * as ap from './available-profiles.js';
 import type * as AC from '../../core/apps/ports.js';
 import * as deviceList from './device-list.js';
 import * as compliance from './compliance.js';
@@ -789,9 +792,9 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => m.deleteProfile(db, id));
   }
 
-  async assignProfile(profileId: string, target: AssignmentTarget, now: Date): Promise<void> {
+  async assignProfile(profileId: string, target: AssignmentTarget, now: Date, intent?: ProfileIntent): Promise<void> {
     const what = target.kind === 'group' ? `group ${target.groupId}` : `device ${target.devicePk}`;
-    return this.#run((db) => m.assignProfile(db, profileId, target, now), {
+    return this.#run((db) => m.assignProfile(db, profileId, target, now, intent), {
       missing: `profile ${profileId} or ${what} does not exist`,
     });
   }
@@ -804,12 +807,32 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => m.listAssignments(db, profileId));
   }
 
+  async listAssignmentIntents(profileId: string): Promise<Array<{ target: AssignmentTarget; intent: ProfileIntent }>> {
+    return this.#run((db) => ap.listAssignmentIntents(db, profileId));
+  }
+
   async profilesForDevice(devicePk: string, userIds: string[]): Promise<Array<{ profile: Profile; forUserId: string | null }>> {
     return this.#run((db) => m.profilesForDevice(db, devicePk, userIds));
   }
 
   async devicesForProfile(profileId: string): Promise<string[]> {
     return this.#run((db) => m.devicesForProfile(db, profileId));
+  }
+
+  // -- management: available profiles (migration 0017) ------------------------------------------------
+
+  async profilesForUser(userId: string): Promise<Array<{ profile: Profile; intent: ProfileIntent }>> {
+    return this.#run((db) => ap.profilesForUser(db, userId));
+  }
+
+  async requestProfileInstall(input: { devicePk: string; profileId: string; userId: string; now: Date }): Promise<void> {
+    return this.#run((db) => ap.requestProfileInstall(db, input), {
+      missing: `device ${input.devicePk} or profile ${input.profileId} does not exist`,
+    });
+  }
+
+  async listProfileInstallRequests(devicePk: string): Promise<ProfileInstallRequest[]> {
+    return this.#run((db) => ap.listProfileInstallRequests(db, devicePk));
   }
 
   // -- management: applied settings ------------------------------------------------------------------
@@ -975,6 +998,10 @@ class SqlStorage implements Storage, ManagementStorage {
 
   async listDeviceUsers(devicePk: string): Promise<DeviceUser[]> {
     return this.#run((db) => du.listDeviceUsers(db, devicePk));
+  }
+
+  async listDevicesOfUser(userId: string): Promise<DeviceRecord[]> {
+    return this.#run((db) => du.listDevicesOfUser(db, userId));
   }
 
   // -- OIDC providers of the sign-in page (oidc.ts; port in core/oidc/ports.ts) -----------------------
@@ -1268,8 +1295,26 @@ class SqlStorage implements Storage, ManagementStorage {
     return this.#run((db) => apps.listAppAssignments(db, appId));
   }
 
-  async appsForUser(userId: string): Promise<Array<{ app: AC.CatalogApp; intent: AC.AppIntent }>> {
+  async appsForUser(userId: string): Promise<Array<{ app: AC.CatalogApp; intent: AC.OfferIntent }>> {
     return this.#run((db) => apps.appsForUser(db, userId));
+  }
+
+  async appAssignmentsForUser(
+    userId: string,
+  ): Promise<Array<{ app: AC.CatalogApp; intent: AC.AppIntent; groupId: string; groupName: string }>> {
+    return this.#run((db) => apps.appAssignmentsForUser(db, userId));
+  }
+
+  async appInstallCounts(): Promise<Map<string, AC.InstallCounts>> {
+    return this.#run((db) => apps.appInstallCounts(db));
+  }
+
+  async recordAppResult(result: AC.AppResult): Promise<void> {
+    return this.#run((db) => apps.recordAppResult(db, result));
+  }
+
+  async appResultsFor(devicePk: string, commandIds: string[]): Promise<AC.AppResult[]> {
+    return this.#run((db) => apps.appResultsFor(db, devicePk, commandIds));
   }
 
   async getTenantSettings(): Promise<P.TenantSettings> {

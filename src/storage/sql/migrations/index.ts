@@ -15,6 +15,9 @@ import { mam } from './0013_mam.js';
 import { groupLicenses } from './0014_group_licenses.js';
 import { deviceList } from './0015_device_list.js';
 import { apps } from './0016_apps.js';
+import { availableProfiles } from './0017_available_profiles.js';
+import { auditEndUsers } from './0018_audit_end_users.js';
+import { appResults } from './0019_app_results.js';
 
 export type SqlDialectKind = 'sqlite' | 'postgres';
 
@@ -40,6 +43,9 @@ export function migrationsFor(dialect: SqlDialectKind): Record<string, Migration
     '0014_group_licenses': groupLicenses(dialect),
     '0015_device_list': deviceList(dialect),
     '0016_apps': apps(dialect),
+    '0017_available_profiles': availableProfiles(dialect),
+    '0018_audit_end_users': auditEndUsers(dialect),
+    '0019_app_results': appResults(dialect),
   };
 }
 
