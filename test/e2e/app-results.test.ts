@@ -6,12 +6,11 @@
  * LastError; a Store app settles from its AppInstallation Status (removed once installed, 2 = failed). The
  * admin API, the Apps page's counts, the Company Portal and the console's device page (Chromium) agree.
  */
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { fixedClock, systemClock } from '../../src/shared/clock.js';
-import { type ApiResponse, type Creds, apiClient } from '../support/api-client.js';
+import { type Creds, apiClient, expectSignedIn, portalClient } from '../support/api-client.js';
 import { chromiumPath } from '../support/browser.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
@@ -92,37 +91,9 @@ describe.each(ENGINES)('background app install results (%s)', (engine) => {
     return (res.json as { items: Array<{ name: string; status: string }> }).items.find((a) => a.name === name)?.status ?? 'absent';
   }
 
-  function send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<ApiResponse> {
-    return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-  const portalGet = (p: string, cookie: string) => send('GET', `${srv().base}/portal/api${p}`, { cookie });
-  async function portalSignIn(upn: string): Promise<{ cookie: string }> {
-    const res = await send(
-      'POST',
-      `${srv().base}/portal/api/session`,
-      { 'content-type': 'application/json' },
-      JSON.stringify({ upn, password: PW }),
-    );
-    expect(res.status, res.text).toBe(201);
-    return { cookie: ([res.headers['set-cookie'] ?? []].flat()[0] ?? '').split(';')[0] ?? '' };
-  }
+  const portalApi = portalClient(srv);
+  const portalGet = (p: string, cookie: string) => portalApi.call('GET', p, { cookie });
+  const portalSignIn = (upn: string) => expectSignedIn(portalApi.signIn(upn, PW));
 
   async function addAndRequire(def: object & { name: string }): Promise<void> {
     const added = await admin.call('POST', '/apps', { ...boss, body: def });

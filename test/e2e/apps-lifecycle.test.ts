@@ -1,30 +1,16 @@
-/**
- * An app's life on a device, end to end on a real server (SQLite and PostgreSQL) with a simulated PC whose
- * clock the test moves: a required app is installed; unassigning it (or the user leaving the group, or the
- * app being deleted) sends the Delete of its node and the status shows uninstalled, while an app the user
- * installed from the Company Portal stays unless an uninstall assignment says otherwise; a failing required
- * install is retried automatically (1 hour, then 8 hours apart, 3 attempts) and then shown failed with its
- * code in GET /devices/{id}/apps; the admin's Retry (API and CLI) sends it again, a read-only admin gets 403;
- * the portal's Install sends a failed available app again; the console's device page shows the apps and
- * retries a failed one (Chromium, screenshot and axe).
- */
-import { execFile } from 'node:child_process';
-import https from 'node:https';
-import path from 'node:path';
-import { promisify } from 'node:util';
+
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { dataFlags, winroll as runCli } from '../support/cli.js';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { fixedClock, systemClock } from '../../src/shared/clock.js';
-import { type ApiResponse, type Creds, apiClient } from '../support/api-client.js';
+import { type Creds, apiClient, expectSignedIn, portalClient } from '../support/api-client.js';
 import { chromiumPath } from '../support/browser.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 import { type WebPage, openWebPage, pageCheck, signInConsole } from '../support/web-page.js';
 
 const PW = 'correct horse battery';
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 const HOUR = 60 * 60_000;
 
 const store = (name: string, pfn: string) => ({
@@ -89,63 +75,11 @@ describe.each(ENGINES)('app lifecycle (%s)', (engine) => {
   const appOn = async (name: string | null, appId?: string) =>
     (await deviceApps()).find((a) => (appId ? a.appId === appId : a.name === name));
 
-  function portal(method: string, p: string, opts: { cookie?: string; csrf?: string } = {}): Promise<ApiResponse> {
-    const headers: Record<string, string> = {};
-    if (opts.cookie) headers.cookie = opts.cookie;
-    if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/portal/api${p}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const portalApi = portalClient(srv);
+  const portal = portalApi.call;
+  const portalSignIn = (upn: string) => expectSignedIn(portalApi.signIn(upn, PW));
 
-  async function portalSignIn(upn: string): Promise<{ cookie: string; csrf: string }> {
-    const payload = JSON.stringify({ upn, password: PW });
-    const res = await new Promise<ApiResponse>((resolve, reject) => {
-      const req = https.request(
-        `${srv().base}/portal/api/session`,
-        { method: 'POST', headers: { 'content-type': 'application/json' }, agent: srv().agent },
-        (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: r.statusCode ?? 0, headers: r.headers, text, json: text ? JSON.parse(text) : undefined });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-    expect(res.status, res.text).toBe(201);
-    const setCookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
-    return { cookie: setCookie.split(';')[0] ?? '', csrf: (res.json as { csrfToken: string }).csrfToken };
-  }
-
-  async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const data = ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args, ...data], { timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const winroll = (args: string[]) => runCli([...args, ...dataFlags(srv())]);
 
   async function addApp(def: object): Promise<string> {
     const res = await admin.call('POST', '/apps', { ...boss, body: def });

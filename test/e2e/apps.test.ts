@@ -5,26 +5,22 @@
  * status becomes installed; a non-primary user gets 403 with the reason; a shared device's user may
  * install; a required app reaches the device at its next session, once; CLI and admin API roles.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { dataFlags, winroll as runCli } from '../support/cli.js';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { type ApiResponse, apiClient } from '../support/api-client.js';
+import { apiClient, expectSignedIn, portalClient } from '../support/api-client.js';
 import { axeViolations } from '../support/axe.js';
 import { chromiumPath, launchChromium } from '../support/browser.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
 const PW = 'correct horse battery';
-const BIN = path.resolve(import.meta.dirname, '../../bin/winroll.js');
-const exec = promisify(execFile);
 
 const PORTAL_APP = {
   name: 'Company Notes',
@@ -58,49 +54,11 @@ describe.each(ENGINES)('app catalog (%s)', (engine) => {
   let boss: { cookie?: string | undefined; csrf?: string | undefined };
   let reader: { cookie?: string | undefined; csrf?: string | undefined };
 
-  function portal(method: string, p: string, opts: { cookie?: string; csrf?: string; body?: unknown } = {}): Promise<ApiResponse> {
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (opts.cookie) headers.cookie = opts.cookie;
-    if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/portal/api${p}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  const portalApi = portalClient(srv);
+  const portal = portalApi.call;
+  const portalSignIn = (upn: string) => expectSignedIn(portalApi.signIn(upn, PW));
 
-  async function portalSignIn(upn: string): Promise<{ cookie: string; csrf: string }> {
-    const res = await portal('POST', '/session', { body: { upn, password: PW } });
-    expect(res.status, res.text).toBe(201);
-    const setCookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
-    return { cookie: setCookie.split(';')[0] ?? '', csrf: res.json?.csrfToken };
-  }
-
-  async function winroll(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const data = ['--data-dir', srv().dataDir, ...(srv().databaseUrl ? ['--database-url', srv().databaseUrl as string] : [])];
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args, ...data], { timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const winroll = (args: string[]) => runCli([...args, ...dataFlags(srv())]);
 
   let tmp: string;
 

@@ -4,13 +4,12 @@
  * a shared device allows installing Available apps only; portal and admin sessions never cross; the
  * enrollment link, QR code and client hints; "What your organisation can see" matches what is collected.
  */
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { INVENTORY_NODES } from '../../src/core/management/inventory.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { type ApiResponse, apiClient } from '../support/api-client.js';
+import { type ApiResponse, apiClient, portalClient } from '../support/api-client.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
@@ -27,41 +26,9 @@ describe.each(ENGINES)('portal API (%s)', (engine) => {
   let shared: ManagedPc; // enrolled by alice, no primary user
   let bobs: ManagedPc;
 
-  function portal(
-    method: string,
-    path: string,
-    opts: { cookie?: string | undefined; csrf?: string | undefined; body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<ApiResponse> {
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { ...opts.headers };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (opts.cookie) headers.cookie = opts.cookie;
-    if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/portal/api${path}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
-  async function signIn(upn: string): Promise<{ cookie: string; csrf: string; res: ApiResponse }> {
-    const res = await portal('POST', '/session', { body: { upn, password: PW } });
-    const setCookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
-    return { res, cookie: setCookie.split(';')[0] ?? '', csrf: res.json?.csrfToken };
-  }
+  const portalApi = portalClient(srv);
+  const portal = portalApi.call;
+  const signIn = (upn: string) => portalApi.signIn(upn, PW);
 
   function expectProblem(res: ApiResponse, status: number, detail: RegExp): void {
     expect(res.status, res.text).toBe(status);

@@ -6,12 +6,11 @@
  * portal rule (403) is recorded as failed with the reason; a device the user cannot see (404) is not
  * recorded (nothing about it is theirs to know). Among many devices, each user lists only their own.
  */
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { AdminAccounts } from '../../src/core/admin/accounts.js';
 import { CLI_CONTEXT } from '../../src/core/admin/audit.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { type ApiResponse, type Creds, apiClient } from '../support/api-client.js';
+import { type Creds, apiClient, expectSignedIn, portalClient } from '../support/api-client.js';
 import { type ManagedPc, enrollPc } from '../support/managed-device.js';
 import { ENGINES, type TestServer, itOn, startTestServer } from '../support/server.js';
 
@@ -38,52 +37,9 @@ describe.each(ENGINES)('portal audit and my devices (%s)', (engine) => {
   let others: ManagedPc[]; // bob's and carol's
   let appId: string;
 
-  function portal(method: string, path: string, s: { cookie?: string; csrf?: string } = {}): Promise<ApiResponse> {
-    const headers: Record<string, string> = {};
-    if (s.cookie) headers.cookie = s.cookie;
-    if (s.csrf) headers['x-csrf-token'] = s.csrf;
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${srv().base}/portal/api${path}`, { method, headers, agent: srv().agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  async function portalSignIn(upn: string): Promise<{ cookie: string; csrf: string }> {
-    const body = JSON.stringify({ upn, password: PW });
-    const res = await new Promise<ApiResponse>((resolve, reject) => {
-      const req = https.request(
-        `${srv().base}/portal/api/session`,
-        { method: 'POST', headers: { 'content-type': 'application/json' }, agent: srv().agent },
-        (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: r.statusCode ?? 0, headers: r.headers, text, json: JSON.parse(text) });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-    expect(res.status, res.text).toBe(201);
-    const set = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
-    return { cookie: set.split(';')[0] ?? '', csrf: res.json.csrfToken };
-  }
+  const portalApi = portalClient(srv);
+  const portal = portalApi.call;
+  const portalSignIn = (upn: string) => expectSignedIn(portalApi.signIn(upn, PW));
 
   const userEntries = async (query: Record<string, string>) => {
     const res = await admin.call('GET', `/audit?${new URLSearchParams({ actorKind: 'user', limit: '100', ...query })}`, boss);

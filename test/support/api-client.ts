@@ -19,7 +19,33 @@ export interface Creds {
 
 export type CallOptions = Creds & { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> };
 
-export function apiClient(srv: () => TestServer) {
+/** A session made by `signIn`: the first Set-Cookie's `name=value` and the CSRF token from the body. */
+export interface SignedIn {
+  res: ApiResponse;
+  cookie: string;
+  csrf: string | undefined;
+}
+
+export interface HttpClient {
+  call(method: string, path: string, opts?: CallOptions): Promise<ApiResponse>;
+  signIn(upn: string, password: string): Promise<SignedIn>;
+}
+
+/** The admin REST API (`/api/v1`). */
+export function apiClient(srv: () => TestServer): {
+  call(method: string, path: string, opts?: CallOptions): Promise<ApiResponse>;
+  signIn(upn: string, password: string): Promise<Creds & { res: ApiResponse }>;
+} {
+  return httpClient(srv, '/api/v1');
+}
+
+/** The Company Portal API (`/portal/api`): same calls and sign-in, with the end user's session. */
+export function portalClient(srv: () => TestServer): HttpClient {
+  return httpClient(srv, '/portal/api');
+}
+
+// Both APIs take the same JSON bodies, session cookie, CSRF header and `POST /session`; only the prefix differs.
+function httpClient(srv: () => TestServer, prefix: string): HttpClient {
   function call(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
     const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     const headers: Record<string, string> = { ...opts.headers };
@@ -30,16 +56,23 @@ export function apiClient(srv: () => TestServer) {
     if (opts.cookie) headers.cookie = opts.cookie;
     if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
     if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-    return requestJson(srv(), method, `/api/v1${path}`, headers, body);
+    return requestJson(srv(), method, `${prefix}${path}`, headers, body);
   }
 
-  async function signIn(upn: string, password: string): Promise<Creds & { res: ApiResponse }> {
+  async function signIn(upn: string, password: string): Promise<SignedIn> {
     const res = await call('POST', '/session', { body: { upn, password } });
     const setCookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
-    return { res, cookie: setCookie.split(';')[0], csrf: res.json?.csrfToken };
+    return { res, cookie: setCookie.split(';')[0] ?? '', csrf: res.json?.csrfToken };
   }
 
   return { call, signIn };
+}
+
+/** Waits for a sign-in and expects it to succeed (201), so a refused one fails where it happened. */
+export async function expectSignedIn(signingIn: Promise<SignedIn>): Promise<SignedIn> {
+  const session = await signingIn;
+  expect(session.res.status, session.res.text).toBe(201);
+  return session;
 }
 
 /** One HTTPS request to the test server; the body parsed as JSON when it is JSON. */
