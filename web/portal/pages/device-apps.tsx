@@ -3,11 +3,9 @@
  * build, each with its install status and an Install button when the server allows it (else its reason).
  * A failed install says so and its Install sends it again.
  */
-import { useCallback, useEffect, useState } from 'react';
-import { errorText } from '../../shared/api.ts';
 import { Badge } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
-import { portalApi } from '../portal-api.ts';
+import { InstallOutcome, useOfferedList } from './offered-list.tsx';
 
 type InstallStatus = 'not_installed' | 'queued' | 'sent' | 'installing' | 'installed' | 'failed';
 
@@ -24,12 +22,6 @@ interface PortalApp {
   status: InstallStatus;
 }
 
-interface AppList {
-  canInstall: boolean;
-  reason: string | null;
-  items: PortalApp[];
-}
-
 const STATUS: Record<InstallStatus, { text: string; tone: 'ok' | 'warn' | 'bad' | 'info' | 'neutral' }> = {
   not_installed: { text: 'Not installed', tone: 'neutral' },
   queued: { text: 'Install requested', tone: 'info' },
@@ -40,46 +32,13 @@ const STATUS: Record<InstallStatus, { text: string; tone: 'ok' | 'warn' | 'bad' 
 };
 
 export function DeviceApps({ deviceId }: { deviceId: string }) {
-  const [list, setList] = useState<AppList | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const path = `/devices/${encodeURIComponent(deviceId)}/apps`;
-  const load = useCallback(() => {
-    portalApi
-      .get<AppList>(path)
-      .then(setList)
-      .catch((e) => setError(errorText(e)));
-  }, [path]);
-  useEffect(load, [load]);
-
-  async function install(app: PortalApp) {
-    setBusy(app.id);
-    setError(null);
-    try {
-      await portalApi.post(`${path}/${encodeURIComponent(app.id)}/install`);
-      setNotice(`${app.name}: install requested. The device installs it at its next check-in.`);
-      load();
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(null);
-    }
-  }
+  const { list, error, notice, busy, install: request } = useOfferedList<PortalApp>(`/devices/${encodeURIComponent(deviceId)}/apps`);
+  const install = (app: PortalApp) => request(app.id, `${app.name}: install requested. The device installs it at its next check-in.`);
 
   if (!list) return <Status error={error}>Loading apps…</Status>;
   return (
     <>
-      {notice && (
-        <p className="alert alert-info" role="status">
-          {notice}
-        </p>
-      )}
-      {error && (
-        <p className="alert alert-error" role="alert">
-          {error}
-        </p>
-      )}
+      <InstallOutcome notice={notice} error={error} />
       {!list.canInstall && (
         <p className="muted">
           <strong>Install apps:</strong> not available: {list.reason}.

@@ -3,11 +3,9 @@
  * available), each with its state on this device and an Install button when the server allows it; when it
  * does not, the server's reason is shown instead. The device receives a profile at its next check-in.
  */
-import { useCallback, useEffect, useState } from 'react';
-import { errorText } from '../../shared/api.ts';
 import { Badge } from '../../shared/components.tsx';
 import { Status } from '../../shared/layout.tsx';
-import { portalApi } from '../portal-api.ts';
+import { InstallOutcome, useOfferedList } from './offered-list.tsx';
 
 type ProfileState = 'available' | 'requested' | 'installed' | 'failed';
 
@@ -21,12 +19,6 @@ interface PortalProfile {
   reason: string | null;
 }
 
-interface ProfileList {
-  canInstall: boolean;
-  reason: string | null;
-  items: PortalProfile[];
-}
-
 const STATE: Record<ProfileState, { text: string; tone: 'ok' | 'warn' | 'bad' | 'info' | 'neutral' }> = {
   available: { text: 'Not installed', tone: 'neutral' },
   requested: { text: 'Install requested', tone: 'info' },
@@ -35,32 +27,14 @@ const STATE: Record<ProfileState, { text: string; tone: 'ok' | 'warn' | 'bad' | 
 };
 
 export function DeviceProfiles({ deviceId }: { deviceId: string }) {
-  const [list, setList] = useState<ProfileList | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const path = `/devices/${encodeURIComponent(deviceId)}/profiles`;
-  const load = useCallback(() => {
-    portalApi
-      .get<ProfileList>(path)
-      .then(setList)
-      .catch((e) => setError(errorText(e)));
-  }, [path]);
-  useEffect(load, [load]);
-
-  async function install(p: PortalProfile) {
-    setBusy(p.name);
-    setError(null);
-    try {
-      await portalApi.post(`${path}/${encodeURIComponent(p.name)}/install`);
-      setNotice(`${p.name}: install requested. The device receives it at its next check-in.`);
-      load();
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(null);
-    }
-  }
+  const {
+    list,
+    error,
+    notice,
+    busy,
+    install: request,
+  } = useOfferedList<PortalProfile>(`/devices/${encodeURIComponent(deviceId)}/profiles`);
+  const install = (p: PortalProfile) => request(p.name, `${p.name}: install requested. The device receives it at its next check-in.`);
 
   return (
     <section aria-labelledby="profiles-h">
@@ -69,16 +43,7 @@ export function DeviceProfiles({ deviceId }: { deviceId: string }) {
         <Status error={error}>Loading profiles…</Status>
       ) : (
         <>
-          {notice && (
-            <p className="alert alert-info" role="status">
-              {notice}
-            </p>
-          )}
-          {error && (
-            <p className="alert alert-error" role="alert">
-              {error}
-            </p>
-          )}
+          <InstallOutcome notice={notice} error={error} />
           {!list.canInstall && (
             <p className="muted">
               <strong>Install profiles:</strong> not available: {list.reason}.
