@@ -21,6 +21,24 @@ function list(s: string): string[] | undefined {
 }
 
 /** The OMA-URI settings rows of a custom profile, editable (create and edit forms). */
+type Scope = 'device' | 'user';
+
+/** Whether a custom profile's settings go to the device or to each signed-in user (create and edit). */
+function ScopeField({ scope, setScope, off }: { scope: Scope; setScope: (s: Scope) => void; off: boolean }) {
+  return (
+    <div className="narrow">
+      <Field label="Scope">
+        {(f) => (
+          <select {...f} value={scope} disabled={off} onChange={(e) => setScope(e.target.value as Scope)}>
+            <option value="device">Device</option>
+            <option value="user">User</option>
+          </select>
+        )}
+      </Field>
+    </div>
+  );
+}
+
 function SettingRows({ rows, setRows, off }: { rows: Row[]; setRows: (r: Row[]) => void; off: boolean }) {
   const setRow = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
   return (
@@ -136,16 +154,7 @@ function CreateProfile() {
         </div>
         {type === 'custom' ? (
           <>
-            <div className="narrow">
-              <Field label="Scope">
-                {(f) => (
-                  <select {...f} value={scope} disabled={off} onChange={(e) => setScope(e.target.value as 'device' | 'user')}>
-                    <option value="device">Device</option>
-                    <option value="user">User</option>
-                  </select>
-                )}
-              </Field>
-            </div>
+            <ScopeField scope={scope} setScope={setScope} off={off} />
             <SettingRows rows={rows} setRows={setRows} off={off} />
           </>
         ) : (
@@ -287,16 +296,7 @@ function EditSettings({ profile, reload }: { profile: ProfileDetail; reload: () 
       <ReadOnlyNote why={a.why} />
       {a.view}
       <form aria-labelledby="profile-edit" onSubmit={submit}>
-        <div className="narrow">
-          <Field label="Scope">
-            {(f) => (
-              <select {...f} value={scope} disabled={off} onChange={(e) => setScope(e.target.value as 'device' | 'user')}>
-                <option value="device">Device</option>
-                <option value="user">User</option>
-              </select>
-            )}
-          </Field>
-        </div>
+        <ScopeField scope={scope} setScope={setScope} off={off} />
         <SettingRows rows={rows} setRows={setRows} off={off} />
         <div className="actions">
           <ActButton a={a} submit>
